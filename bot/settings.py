@@ -1,0 +1,119 @@
+"""Settings from the environment, read once at the entry point (never at import time)."""
+
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+WHATSAPP_SECRETS = (
+    "WHATSAPP_ACCESS_TOKEN",
+    "WHATSAPP_PHONE_NUMBER_ID",
+    "WHATSAPP_APP_SECRET",
+    "WHATSAPP_VERIFY_TOKEN",
+)
+RAZORPAY_SECRETS = ("RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET")
+REQUIRED_IN_LIVE_MODE = WHATSAPP_SECRETS + RAZORPAY_SECRETS
+
+
+class Mode(StrEnum):
+    LIVE = "live"
+    SANDBOX = "sandbox"
+
+
+class SettingsError(Exception):
+    """The environment cannot start the bot. The message names every variable at fault."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    bot_mode: Mode | None = None  # None: sandbox when no credential is set, else live
+    host: str = "0.0.0.0"  # noqa: S104 - a web dyno must listen on every interface
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    database_url: str = "sqlite:///bot.sqlite3"
+    bot_config: Path = Path("config.toml")
+    log_level: str = "INFO"
+    public_base_url: str | None = None
+
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_base: str = "https://graph.facebook.com/v25.0"
+
+    razorpay_key_id: str | None = None
+    razorpay_key_secret: SecretStr | None = None
+    # Comma-separated: during a secret rotation Razorpay still retries older events signed
+    # with the previous secret, so every listed secret is accepted.
+    razorpay_webhook_secret: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    razorpay_api_base: str = "https://api.razorpay.com/v1"
+
+    # Tunables with sensible defaults; documented in the README.
+    http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    send_retry_seconds: Annotated[float, Field(gt=0)] = 300.0  # give up on a message after this
+    worker_concurrency: Annotated[int, Field(ge=1, le=1000)] = 64
+    shutdown_grace_seconds: Annotated[float, Field(gt=0)] = 25.0
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        # load_settings passes the environment explicitly; never read os.environ behind its back.
+        return (init_settings,)
+
+    @field_validator("razorpay_webhook_secret", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(SecretStr(part.strip()) for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("public_base_url", "whatsapp_api_base", "razorpay_api_base")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @property
+    def mode(self) -> Mode:
+        assert self.bot_mode is not None, "load_settings resolves the mode"  # noqa: S101
+        return self.bot_mode
+
+
+def _present(env: Mapping[str, str], name: str) -> bool:
+    return bool(env.get(name, "").strip())
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Validate the environment. Raises `SettingsError` naming every missing or bad variable.
+
+    With no WhatsApp or Razorpay variable set the bot runs as a sandbox; with some but not all
+    it refuses to start, since a half-configured live shop would take orders it cannot charge.
+    """
+    lowered = {key.lower(): value for key, value in env.items() if value != ""}
+    try:
+        settings = Settings(**lowered)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [
+            f"{'_'.join(str(part) for part in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        ]
+        raise SettingsError("invalid environment: " + "; ".join(problems)) from None
+    given = [name for name in REQUIRED_IN_LIVE_MODE if _present(env, name)]
+    mode = settings.bot_mode or (Mode.LIVE if given else Mode.SANDBOX)
+    if mode is Mode.LIVE:
+        missing = [name for name in REQUIRED_IN_LIVE_MODE if not _present(env, name)]
+        if missing:
+            raise SettingsError(
+                "missing required environment variables: " + ", ".join(missing)
+                + ". Set them all for a live shop, or none of them to try the sandbox."
+            )
+    return settings.model_copy(update={"bot_mode": mode})

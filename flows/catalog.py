@@ -1,0 +1,117 @@
+"""The merchant's shop as data: products, checkout options and wording.
+
+`bot/` reads `config.toml`; this module only validates what it was given, so a catalog can be
+built in a test from a dict.
+"""
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from flows.limits import PAYMENT_LINK_MIN_EXPIRY_MINUTES
+from flows.money import InvalidPrice, parse_rupees
+from flows.texts import Texts
+
+PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+MAX_PRODUCT_PRICE_PAISE = 50_000_000  # ₹5,00,000: Razorpay's default per-payment ceiling
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Product(_Frozen):
+    id: Annotated[str, Field(pattern=PRODUCT_ID_PATTERN)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    price: int  # paise; config.toml writes rupees as a string, "249.00"
+    category: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(max_length=500)] | None = None
+    available: bool = True
+
+    @field_validator("price", mode="before")
+    @classmethod
+    def _rupees_to_paise(cls, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ValueError('write the price as a string of rupees, like "249.00"')
+        if isinstance(value, int):
+            raise ValueError(f'write the price as a string of rupees, like "{value}.00"')
+        try:
+            paise = parse_rupees(value)
+        except InvalidPrice as exc:
+            raise ValueError(str(exc)) from exc
+        if paise <= 0:
+            raise ValueError("the price must be more than zero")
+        if paise > MAX_PRODUCT_PRICE_PAISE:
+            raise ValueError("the price is above ₹5,00,000, Razorpay's limit for one payment")
+        return paise
+
+    @field_validator("name", "category")
+    @classmethod
+    def _single_line(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+
+class ShopInfo(_Frozen):
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    currency: Literal["INR"] = "INR"
+
+
+class CheckoutOptions(_Frozen):
+    collect_address: bool = True
+    payment_link_expiry_minutes: Annotated[
+        int, Field(ge=PAYMENT_LINK_MIN_EXPIRY_MINUTES, le=60 * 24 * 180)
+    ] = 30
+    max_quantity_per_item: Annotated[int, Field(ge=1, le=1000)] = 20
+
+
+class ShopConfig(_Frozen):
+    shop: ShopInfo
+    checkout: CheckoutOptions = CheckoutOptions()
+    products: Annotated[tuple[Product, ...], Field(min_length=1)]
+    messages: Texts = Texts()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "ShopConfig":
+        seen: set[str] = set()
+        for product in self.products:
+            if product.id in seen:
+                raise ValueError(f"product id {product.id!r} is used twice")
+            seen.add(product.id)
+        return self
+
+    @cached_property
+    def catalog(self) -> "Catalog":
+        return Catalog(self.products)
+
+
+class Catalog:
+    """Products in the merchant's order, with look-ups by id and by category."""
+
+    def __init__(self, products: tuple[Product, ...]) -> None:
+        self.products = products
+        self._by_id: Mapping[str, Product] = {p.id: p for p in products}
+        categories: dict[str, list[Product]] = {}
+        for product in products:
+            if product.available:
+                categories.setdefault(product.category, []).append(product)
+        self._by_category = {name: tuple(items) for name, items in categories.items()}
+
+    def get(self, product_id: str) -> Product | None:
+        return self._by_id.get(product_id)
+
+    def available(self, product_id: str) -> Product | None:
+        product = self._by_id.get(product_id)
+        return product if product is not None and product.available else None
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Categories with at least one available product, in the order they first appear."""
+        return tuple(self._by_category)
+
+    def in_category(self, category: str) -> tuple[Product, ...]:
+        return self._by_category.get(category, ())

@@ -1,0 +1,61 @@
+"""Orders: an immutable snapshot of what the customer agreed to pay, and its payment state."""
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    EXPIRED = "expired"  # the link expired unpaid
+    CANCELLED = "cancelled"  # replaced by a new order, or cancelled by the customer
+    FLAGGED = "flagged"  # the provider said paid, but the payment did not match: a human looks
+
+    @property
+    def is_final(self) -> bool:
+        return self is not OrderStatus.PENDING_PAYMENT
+
+
+class OrderLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    product_id: str
+    name: str
+    unit_price: int  # paise, copied from the catalog when the order was placed
+    quantity: Annotated[int, Field(ge=1)]
+
+    @property
+    def total(self) -> int:
+        return self.unit_price * self.quantity
+
+
+class PaymentLink(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    url: str
+    expires_at: int  # Unix seconds
+
+
+class Order(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    customer_key: str
+    lines: Annotated[tuple[OrderLine, ...], Field(min_length=1)]
+    total: int  # paise; equals the sum of the lines, checked below
+    currency: str = "INR"
+    address: str | None = None
+    status: OrderStatus = OrderStatus.PENDING_PAYMENT
+    link: PaymentLink | None = None
+    payment_id: str | None = None
+    created_at: int  # Unix seconds
+    paid_at: int | None = None
+
+    @model_validator(mode="after")
+    def _total_matches_lines(self) -> "Order":
+        if self.total != sum(line.total for line in self.lines):
+            raise ValueError("order total must equal the sum of its lines")
+        return self

@@ -1,13 +1,60 @@
-"""The transition function: `step(conversation, event, context) -> Decision`."""
+"""The transition function: `step(conversation, event, context) -> Decision`.
+
+All transitions are dispatched from three places, read top to bottom: `step` (by event),
+`_on_action` (by button or row) and `_on_text` (by typed word, then by phase). Anything the
+machine does not understand leaves the state as it was; a customer always gets an answer, a
+payment event that does not apply gets none.
+"""
+
+import re
+import string
+from collections.abc import Callable, Sequence
+from typing import assert_never
 
 from pydantic import BaseModel, ConfigDict
 
+from flows import callback_data as cb
+from flows import cart, views
 from flows.catalog import ShopConfig
-from flows.effects import Effect
-from flows.events import Event
+from flows.effects import (
+    AttachPaymentLink,
+    CancelPaymentLink,
+    CreatePaymentLink,
+    Effect,
+    PlaceOrder,
+    SetOrderStatus,
+)
+from flows.events import (
+    ButtonPressed,
+    CatalogOrderReceived,
+    Event,
+    ListRowPicked,
+    LocationReceived,
+    MediaReceived,
+    PaymentCaptured,
+    PaymentEvent,
+    PaymentFailed,
+    PaymentLinkCancelled,
+    PaymentLinkCreated,
+    PaymentLinkCreationFailed,
+    PaymentLinkExpired,
+    ReactionReceived,
+    TextReceived,
+    UnsupportedReceived,
+)
+from flows.limits import PAYMENT_LINK_MIN_AMOUNT
 from flows.messages import OutgoingMessage
-from flows.orders import Order
-from flows.state import Conversation, Customer
+from flows.money import format_inr
+from flows.orders import Order, OrderLine, OrderStatus, PaymentLink
+from flows.state import (
+    AwaitingPayment,
+    ChoosingQuantity,
+    Conversation,
+    Customer,
+    EnteringAddress,
+    Idle,
+)
+from flows.text import shorten
 
 
 class StepContext(BaseModel):
@@ -31,5 +78,652 @@ class Decision(BaseModel):
     effects: tuple[Effect, ...] = ()
 
 
+ADDRESS_MIN_CHARS = 10
+ADDRESS_MAX_CHARS = 500
+# A link about to expire is not worth sending again: the customer needs time to pay.
+LINK_REUSE_MARGIN_SECONDS = 60
+IGNORED_MEDIA = frozenset({"sticker"})
+REASON_MAX_CHARS = 200
+
+_WORD_EDGES = string.punctuation + string.whitespace + "।॥…¡¿"
+_GREETING = re.compile(
+    r"h+i+|h+e+y+|h+e+l+o+|hola|start|namaste+|namaskar|नमस्ते|नमस्कार|good (morning|evening)"
+)
+
+Handler = Callable[[Conversation, StepContext], Decision]
+
+
 def step(conversation: Conversation, event: Event, context: StepContext) -> Decision:
-    raise NotImplementedError  # written in flows/machine.py by the flows work
+    match event:
+        case TextReceived():
+            return _on_text(conversation, event.text, context)
+        case ButtonPressed():
+            return _on_action(conversation, cb.parse(event.button_id), context)
+        case ListRowPicked():
+            return _on_action(conversation, cb.parse(event.row_id), context)
+        case CatalogOrderReceived():
+            return _catalog_order(conversation, event, context)
+        case LocationReceived():
+            return _location(conversation, event, context)
+        case MediaReceived():
+            if event.media_type in IGNORED_MEDIA:
+                return _unchanged(conversation)
+            return _say(conversation, context.config.messages.media_not_supported)
+        case ReactionReceived():
+            return _unchanged(conversation)
+        case UnsupportedReceived():
+            return _say(conversation, context.config.messages.unsupported)
+        case (
+            PaymentLinkCreated()
+            | PaymentLinkCreationFailed()
+            | PaymentCaptured()
+            | PaymentLinkExpired()
+            | PaymentLinkCancelled()
+            | PaymentFailed()
+        ):
+            return _on_payment(conversation, event, context)
+        case _:
+            assert_never(event)
+
+
+def _on_action(
+    conversation: Conversation, action: cb.CallbackData | None, context: StepContext
+) -> Decision:
+    match action:
+        case cb.ShowMenu():
+            return _show_menu(conversation, context)
+        case cb.ShowHelp():
+            return _help(conversation, context)
+        case cb.BrowseCategories(page=page):
+            return _browse(conversation, context, page)
+        case cb.BrowseCategory(category=key, page=page):
+            return _browse_category(conversation, context, key, page)
+        case cb.ShowProduct(product_id=product_id):
+            return _show_product(conversation, context, product_id)
+        case cb.ChooseQuantity(product_id=product_id, quantity=quantity):
+            return _add_to_cart(conversation, context, product_id, quantity)
+        case cb.ViewCart():
+            return _view_cart(conversation, context)
+        case cb.PickLineToRemove(page=page):
+            return _pick_line_to_remove(conversation, context, page)
+        case cb.RemoveLine(product_id=product_id):
+            return _remove_line(conversation, context, product_id)
+        case cb.ClearCart():
+            return _clear_cart(conversation, context)
+        case cb.Checkout():
+            return _checkout(conversation, context)
+        case cb.UseSavedAddress():
+            return _use_saved_address(conversation, context)
+        case cb.EnterNewAddress():
+            return _ask_address(conversation, context)
+        case cb.RedirectToPayment(order_id=order_id):
+            return _redirect_to_payment(conversation, context, order_id)
+        case cb.CancelOrder(order_id=order_id):
+            return _cancel_order(conversation, context, order_id)
+        case _:
+            return _hint(conversation, context)
+
+
+def _on_text(conversation: Conversation, text: str, context: StepContext) -> Decision:
+    word = typed_word(text)
+    if _GREETING.fullmatch(word):
+        return _show_menu(conversation, context)
+    handler = _WORDS.get(word)
+    if handler is not None:
+        return handler(conversation, context)
+    match conversation.phase:
+        case ChoosingQuantity(product_id=product_id):
+            return _typed_quantity(conversation, context, product_id, word)
+        case EnteringAddress():
+            return _typed_address(conversation, context, text)
+        case _:
+            return _hint(conversation, context)
+
+
+def _on_payment(
+    conversation: Conversation,
+    event: PaymentEvent,
+    context: StepContext,
+) -> Decision:
+    order = context.event_order
+    if order is None or order.id != event.order_id:
+        return _unchanged(conversation)
+    match event:
+        case PaymentLinkCreated():
+            return _link_created(conversation, context, event, order)
+        case PaymentCaptured():
+            return _payment_captured(conversation, context, event, order)
+        case PaymentLinkExpired():
+            return _link_ended(conversation, context, order, event.link_id, OrderStatus.EXPIRED)
+        case PaymentLinkCancelled():
+            return _link_ended(conversation, context, order, event.link_id, OrderStatus.CANCELLED)
+        case PaymentFailed():
+            return _payment_failed(conversation, context, event, order)
+        case PaymentLinkCreationFailed():
+            return _link_creation_failed(conversation, context, event.reason, order)
+        case _:
+            assert_never(event)
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def typed_word(text: str) -> str:
+    """What a typed command looks like once case, spacing and punctuation are set aside."""
+    return " ".join(text.casefold().split()).strip(_WORD_EDGES)
+
+
+def _unchanged(conversation: Conversation) -> Decision:
+    return Decision(state=conversation)
+
+
+def _reply(
+    conversation: Conversation, *messages: OutgoingMessage, effects: Sequence[Effect] = ()
+) -> Decision:
+    return Decision(state=conversation, messages=messages, effects=tuple(effects))
+
+
+def _say(conversation: Conversation, text: str) -> Decision:
+    return _reply(conversation, views.text_message(text))
+
+
+def _hint(conversation: Conversation, context: StepContext) -> Decision:
+    return _say(conversation, context.config.messages.hint)
+
+
+def _with_notes(notes: Sequence[str], decision: Decision) -> Decision:
+    said = tuple(views.text_message(note) for note in notes)
+    return decision.model_copy(update={"messages": said + decision.messages})
+
+
+def _settled(conversation: Conversation) -> Conversation:
+    """Leave a question (quantity, address) unanswered; an order awaiting payment stays so."""
+    if isinstance(conversation.phase, AwaitingPayment | Idle):
+        return conversation
+    return conversation.model_copy(update={"phase": Idle()})
+
+
+def _in_phase(
+    conversation: Conversation, phase: Idle | ChoosingQuantity | EnteringAddress | AwaitingPayment
+) -> Conversation:
+    return conversation.model_copy(update={"phase": phase})
+
+
+def _done_with(conversation: Conversation, order_id: str) -> Conversation:
+    """Back to Idle if the conversation was waiting for this order's payment."""
+    if conversation.phase == AwaitingPayment(order_id=order_id):
+        return _in_phase(conversation, Idle())
+    return conversation
+
+
+# --- menu and browsing -----------------------------------------------------------------------
+
+
+def _show_menu(conversation: Conversation, context: StepContext) -> Decision:
+    return _reply(_settled(conversation), views.welcome(context.config))
+
+
+def _help(conversation: Conversation, context: StepContext) -> Decision:
+    return _say(conversation, context.config.messages.help)
+
+
+def _browse(conversation: Conversation, context: StepContext, page: int) -> Decision:
+    categories = context.config.catalog.categories
+    if not categories:
+        return _say(_settled(conversation), context.config.messages.nothing_available)
+    if len(categories) == 1:
+        return _reply(_settled(conversation), views.products_page(context.config, categories[0], 0))
+    return _reply(_settled(conversation), views.categories_page(context.config, page))
+
+
+def _browse_category(
+    conversation: Conversation, context: StepContext, key: str, page: int
+) -> Decision:
+    category = views.category_named_by(key, context.config.catalog.categories)
+    if category is None:
+        return _hint(conversation, context)
+    return _reply(_settled(conversation), views.products_page(context.config, category, page))
+
+
+def _show_product(conversation: Conversation, context: StepContext, product_id: str) -> Decision:
+    product = context.config.catalog.available(product_id)
+    if product is None:
+        return _no_longer_available(conversation, context, product_id)
+    return _reply(
+        _in_phase(conversation, ChoosingQuantity(product_id=product.id)),
+        views.product_details(context.config, product),
+    )
+
+
+def _no_longer_available(
+    conversation: Conversation, context: StepContext, product_id: str
+) -> Decision:
+    texts = context.config.messages
+    known = context.config.catalog.get(product_id)
+    if known is None:
+        return _hint(conversation, context)
+    text = texts.product_unavailable.format(product=known.name)
+    return _reply(_settled(conversation), views.offer_browse(text, texts))
+
+
+# --- cart ------------------------------------------------------------------------------------
+
+
+def _typed_quantity(
+    conversation: Conversation, context: StepContext, product_id: str, word: str
+) -> Decision:
+    maximum = context.config.checkout.max_quantity_per_item
+    if word.isdecimal() and 1 <= int(word) <= maximum:
+        return _add_to_cart(conversation, context, product_id, int(word))
+    return _say(conversation, context.config.messages.quantity_invalid.format(max=maximum))
+
+
+def _add_to_cart(
+    conversation: Conversation, context: StepContext, product_id: str, quantity: int
+) -> Decision:
+    config, texts = context.config, context.config.messages
+    product = config.catalog.available(product_id)
+    if product is None:
+        return _no_longer_available(conversation, context, product_id)
+    maximum = config.checkout.max_quantity_per_item
+    added = cart.add(conversation.cart, product.id, quantity, maximum)
+    notes = [texts.added_to_cart.format(quantity=quantity, product=product.name)]
+    if added.capped:
+        notes.append(texts.quantity_capped.format(max=maximum, product=product.name))
+    updated = _settled(conversation).model_copy(update={"cart": added.cart})
+    priced = cart.price(added.cart, config.catalog)
+    return _reply(updated, views.after_adding(config, priced, notes))
+
+
+def _view_cart(
+    conversation: Conversation, context: StepContext, notes: Sequence[str] = ()
+) -> Decision:
+    config = context.config
+    settled = _settled(conversation)
+    if not conversation.cart:
+        text = "\n".join([*notes, config.messages.cart_empty])
+        return _reply(settled, views.offer_browse(text, config.messages))
+    priced = cart.price(conversation.cart, config.catalog)
+    return _reply(settled, views.cart_view(config, priced, notes))
+
+
+def _pick_line_to_remove(conversation: Conversation, context: StepContext, page: int) -> Decision:
+    priced = cart.price(conversation.cart, context.config.catalog)
+    if not priced.lines:
+        return _view_cart(conversation, context)
+    return _reply(_settled(conversation), views.remove_list(context.config, priced, page))
+
+
+def _remove_line(conversation: Conversation, context: StepContext, product_id: str) -> Decision:
+    if all(line.product_id != product_id for line in conversation.cart):
+        return _view_cart(conversation, context)
+    known = context.config.catalog.get(product_id)
+    name = known.name if known is not None else product_id
+    updated = conversation.model_copy(update={"cart": cart.remove(conversation.cart, product_id)})
+    note = context.config.messages.item_removed.format(product=name)
+    return _view_cart(updated, context, [note])
+
+
+def _clear_cart(conversation: Conversation, context: StepContext) -> Decision:
+    texts = context.config.messages
+    cleared = _settled(conversation).model_copy(update={"cart": ()})
+    return _reply(cleared, views.offer_browse(texts.cart_cleared, texts))
+
+
+def _catalog_order(
+    conversation: Conversation, event: CatalogOrderReceived, context: StepContext
+) -> Decision:
+    config, texts = context.config, context.config.messages
+    maximum = config.checkout.max_quantity_per_item
+    ordered = cart.from_catalog_order(event.items, config.catalog, maximum)
+    notes = [texts.quantity_capped.format(max=maximum, product=p.name) for p in ordered.capped]
+    if ordered.unknown_ids:
+        notes.append(texts.catalog_unknown_items.format(ids=", ".join(ordered.unknown_ids)))
+    if not ordered.cart:
+        # Keep the cart the customer had: an order of nothing usable should not wipe it.
+        return _reply(
+            conversation,
+            views.offer_browse("\n".join([*notes, texts.catalog_nothing_valid]), texts),
+        )
+    replaced = _settled(conversation).model_copy(update={"cart": ordered.cart})
+    return _with_notes(notes, _checkout(replaced, context))
+
+
+# --- checkout --------------------------------------------------------------------------------
+
+
+def _checkout(conversation: Conversation, context: StepContext) -> Decision:
+    config, texts = context.config, context.config.messages
+    checked, priced, notes = _checked_cart(conversation, context)
+    if not priced.lines:
+        return _view_cart(checked, context, notes)
+    if priced.total < PAYMENT_LINK_MIN_AMOUNT:
+        return _with_notes(notes, _too_small(checked, context))
+    if not config.checkout.collect_address:
+        return _with_notes(notes, _place_order(checked, context, None))
+    if checked.address is None:
+        return _with_notes(notes, _ask_address(checked, context))
+    offer = views.buttons(
+        texts.confirm_address.format(address=checked.address),
+        (cb.UseSavedAddress(), texts.button_use_address),
+        (cb.EnterNewAddress(), texts.button_new_address),
+    )
+    return _with_notes(notes, _reply(_in_phase(checked, EnteringAddress()), offer))
+
+
+def _checked_cart(
+    conversation: Conversation, context: StepContext
+) -> tuple[Conversation, cart.PricedCart, list[str]]:
+    """The cart without lines whose product is gone, and a note naming them."""
+    priced = cart.price(conversation.cart, context.config.catalog)
+    if not priced.unavailable:
+        return conversation, priced, []
+    note = context.config.messages.items_dropped.format(products=", ".join(priced.unavailable))
+    return conversation.model_copy(update={"cart": priced.cart()}), priced, [note]
+
+
+def _too_small(conversation: Conversation, context: StepContext) -> Decision:
+    minimum = format_inr(PAYMENT_LINK_MIN_AMOUNT)
+    text = context.config.messages.amount_too_small.format(minimum=minimum)
+    return _say(_settled(conversation), text)
+
+
+def _ask_address(conversation: Conversation, context: StepContext) -> Decision:
+    return _say(_in_phase(conversation, EnteringAddress()), context.config.messages.ask_address)
+
+
+def _use_saved_address(conversation: Conversation, context: StepContext) -> Decision:
+    if conversation.address is None:
+        return _ask_address(conversation, context)
+    return _deliver_to(conversation, context, conversation.address)
+
+
+def _typed_address(conversation: Conversation, context: StepContext, text: str) -> Decision:
+    texts = context.config.messages
+    address = "\n".join(
+        " ".join(line.split()) for line in text.strip().splitlines() if line.strip()
+    )
+    if len(address) < ADDRESS_MIN_CHARS:
+        return _say(conversation, texts.address_too_short.format(min=ADDRESS_MIN_CHARS))
+    if len(address) > ADDRESS_MAX_CHARS:
+        return _say(conversation, texts.address_too_long.format(max=ADDRESS_MAX_CHARS))
+    return _deliver_to(conversation, context, address)
+
+
+def _location(
+    conversation: Conversation, event: LocationReceived, context: StepContext
+) -> Decision:
+    if not isinstance(conversation.phase, EnteringAddress):
+        return _say(conversation, context.config.messages.location_not_needed)
+    named = ", ".join(part.strip() for part in (event.name, event.address) if part.strip())
+    address = named or f"{event.latitude:.6f}, {event.longitude:.6f}"
+    return _deliver_to(conversation, context, shorten(address, ADDRESS_MAX_CHARS))
+
+
+def _deliver_to(conversation: Conversation, context: StepContext, address: str) -> Decision:
+    with_address = conversation.model_copy(update={"address": address})
+    checked, priced, notes = _checked_cart(with_address, context)
+    if not priced.lines:
+        return _view_cart(checked, context, notes)
+    if priced.total < PAYMENT_LINK_MIN_AMOUNT:
+        return _with_notes(notes, _too_small(checked, context))
+    return _with_notes(notes, _place_order(checked, context, address))
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+def _place_order(conversation: Conversation, context: StepContext, address: str | None) -> Decision:
+    """Reuse the open order when nothing changed and its link is good; else replace it."""
+    texts, now = context.config.messages, context.now
+    lines = cart.price(conversation.cart, context.config.catalog).order_lines()
+    open_order = _open_order(context)
+    effects: list[Effect] = []
+    if open_order is not None:
+        if _same_order(open_order, lines, address):
+            waiting = _in_phase(conversation, AwaitingPayment(order_id=open_order.id))
+            link = open_order.link
+            if link is None:
+                return _say(waiting, texts.link_on_the_way.format(order_id=open_order.id))
+            if link.expires_at > now + LINK_REUSE_MARGIN_SECONDS:
+                summary = views.order_summary(context.config, open_order, link.expires_at, now)
+                return _reply(waiting, summary)
+        effects += _cancel_effects(open_order, now, "replaced by a new order")
+    order = _new_order(context, lines, address)
+    expire_by = now + context.config.checkout.payment_link_expiry_minutes * 60
+    effects += [PlaceOrder(order=order), CreatePaymentLink(order_id=order.id, expire_by=expire_by)]
+    waiting = _in_phase(conversation, AwaitingPayment(order_id=order.id))
+    return _reply(
+        waiting, views.text_message(texts.preparing_link.format(order_id=order.id)), effects=effects
+    )
+
+
+def _new_order(context: StepContext, lines: tuple[OrderLine, ...], address: str | None) -> Order:
+    return Order(
+        id=context.new_order_id,
+        customer_key=context.customer.key,
+        lines=lines,
+        total=sum(line.total for line in lines),
+        currency=context.config.shop.currency,
+        address=address,
+        created_at=context.now,
+    )
+
+
+def _open_order(context: StepContext) -> Order | None:
+    order = context.open_order
+    if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
+        return None
+    return order if order.customer_key == context.customer.key else None
+
+
+def _known_order(context: StepContext, order_id: str) -> Order | None:
+    """The customer's order with this id, if the runner gave it to us."""
+    for order in (context.event_order, context.open_order):
+        if (
+            order is not None
+            and order.id == order_id
+            and order.customer_key == context.customer.key
+        ):
+            return order
+    return None
+
+
+def _same_order(order: Order, lines: tuple[OrderLine, ...], address: str | None) -> bool:
+    def key(items: tuple[OrderLine, ...]) -> list[tuple[str, int, int]]:
+        return sorted((line.product_id, line.quantity, line.unit_price) for line in items)
+
+    return key(order.lines) == key(lines) and order.address == address
+
+
+def _cancel_effects(order: Order, now: int, reason: str) -> list[Effect]:
+    effects: list[Effect] = []
+    if order.link is not None:
+        effects.append(CancelPaymentLink(order_id=order.id, link_id=order.link.id))
+    effects.append(
+        SetOrderStatus(order_id=order.id, status=OrderStatus.CANCELLED, at=now, reason=reason)
+    )
+    return effects
+
+
+def _cancel(conversation: Conversation, context: StepContext) -> Decision:
+    texts = context.config.messages
+    idle = _in_phase(conversation, Idle())
+    match conversation.phase:
+        case ChoosingQuantity() | EnteringAddress():
+            return _reply(idle, views.menu(texts.cancelled, texts))
+        case AwaitingPayment():
+            open_order = _open_order(context)
+            if open_order is not None:
+                return _cancel_open_order(idle, context, open_order)
+    return _reply(idle, views.menu(texts.nothing_to_cancel, texts))
+
+
+def _cancel_open_order(conversation: Conversation, context: StepContext, order: Order) -> Decision:
+    texts = context.config.messages
+    effects = _cancel_effects(order, context.now, "cancelled by the customer")
+    message = views.menu(texts.order_cancelled.format(order_id=order.id), texts)
+    return _reply(_done_with(conversation, order.id), message, effects=effects)
+
+
+def _cancel_order(conversation: Conversation, context: StepContext, order_id: str) -> Decision:
+    order = _known_order(context, order_id)
+    if order is not None and order.status is OrderStatus.PENDING_PAYMENT:
+        return _cancel_open_order(conversation, context, order)
+    return _order_not_open(conversation, context, order_id, order)
+
+
+def _order_not_open(
+    conversation: Conversation, context: StepContext, order_id: str, order: Order | None
+) -> Decision:
+    texts = context.config.messages
+    if order is not None and order.status is OrderStatus.PAID:
+        return _say(conversation, texts.already_paid.format(order_id=order_id))
+    if order is not None and order.status is OrderStatus.FLAGGED:
+        return _say(conversation, texts.payment_checking.format(order_id=order_id))
+    text = texts.order_not_open.format(order_id=order_id)
+    return _reply(conversation, views.offer_checkout(text, texts.button_checkout))
+
+
+def _redirect_to_payment(
+    conversation: Conversation, context: StepContext, order_id: str
+) -> Decision:
+    texts = context.config.messages
+    order = _known_order(context, order_id)
+    if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
+        return _order_not_open(conversation, context, order_id, order)
+    if order.link is None:
+        return _say(conversation, texts.link_on_the_way.format(order_id=order.id))
+    if order.link.expires_at <= context.now:
+        text = texts.link_expired.format(order_id=order.id)
+        return _reply(conversation, views.offer_checkout(text, texts.button_new_link))
+    return _reply(conversation, *views.payment_link(context.config, order, order.link.url))
+
+
+# --- payment events --------------------------------------------------------------------------
+
+
+def _link_created(
+    conversation: Conversation, context: StepContext, event: PaymentLinkCreated, order: Order
+) -> Decision:
+    cancel_new_link = CancelPaymentLink(order_id=order.id, link_id=event.link_id)
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+        return _reply(conversation, effects=[cancel_new_link])
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        return _unchanged(conversation)
+    if order.link is not None and order.link.id != event.link_id:
+        return _reply(conversation, effects=[cancel_new_link])
+    link = PaymentLink(id=event.link_id, url=event.url, expires_at=event.expires_at)
+    summary = views.order_summary(context.config, order, event.expires_at, context.now)
+    return _reply(conversation, summary, effects=[AttachPaymentLink(order_id=order.id, link=link)])
+
+
+def _payment_captured(
+    conversation: Conversation, context: StepContext, event: PaymentCaptured, order: Order
+) -> Decision:
+    if order.status in (OrderStatus.PAID, OrderStatus.FLAGGED):
+        return _unchanged(conversation)
+    texts = context.config.messages
+    mismatches = payment_mismatches(event, order)
+    if mismatches:
+        flag = SetOrderStatus(
+            order_id=order.id,
+            status=OrderStatus.FLAGGED,
+            payment_id=event.payment_id,
+            at=context.now,
+            reason="payment does not match the order: " + "; ".join(mismatches),
+        )
+        text = texts.payment_checking.format(order_id=order.id)
+        return _reply(_done_with(conversation, order.id), views.text_message(text), effects=[flag])
+    paid = SetOrderStatus(
+        order_id=order.id, status=OrderStatus.PAID, payment_id=event.payment_id, at=context.now
+    )
+    emptied = conversation.model_copy(update={"cart": (), "phase": Idle()})
+    return _reply(emptied, views.receipt(context.config, order), effects=[paid])
+
+
+def payment_mismatches(event: PaymentCaptured, order: Order) -> list[str]:
+    """What in a captured payment disagrees with our order; empty when it may be confirmed."""
+    found: list[str] = []
+    if order.link is not None and event.link_id != order.link.id:
+        found.append(f"link {event.link_id!r} is not {order.link.id!r}")
+    if event.order_id != order.id:
+        found.append(f"reference {event.order_id!r} is not {order.id!r}")
+    if event.currency != order.currency:
+        found.append(f"currency {event.currency!r} is not {order.currency!r}")
+    if event.amount != order.total:
+        found.append(f"link amount {event.amount} is not the total {order.total}")
+    if event.amount_paid != order.total:
+        found.append(f"amount paid {event.amount_paid} is not the total {order.total}")
+    return found
+
+
+def _link_ended(
+    conversation: Conversation,
+    context: StepContext,
+    order: Order,
+    link_id: str,
+    status: OrderStatus,
+) -> Decision:
+    if order.status is not OrderStatus.PENDING_PAYMENT or order.link is None:
+        return _unchanged(conversation)
+    if order.link.id != link_id:
+        return _unchanged(conversation)
+    texts = context.config.messages
+    template = texts.link_expired if status is OrderStatus.EXPIRED else texts.link_cancelled
+    effect = SetOrderStatus(
+        order_id=order.id, status=status, at=context.now, reason=f"payment link {status.value}"
+    )
+    offer = views.offer_checkout(template.format(order_id=order.id), texts.button_new_link)
+    return _reply(_done_with(conversation, order.id), offer, effects=[effect])
+
+
+def _payment_failed(
+    conversation: Conversation, context: StepContext, event: PaymentFailed, order: Order
+) -> Decision:
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        return _unchanged(conversation)
+    texts = context.config.messages
+    parts = [texts.payment_failed.format(order_id=order.id)]
+    if event.reason.strip():
+        reason = shorten(event.reason, REASON_MAX_CHARS)
+        parts.append(texts.payment_failed_reason.format(reason=reason))
+    return _reply(conversation, views.retry_payment("\n".join(parts), texts, order.id))
+
+
+def _link_creation_failed(
+    conversation: Conversation, context: StepContext, reason: str, order: Order
+) -> Decision:
+    if order.status is not OrderStatus.PENDING_PAYMENT:
+        return _unchanged(conversation)
+    texts = context.config.messages
+    effect = SetOrderStatus(
+        order_id=order.id,
+        status=OrderStatus.CANCELLED,
+        at=context.now,
+        reason=reason or "the payment link could not be created",
+    )
+    text = texts.link_creation_failed.format(order_id=order.id)
+    offer = views.offer_checkout(text, texts.button_try_again)
+    return _reply(_done_with(conversation, order.id), offer, effects=[effect])
+
+
+_WORDS: dict[str, Handler] = {
+    "menu": _show_menu,
+    "cart": _view_cart,
+    "checkout": _checkout,
+    "help": _help,
+    "cancel": _cancel,
+}
+
+
+def referenced_order_id(event: Event) -> str | None:
+    """The order an event is about, so the runner can load it before the step: payment events
+    name it, and so do the Pay now / Cancel order buttons."""
+    if isinstance(event, ButtonPressed | ListRowPicked):
+        packed = event.button_id if isinstance(event, ButtonPressed) else event.row_id
+        action = cb.parse(packed)
+        if isinstance(action, cb.RedirectToPayment | cb.CancelOrder):
+            return action.order_id
+        return None
+    return getattr(event, "order_id", None)

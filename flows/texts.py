@@ -1,14 +1,27 @@
 """The bot's wording. Every field can be overridden under `[messages]` in config.toml.
 
-Placeholders in braces are filled with `str.format`; an override must keep the same ones.
+Placeholders in braces are filled with `str.format`; an override may use only the placeholders
+of the default (fewer is fine). Titles of buttons, list buttons, rows and sections are checked
+against the Cloud API limits here, so a bad override fails when the config loads, not at Meta.
 """
 
-from pydantic import BaseModel, ConfigDict
+from string import Formatter
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from flows import limits
+
+ButtonTitle = Annotated[str, Field(min_length=1, max_length=limits.BUTTON_TITLE_MAX)]
+ListButtonLabel = Annotated[str, Field(min_length=1, max_length=limits.LIST_BUTTON_LABEL_MAX)]
+RowTitle = Annotated[str, Field(min_length=1, max_length=limits.LIST_ROW_TITLE_MAX)]
+SectionTitle = Annotated[str, Field(min_length=1, max_length=limits.LIST_SECTION_TITLE_MAX)]
 
 
 class Texts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # --- menu and help ----------------------------------------------------------------------
     welcome: str = "Welcome to {shop}! 👋\nWhat would you like to do?"
     help: str = (
         "You can type these words at any time:\n"
@@ -19,3 +32,138 @@ class Texts(BaseModel):
         "• *help*: this message"
     )
     hint: str = "Sorry, I didn't get that. Type *menu* to start over or *help* for help."
+    cancelled: str = "Cancelled. What would you like to do?"
+    nothing_to_cancel: str = "There is nothing to cancel. What would you like to do?"
+    media_not_supported: str = (
+        "I can only read text and taps on buttons. Please type your message or type *menu*."
+    )
+    location_not_needed: str = (
+        "Thanks for the location! I only need it when I ask for your delivery address."
+    )
+    unsupported: str = "Sorry, I can't read that kind of message. Type *menu* to see what I can do."
+
+    # --- browsing ---------------------------------------------------------------------------
+    categories_body: str = "What would you like to see? Pick a category."
+    products_body: str = "*{category}*: pick a product to see details."
+    category_row_description: str = "{count} products"
+    page_footer: str = "Page {page} of {pages}"
+    nothing_available: str = "Sorry, nothing is available right now. Please check back later."
+    product_details: str = "*{product}*\n{price}"
+    quantity_prompt: str = (
+        "How many would you like? Tap a number or type any number from 1 to {max}."
+    )
+    quantity_invalid: str = "Please type a number from 1 to {max}, or *cancel*."
+    quantity_capped: str = "You can order at most {max} of {product}, so your cart has {max}."
+    product_unavailable: str = "Sorry, {product} is no longer available."
+
+    # --- cart -------------------------------------------------------------------------------
+    added_to_cart: str = "Added {quantity} × {product} to your cart."
+    cart_header: str = "🛒 *Your cart*"
+    cart_line: str = "• {quantity} × {product} ({unit_price} each): {line_total}"
+    cart_total: str = "*Total: {total}*"
+    cart_unavailable_line: str = "• {product} is no longer available and will be removed."
+    more_lines: str = "…and {count} more"
+    cart_empty: str = "Your cart is empty."
+    cart_cleared: str = "Your cart is now empty."
+    item_removed: str = "Removed {product} from your cart."
+    remove_item_body: str = "Which item should I remove?"
+    items_dropped: str = "No longer available, so removed from your cart: {products}."
+    catalog_unknown_items: str = "Not available, so not added to your cart: {ids}."
+    catalog_nothing_valid: str = "Sorry, none of the items in your order are available."
+
+    # --- checkout ---------------------------------------------------------------------------
+    ask_address: str = (
+        "Please type your delivery address (house, street, city and PIN code), "
+        "or share a location 📍."
+    )
+    confirm_address: str = "Shall we deliver to this address?\n{address}"
+    address_too_short: str = (
+        "That address looks too short. Please type your full delivery address "
+        "(at least {min} characters)."
+    )
+    address_too_long: str = "That address is too long. Please keep it under {max} characters."
+    amount_too_small: str = (
+        "Online payment needs an order of at least {minimum}. Please add something to your cart."
+    )
+    preparing_link: str = "Thank you! Preparing your payment link for order {order_id}…"
+    link_on_the_way: str = "Your payment link for order {order_id} is on its way."
+
+    # --- payment ----------------------------------------------------------------------------
+    order_header: str = "🧾 *Order {order_id}*"
+    order_total: str = "*Total: {total}*"
+    order_address: str = "Deliver to: {address}"
+    link_validity: str = "This payment link is valid for {minutes} minutes."
+    pay_body: str = "Pay {amount} for order {order_id} securely with Razorpay."
+    pay_cta: str = "Pay {amount}"
+    payment_url: str = "{url}"
+    already_paid: str = "Order {order_id} is already paid. Thank you!"
+    link_expired: str = (
+        "The payment link for order {order_id} has expired. Tap below for a new one."
+    )
+    link_cancelled: str = (
+        "The payment link for order {order_id} was cancelled. Tap below for a new one."
+    )
+    order_not_open: str = (
+        "Order {order_id} is no longer open for payment. Tap below to check out again."
+    )
+    order_cancelled: str = "Order {order_id} is cancelled. Your cart is still here."
+    payment_received: str = "✅ Payment received for order {order_id}. Thank you!"
+    total_paid: str = "*Total paid: {total}*"
+    payment_checking: str = (
+        "We received a payment for order {order_id}. The shop is checking it and will get "
+        "back to you shortly."
+    )
+    payment_failed: str = "Your payment for order {order_id} did not go through. You can try again."
+    payment_failed_reason: str = "Reason: {reason}"
+    link_creation_failed: str = (
+        "Sorry, we could not create a payment link for order {order_id}. Please try again."
+    )
+
+    # --- titles: the Cloud API limits apply ---------------------------------------------------
+    button_browse: ButtonTitle = "Browse"
+    button_view_cart: ButtonTitle = "View cart"
+    button_help: ButtonTitle = "Help"
+    button_checkout: ButtonTitle = "Checkout"
+    button_keep_shopping: ButtonTitle = "Keep shopping"
+    button_remove_item: ButtonTitle = "Remove item"
+    button_clear_cart: ButtonTitle = "Clear cart"
+    button_use_address: ButtonTitle = "Use this address"
+    button_new_address: ButtonTitle = "New address"
+    button_pay_now: ButtonTitle = "Pay now"
+    button_cancel_order: ButtonTitle = "Cancel order"
+    button_new_link: ButtonTitle = "Get a new link"
+    button_try_again: ButtonTitle = "Try again"
+    list_button_categories: ListButtonLabel = "Categories"
+    list_button_products: ListButtonLabel = "Products"
+    list_button_cart: ListButtonLabel = "Cart items"
+    row_more: RowTitle = "More…"
+    row_previous: RowTitle = "Previous"
+    section_categories: SectionTitle = "Categories"
+    section_cart: SectionTitle = "Your cart"
+    section_pages: SectionTitle = "More pages"
+
+    @model_validator(mode="after")
+    def _placeholders_known(self) -> "Texts":
+        for name, field in type(self).model_fields.items():
+            value: str = getattr(self, name)
+            if not value.strip():
+                raise ValueError(f"messages.{name} must not be blank")
+            allowed = placeholders(str(field.default))
+            try:
+                unknown = placeholders(value) - allowed
+            except ValueError as exc:
+                raise ValueError(f"messages.{name} is not a valid template: {exc}") from exc
+            if unknown:
+                known = ", ".join(f"{{{p}}}" for p in sorted(allowed)) or "none"
+                raise ValueError(
+                    f"messages.{name} uses {', '.join(sorted(unknown))}; allowed: {known}"
+                )
+        return self
+
+
+def placeholders(template: str) -> set[str]:
+    """The `{names}` in a `str.format` template. Raises ValueError for a broken template.
+
+    Attribute and index access (`{shop.__class__}`) come back whole, so they are never allowed.
+    """
+    return {name for _, name, _, _ in Formatter().parse(template) if name is not None}

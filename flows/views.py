@@ -1,0 +1,357 @@
+"""Rendering: catalog pages, carts and orders as outgoing messages that fit the Cloud API.
+
+Every text is cut to its limit here (lists of lines lose lines from the end, with a "…and N
+more" line), so whatever the catalog or the merchant's wording, a message can be constructed.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from flows import callback_data as cb
+from flows import limits
+from flows.cart import PricedCart, PricedLine
+from flows.catalog import Product, ShopConfig
+from flows.messages import Button, Row, Section, SendButtons, SendCtaUrl, SendList, SendText
+from flows.money import format_inr
+from flows.orders import Order, OrderLine
+from flows.text import ELLIPSIS, shorten
+from flows.texts import Texts
+
+T = TypeVar("T")
+
+QUANTITY_BUTTONS = 3
+ITEMS_PER_PAGE = limits.LIST_ROWS_MAX - 2  # room for a "Previous" and a "More…" row
+WEB_URL = re.compile(r"^https?://\S+$")
+
+
+# --- fitting text --------------------------------------------------------------------------
+
+
+def clip(text: str, limit: int) -> str:
+    """Like `flows.text.shorten` but keeps line breaks: for message bodies."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def fit_lines(
+    head: Sequence[str], items: Sequence[str], tail: Sequence[str], limit: int, texts: Texts
+) -> str:
+    """Join head, items and tail with line breaks, dropping items from the end until it fits."""
+    text = ""
+    for keep in range(len(items), -1, -1):
+        shown = list(items[:keep])
+        if keep < len(items):
+            shown.append(texts.more_lines.format(count=len(items) - keep))
+        text = "\n".join([*head, *shown, *tail])
+        if len(text) <= limit:
+            return text
+    return clip(text, limit)
+
+
+def body(text: str) -> str:
+    return clip(text, limits.INTERACTIVE_BODY_MAX)
+
+
+def text_message(text: str) -> SendText:
+    return SendText(body=clip(text, limits.TEXT_BODY_MAX))
+
+
+def buttons(text: str, *choices: tuple[cb.CallbackData, str]) -> SendButtons:
+    return SendButtons(
+        body=body(text),
+        buttons=tuple(Button(id=action.pack(), title=title) for action, title in choices),
+    )
+
+
+# --- menu ------------------------------------------------------------------------------------
+
+
+def menu(text: str, texts: Texts) -> SendButtons:
+    return buttons(
+        text,
+        (cb.BrowseCategories(), texts.button_browse),
+        (cb.ViewCart(), texts.button_view_cart),
+        (cb.ShowHelp(), texts.button_help),
+    )
+
+
+def welcome(config: ShopConfig) -> SendButtons:
+    texts = config.messages
+    return menu(texts.welcome.format(shop=config.shop.name), texts)
+
+
+def offer_browse(text: str, texts: Texts) -> SendButtons:
+    return buttons(text, (cb.BrowseCategories(), texts.button_browse))
+
+
+def offer_checkout(text: str, title: str) -> SendButtons:
+    return buttons(text, (cb.Checkout(), title))
+
+
+# --- paged lists -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int  # from 0
+    count: int
+    start: int
+    stop: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.count - 1
+
+
+def page_of(total: int, number: int) -> Page:
+    """Which items go on page `number`. Everything fits on one page when it can; otherwise
+    pages of `ITEMS_PER_PAGE` leave room for the paging rows. Past the end means the last."""
+    if total <= limits.LIST_ROWS_MAX:
+        return Page(number=0, count=1, start=0, stop=total)
+    count = -(-total // ITEMS_PER_PAGE)
+    number = min(number, count - 1)
+    start = number * ITEMS_PER_PAGE
+    return Page(number=number, count=count, start=start, stop=min(start + ITEMS_PER_PAGE, total))
+
+
+def row(action: cb.CallbackData, title: str, description: str | None = None) -> Row:
+    short = None if not description else shorten(description, limits.LIST_ROW_DESCRIPTION_MAX)
+    return Row(id=action.pack(), title=shorten(title, limits.LIST_ROW_TITLE_MAX), description=short)
+
+
+def paged_list(
+    *,
+    text: str,
+    label: str,
+    section_title: str,
+    items: Sequence[T],
+    page_number: int,
+    item_row: Callable[[T], Row],
+    page_action: Callable[[int], cb.CallbackData],
+    texts: Texts,
+) -> SendList:
+    page = page_of(len(items), page_number)
+    sections = [
+        Section(
+            title=shorten(section_title, limits.LIST_SECTION_TITLE_MAX),
+            rows=tuple(item_row(item) for item in items[page.start : page.stop]),
+        )
+    ]
+    paging: list[Row] = []
+    if page.has_previous:
+        paging.append(row(page_action(page.number - 1), texts.row_previous))
+    if page.has_next:
+        paging.append(row(page_action(page.number + 1), texts.row_more))
+    if paging:
+        sections.append(Section(title=texts.section_pages, rows=tuple(paging)))
+    footer = None
+    if page.count > 1:
+        footer = shorten(
+            texts.page_footer.format(page=page.number + 1, pages=page.count),
+            limits.FOOTER_TEXT_MAX,
+        )
+    return SendList(body=body(text), button_label=label, sections=tuple(sections), footer=footer)
+
+
+# --- catalog ---------------------------------------------------------------------------------
+
+
+def category_key(category: str) -> str:
+    """A short stable key for a category name, for ids: any name fits, none needs escaping."""
+    return hashlib.blake2b(category.encode(), digest_size=6).hexdigest()
+
+
+def category_named_by(key: str, categories: Sequence[str]) -> str | None:
+    return next((name for name in categories if category_key(name) == key), None)
+
+
+def categories_page(config: ShopConfig, page_number: int) -> SendList:
+    texts, catalog = config.messages, config.catalog
+
+    def category_row(category: str) -> Row:
+        count = len(catalog.in_category(category))
+        description = texts.category_row_description.format(count=count)
+        return row(cb.BrowseCategory(category=category_key(category)), category, description)
+
+    return paged_list(
+        text=texts.categories_body,
+        label=texts.list_button_categories,
+        section_title=texts.section_categories,
+        items=catalog.categories,
+        page_number=page_number,
+        item_row=category_row,
+        page_action=lambda number: cb.BrowseCategories(page=number),
+        texts=texts,
+    )
+
+
+def product_row(product: Product) -> Row:
+    parts = [format_inr(product.price)]
+    if len(product.name) > limits.LIST_ROW_TITLE_MAX:
+        # Shortened names can look alike ("… 250 g", "… 500 g"): the description shows it whole.
+        parts.append(product.name)
+    if product.description:
+        parts.append(product.description)
+    return row(cb.ShowProduct(product_id=product.id), product.name, " · ".join(parts))
+
+
+def products_page(config: ShopConfig, category: str, page_number: int) -> SendList:
+    texts = config.messages
+    key = category_key(category)
+    return paged_list(
+        text=texts.products_body.format(category=category),
+        label=texts.list_button_products,
+        section_title=category,
+        items=config.catalog.in_category(category),
+        page_number=page_number,
+        item_row=product_row,
+        page_action=lambda number: cb.BrowseCategory(category=key, page=number),
+        texts=texts,
+    )
+
+
+def product_details(config: ShopConfig, product: Product) -> SendButtons:
+    texts = config.messages
+    maximum = config.checkout.max_quantity_per_item
+    parts = [texts.product_details.format(product=product.name, price=format_inr(product.price))]
+    if product.description:
+        parts.append(product.description)
+    parts.append(texts.quantity_prompt.format(max=maximum))
+    choices = [
+        (cb.ChooseQuantity(product_id=product.id, quantity=n), str(n))
+        for n in range(1, min(QUANTITY_BUTTONS, maximum) + 1)
+    ]
+    return buttons("\n\n".join(parts), *choices)
+
+
+# --- cart ------------------------------------------------------------------------------------
+
+
+def line_text(texts: Texts, name: str, quantity: int, unit_price: int) -> str:
+    return texts.cart_line.format(
+        quantity=quantity,
+        product=name,
+        unit_price=format_inr(unit_price),
+        line_total=format_inr(unit_price * quantity),
+    )
+
+
+def priced_line_text(texts: Texts, line: PricedLine) -> str:
+    return line_text(texts, line.product.name, line.quantity, line.product.price)
+
+
+def order_line_text(texts: Texts, line: OrderLine) -> str:
+    return line_text(texts, line.name, line.quantity, line.unit_price)
+
+
+def cart_summary(texts: Texts, priced: PricedCart, head: Sequence[str] = ()) -> str:
+    items = [priced_line_text(texts, line) for line in priced.lines]
+    items += [texts.cart_unavailable_line.format(product=name) for name in priced.unavailable]
+    tail = [texts.cart_total.format(total=format_inr(priced.total))]
+    return fit_lines([*head, texts.cart_header], items, tail, limits.INTERACTIVE_BODY_MAX, texts)
+
+
+def cart_view(config: ShopConfig, priced: PricedCart, notes: Sequence[str] = ()) -> SendButtons:
+    texts = config.messages
+    return buttons(
+        cart_summary(texts, priced, head=notes),
+        (cb.Checkout(), texts.button_checkout),
+        (cb.PickLineToRemove(), texts.button_remove_item),
+        (cb.ClearCart(), texts.button_clear_cart),
+    )
+
+
+def after_adding(config: ShopConfig, priced: PricedCart, notes: Sequence[str]) -> SendButtons:
+    texts = config.messages
+    return buttons(
+        cart_summary(texts, priced, head=notes),
+        (cb.Checkout(), texts.button_checkout),
+        (cb.BrowseCategories(), texts.button_keep_shopping),
+        (cb.ViewCart(), texts.button_view_cart),
+    )
+
+
+def remove_list(config: ShopConfig, priced: PricedCart, page_number: int) -> SendList:
+    texts = config.messages
+
+    def cart_row(line: PricedLine) -> Row:
+        description = f"{line.quantity} × {format_inr(line.product.price)}"
+        return row(cb.RemoveLine(product_id=line.product.id), line.product.name, description)
+
+    return paged_list(
+        text=texts.remove_item_body,
+        label=texts.list_button_cart,
+        section_title=texts.section_cart,
+        items=priced.lines,
+        page_number=page_number,
+        item_row=cart_row,
+        page_action=lambda number: cb.PickLineToRemove(page=number),
+        texts=texts,
+    )
+
+
+# --- orders and payment ---------------------------------------------------------------------
+
+
+def _order_text(
+    texts: Texts, order: Order, head: str, total_line: str, extra: Sequence[str]
+) -> str:
+    items = [order_line_text(texts, line) for line in order.lines]
+    tail = [total_line.format(total=format_inr(order.total))]
+    if order.address:
+        address = shorten(order.address, limits.INTERACTIVE_BODY_MAX // 4)
+        tail.append(texts.order_address.format(address=address))
+    tail.extend(extra)
+    return fit_lines([head], items, tail, limits.INTERACTIVE_BODY_MAX, texts)
+
+
+def order_summary(config: ShopConfig, order: Order, expires_at: int, now: int) -> SendButtons:
+    texts = config.messages
+    minutes = max(1, (expires_at - now) // 60)
+    text = _order_text(
+        texts,
+        order,
+        texts.order_header.format(order_id=order.id),
+        texts.order_total,
+        [texts.link_validity.format(minutes=minutes)],
+    )
+    return buttons(
+        text,
+        (cb.RedirectToPayment(order_id=order.id), texts.button_pay_now),
+        (cb.CancelOrder(order_id=order.id), texts.button_cancel_order),
+    )
+
+
+def payment_link(config: ShopConfig, order: Order, url: str) -> tuple[SendCtaUrl | SendText, ...]:
+    """The link as a button, and as plain text for phones that do not show the button."""
+    texts = config.messages
+    amount = format_inr(order.total)
+    plain = SendText(body=clip(texts.payment_url.format(url=url), limits.TEXT_BODY_MAX))
+    if not WEB_URL.match(url):
+        return (plain,)
+    cta = texts.pay_cta.format(amount=amount)
+    button = SendCtaUrl(
+        body=body(texts.pay_body.format(amount=amount, order_id=order.id)),
+        display_text=cta if len(cta) <= limits.CTA_DISPLAY_TEXT_MAX else texts.button_pay_now,
+        url=url,
+    )
+    return (button, plain)
+
+
+def receipt(config: ShopConfig, order: Order) -> SendText:
+    texts = config.messages
+    head = texts.payment_received.format(order_id=order.id)
+    return text_message(_order_text(texts, order, head, texts.total_paid, ()))
+
+
+def retry_payment(text: str, texts: Texts, order_id: str) -> SendButtons:
+    return buttons(text, (cb.RedirectToPayment(order_id=order_id), texts.button_pay_now))

@@ -1,0 +1,25 @@
+"""Errors the storage layer raises on purpose, so callers can tell them from driver errors."""
+
+
+class StorageError(Exception):
+    """Base class for storage errors."""
+
+
+class SchemaNotMigratedError(StorageError):
+    """The database file is missing or lacks migrations this code needs."""
+
+
+class MigrationError(StorageError):
+    """A migration file is malformed or failed to apply."""
+
+
+class StoreClosedError(StorageError):
+    """A write was submitted to a store that is closing or closed."""
+
+
+class CommitFailedError(StorageError):
+    """The batch holding this write could not be committed; nothing of it was saved."""
+
+
+class UnknownEventError(StorageError, LookupError):
+    """`commit_step` named an event id that was never recorded."""

@@ -1,0 +1,79 @@
+"""The group-commit writer on its own, with a scratch table."""
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from storage import CommitFailedError
+from storage.sqlite_engine import GroupCommitWriter, ReaderPool
+
+
+@pytest.fixture
+async def writer(tmp_path: Path) -> AsyncIterator[GroupCommitWriter]:
+    writer = await GroupCommitWriter.start(tmp_path / "scratch.sqlite3")
+    await writer.submit(_run("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+    await writer.submit(
+        _run("CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent (id))")
+    )
+    yield writer
+    await writer.close()
+
+
+def _run(sql: str, *params: object) -> Callable[[sqlite3.Connection], None]:
+    def unit(conn: sqlite3.Connection) -> None:
+        conn.execute(sql, params)
+
+    return unit
+
+
+def _orphan_checked_at_commit(conn: sqlite3.Connection) -> None:
+    # A deferred foreign key is only checked by COMMIT, so this unit succeeds on its own
+    # and makes the whole batch's COMMIT fail.
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+    conn.execute("INSERT INTO child (id, parent) VALUES (1, 999)")
+
+
+def _count(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM parent").fetchone()[0])
+
+
+async def test_failed_commit_fails_every_unit_of_the_batch(
+    writer: GroupCommitWriter, tmp_path: Path
+) -> None:
+    results = await asyncio.gather(
+        writer.submit(_run("INSERT INTO parent (id) VALUES (1)")),
+        writer.submit(_orphan_checked_at_commit),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, CommitFailedError) for r in results)
+    assert writer.stats.failed_batches == 1
+    # Nothing of the batch was saved, and the writer carries on.
+    await writer.submit(_run("INSERT INTO parent (id) VALUES (2)"))
+    readers = ReaderPool(tmp_path / "scratch.sqlite3", size=1)
+    assert await readers.run(_count) == 1
+    await readers.close()
+
+
+async def test_a_failing_unit_fails_alone(writer: GroupCommitWriter) -> None:
+    results = await asyncio.gather(
+        writer.submit(_run("INSERT INTO parent (id) VALUES (1)")),
+        writer.submit(_run("INSERT INTO parent (id) VALUES (1)")),
+        writer.submit(_run("INSERT INTO parent (id) VALUES (2)")),
+        return_exceptions=True,
+    )
+    assert results[0] is None
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert results[2] is None
+    assert writer.stats.batches == 3  # two CREATE TABLE batches, then one for all three
+    assert await writer.submit(_count) == 2
+
+
+async def test_a_cancelled_caller_is_skipped(writer: GroupCommitWriter) -> None:
+    task = asyncio.create_task(writer.submit(_run("INSERT INTO parent (id) VALUES (1)")))
+    await asyncio.sleep(0)  # submitted, not yet run
+    task.cancel()
+    await asyncio.sleep(0)
+    assert await writer.submit(_count) == 0

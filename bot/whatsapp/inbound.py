@@ -1,0 +1,308 @@
+"""Translate a parsed webhook into `flows` events, customers and delivery statuses.
+
+Every entry, change, message and status is visited: Meta batches up to 1000 updates in one POST,
+and reading only the first of each drops customers' messages. A message we cannot translate
+becomes `UnsupportedReceived`, never an exception, so one odd message cannot cost the rest of
+the batch.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import structlog
+
+from bot.whatsapp.payload import (
+    Contact,
+    Media,
+    Message,
+    MessagesChange,
+    Status,
+    Value,
+    WebhookError,
+    WebhookPayload,
+    parse_webhook,
+)
+from flows.events import (
+    ButtonPressed,
+    CatalogOrderReceived,
+    CustomerEvent,
+    ListRowPicked,
+    LocationReceived,
+    MediaReceived,
+    OrderedItem,
+    ReactionReceived,
+    TextReceived,
+    UnsupportedReceived,
+)
+from flows.state import Customer
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """An error Meta reports inside a webhook (on a failed status, or for the whole value)."""
+
+    code: int
+    title: str = ""
+    message: str = ""
+    details: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    wamid: str
+    customer: Customer
+    event: CustomerEvent
+    raw: str  # this message's JSON, compact, for the record
+    timestamp: int  # Unix seconds; 0 if Meta sent something unreadable
+    phone_number_id: str  # which of our business numbers received it
+
+
+@dataclass(frozen=True, slots=True)
+class InboundStatus:
+    wamid: str
+    status: str  # sent, delivered, read, failed, played, ...
+    recipient: str | None  # phone number, else business-scoped user id
+    timestamp: int | None
+    errors: tuple[ErrorInfo, ...] = ()
+
+
+@dataclass(slots=True)
+class InboundBatch:
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[InboundStatus] = field(default_factory=list)
+    errors: list[ErrorInfo] = field(default_factory=list)  # value-level errors
+    # Changes for other webhook fields, WhatsApp Pay statuses (not ours: we use Razorpay links)
+    # and messages without any sender id: acknowledged, not acted on.
+    ignored: int = 0
+
+
+def read_webhook(raw: bytes) -> InboundBatch:
+    """Parse and translate a verified webhook body. Raises `MalformedWebhook`."""
+    return to_inbound_batch(parse_webhook(raw))
+
+
+def to_inbound_batch(payload: WebhookPayload) -> InboundBatch:
+    """Every message, status and value-level error of a parsed webhook. Never raises."""
+    batch = InboundBatch()
+    for entry in payload.entry:
+        for change in entry.changes:
+            if isinstance(change, MessagesChange):
+                _add_value(batch, change.value)
+            else:
+                batch.ignored += 1
+    return batch
+
+
+def _add_value(batch: InboundBatch, value: Value) -> None:
+    contacts = _ContactBook(value.contacts)
+    phone_number_id = value.metadata.phone_number_id
+    for message in value.messages:
+        customer = contacts.customer_for(message)
+        if customer is None:
+            log.warning("whatsapp.message_without_sender", wamid=message.id)
+            batch.ignored += 1
+            continue
+        batch.messages.append(
+            InboundMessage(
+                wamid=message.id,
+                customer=customer,
+                event=to_event(message),
+                raw=message.model_dump_json(by_alias=True, exclude_unset=True),
+                timestamp=_unix(message.timestamp) or 0,
+                phone_number_id=phone_number_id,
+            )
+        )
+    for status in value.statuses:
+        if status.type == "payment":
+            batch.ignored += 1
+        else:
+            batch.statuses.append(_status(status))
+    batch.errors.extend(_error_infos(value.errors))
+
+
+# --- who sent it -------------------------------------------------------------------------------
+
+
+class _ContactBook:
+    """The value's contacts, looked up by business-scoped user id or by phone number."""
+
+    def __init__(self, contacts: Iterable[Contact]) -> None:
+        self._by_user_id: dict[str, Contact] = {}
+        self._by_phone: dict[str, Contact] = {}
+        for contact in contacts:
+            if contact.user_id:
+                self._by_user_id.setdefault(contact.user_id, contact)
+            if contact.wa_id:
+                self._by_phone.setdefault(contact.wa_id, contact)
+
+    def find(self, message: Message) -> Contact | None:
+        if message.from_user_id and message.from_user_id in self._by_user_id:
+            return self._by_user_id[message.from_user_id]
+        if message.from_:
+            return self._by_phone.get(message.from_)
+        return None
+
+    def customer_for(self, message: Message) -> Customer | None:
+        """Keyed on the business-scoped id when known, else the phone; None if neither."""
+        contact = self.find(message)
+        user_id = message.from_user_id or (contact.user_id if contact else None)
+        phone = message.from_ or (contact.wa_id if contact else None)
+        key = user_id or phone
+        if key is None:
+            return None
+        name = contact.profile.name if contact and contact.profile else None
+        return Customer(key=key, phone=phone, user_id=user_id, name=name or None)
+
+
+# --- what they sent ----------------------------------------------------------------------------
+
+
+def to_event(message: Message) -> CustomerEvent:
+    """The flows event for one message; `UnsupportedReceived` for anything else."""
+    translator = _TRANSLATORS.get(message.type)
+    event: CustomerEvent | None = None
+    if translator is not None:
+        try:
+            event = translator(message)
+        except Exception:  # broad on purpose: one odd message must not drop the batch
+            log.exception("whatsapp.untranslatable_message", wamid=message.id, type=message.type)
+    if event is None:
+        event = UnsupportedReceived(message_id=message.id, message_type=_type_name(message))
+    return event
+
+
+def _type_name(message: Message) -> str:
+    """`type`, refined by its sub-type when there is one, e.g. `unsupported.poll_creation`."""
+    if message.interactive is not None:
+        detail: object = message.interactive.type
+    else:
+        part = (message.model_extra or {}).get(message.type)
+        detail = part.get("type") if isinstance(part, dict) else None
+    return f"{message.type}.{detail}" if isinstance(detail, str) and detail else message.type
+
+
+def _text(message: Message) -> CustomerEvent | None:
+    if message.text is None:
+        return None
+    return TextReceived(message_id=message.id, text=message.text.body)
+
+
+def _interactive(message: Message) -> CustomerEvent | None:
+    interactive = message.interactive
+    if interactive is None:
+        return None
+    if interactive.type == "button_reply" and interactive.button_reply:
+        reply = interactive.button_reply
+        return ButtonPressed(message_id=message.id, button_id=reply.id, title=reply.title)
+    if interactive.type == "list_reply" and interactive.list_reply:
+        row = interactive.list_reply
+        return ListRowPicked(message_id=message.id, row_id=row.id, title=row.title)
+    return None  # nfm_reply (Flows) and anything newer
+
+
+def _template_button(message: Message) -> CustomerEvent | None:
+    # A template quick reply may come without `context` (pywa PR #216): the payload suffices.
+    button = message.button
+    if button is None:
+        return None
+    return ButtonPressed(message_id=message.id, button_id=button.payload, title=button.text)
+
+
+def _order(message: Message) -> CustomerEvent | None:
+    order = message.order
+    if order is None:
+        return None
+    items = tuple(
+        OrderedItem(product_id=item.product_retailer_id, quantity=item.quantity)
+        for item in order.product_items
+    )
+    return CatalogOrderReceived(
+        message_id=message.id, catalog_id=order.catalog_id, items=items, note=order.text or ""
+    )
+
+
+def _location(message: Message) -> CustomerEvent | None:
+    place = message.location
+    if place is None:
+        return None
+    return LocationReceived(
+        message_id=message.id,
+        latitude=place.latitude,
+        longitude=place.longitude,
+        name=place.name or "",
+        address=place.address or "",
+    )
+
+
+def _media_part(message: Message) -> Media | None:
+    parts = {
+        "image": message.image,
+        "audio": message.audio,
+        "video": message.video,
+        "document": message.document,
+        "sticker": message.sticker,
+    }
+    return parts.get(message.type)
+
+
+def _media(message: Message) -> CustomerEvent | None:
+    # The media object itself is not needed: the flow only learns that media arrived.
+    part = _media_part(message)
+    caption = part.caption if part is not None else None
+    return MediaReceived(message_id=message.id, media_type=message.type, caption=caption or "")
+
+
+def _reaction(message: Message) -> CustomerEvent | None:
+    if message.reaction is None:
+        return None
+    # No emoji (or an empty one) means the customer removed their reaction.
+    return ReactionReceived(message_id=message.id, emoji=message.reaction.emoji or None)
+
+
+_TRANSLATORS: dict[str, Callable[[Message], CustomerEvent | None]] = {
+    "text": _text,
+    "interactive": _interactive,
+    "button": _template_button,
+    "order": _order,
+    "location": _location,
+    "image": _media,
+    "audio": _media,
+    "video": _media,
+    "document": _media,
+    "sticker": _media,
+    "reaction": _reaction,
+}
+
+
+# --- statuses and errors -----------------------------------------------------------------------
+
+
+def _status(status: Status) -> InboundStatus:
+    return InboundStatus(
+        wamid=status.id,
+        status=status.status,
+        recipient=status.recipient_id or status.recipient_user_id,
+        timestamp=_unix(status.timestamp),
+        errors=tuple(_error_infos(status.errors)),
+    )
+
+
+def _error_infos(errors: Iterable[WebhookError]) -> list[ErrorInfo]:
+    return [
+        ErrorInfo(
+            code=error.code,
+            title=error.title,
+            message=error.message,
+            details=error.error_data.details if error.error_data else "",
+        )
+        for error in errors
+    ]
+
+
+def _unix(timestamp: str | None) -> int | None:
+    try:
+        return int(timestamp) if timestamp is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,146 @@
+"""What every payment provider offers the bot, in our own terms.
+
+The runner and the webhook route speak only these types. A provider module (Razorpay today,
+Stripe and Paystack later) turns its wire format into them, so adding a provider is a new
+module, not a change to the callers.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from flows.events import PaymentEvent
+
+__all__ = [
+    "CallbackResult",
+    "CreatedLink",
+    "LinkRequest",
+    "MalformedPaymentWebhook",
+    "PaymentProvider",
+    "PaymentProviderError",
+    "ProviderRejected",
+    "ProviderUnavailable",
+    "ProviderWebhook",
+    "header_value",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRequest:
+    """A payment link to create for one of our orders. Money is integer minor units (paise)."""
+
+    order_id: str  # becomes the provider's reference id: the only guard against duplicates
+    amount: int
+    currency: str
+    description: str
+    customer_name: str | None
+    customer_phone: str | None  # E.164 digits without '+', as WhatsApp gives them
+    expire_by: int  # Unix seconds
+    callback_url: str | None = None
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedLink:
+    link_id: str
+    url: str
+    expires_at: int  # Unix seconds
+    status: str  # the provider's link status, e.g. "created" or, for a link found again, "paid"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderWebhook:
+    """One signed delivery, translated. `event` is None for types we only log."""
+
+    event_id: str  # the provider's event id, else a hash of the body: the de-duplication key
+    event_type: str
+    order_id: str | None
+    event: PaymentEvent | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackResult:
+    """The customer's browser came back from the payment page with a valid signature.
+
+    A courtesy for the thank-you page only: fulfilment always waits for the webhook.
+    """
+
+    order_id: str  # our order id (the reference id); "" for a link made without one
+    link_id: str
+    payment_id: str
+    status: str
+
+
+class PaymentProviderError(Exception):
+    """A call to the provider failed. `is_transient` tells the job worker whether to retry."""
+
+    is_transient: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status  # HTTP status, None when no response arrived
+        self.code = code
+        self.description = description
+
+
+class ProviderUnavailable(PaymentProviderError):
+    """Timeouts, connection errors, 5xx, 429: retry later with back-off and the same request."""
+
+    is_transient = True
+
+
+class ProviderRejected(PaymentProviderError):
+    """The provider refused the request as it is (4xx): retrying it unchanged cannot help."""
+
+    is_transient = False
+
+
+class MalformedPaymentWebhook(ValueError):
+    """A correctly signed webhook body we cannot read. The message says what is wrong."""
+
+
+class PaymentProvider(Protocol):
+    """The surface the bot needs from a payment provider."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def create_link(self, request: LinkRequest) -> CreatedLink:
+        """Create a link, or return the one already created for this order id.
+
+        One attempt: raises ProviderUnavailable or ProviderRejected; the caller retries.
+        """
+        ...
+
+    async def cancel_link(self, link_id: str) -> None:
+        """Cancel an unpaid link. A link already paid, expired or cancelled: ProviderRejected."""
+        ...
+
+    def verify_webhook(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        """True when the raw body carries a valid signature for one of our webhook secrets."""
+        ...
+
+    def parse_webhook(self, raw: bytes, headers: Mapping[str, str]) -> ProviderWebhook:
+        """Translate a verified body. Raises MalformedPaymentWebhook when it cannot be read."""
+        ...
+
+    def verify_callback(self, query: Mapping[str, str]) -> CallbackResult | None:
+        """Check the browser redirect after paying. None when missing or not authentic."""
+        ...
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """Look a header up ignoring case: aiohttp's headers do, but a plain dict in tests or a
+    different framework does not."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return None

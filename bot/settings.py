@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     whatsapp_app_secret: SecretStr | None = None
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_base: str = "https://graph.facebook.com/v25.0"
+    # The shop's WhatsApp number as customers dial it (digits), for "back to WhatsApp" links.
+    whatsapp_display_phone_number: str | None = None
 
     razorpay_key_id: str | None = None
     razorpay_key_secret: SecretStr | None = None
@@ -54,11 +56,12 @@ class Settings(BaseSettings):
     # Tunables with sensible defaults; documented in the README.
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     send_retry_seconds: Annotated[float, Field(gt=0)] = 300.0  # give up on a message after this
+    retry_base_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5  # first back-off ceiling
     worker_concurrency: Annotated[int, Field(ge=1, le=1000)] = 64
     shutdown_grace_seconds: Annotated[float, Field(gt=0)] = 25.0
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+    def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
         # load_settings passes the environment explicitly; never read os.environ behind its back.
         return (init_settings,)
 
@@ -113,7 +116,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         missing = [name for name in REQUIRED_IN_LIVE_MODE if not _present(env, name)]
         if missing:
             raise SettingsError(
-                "missing required environment variables: " + ", ".join(missing)
+                "missing required environment variables: "
+                + ", ".join(missing)
                 + ". Set them all for a live shop, or none of them to try the sandbox."
             )
     return settings.model_copy(update={"bot_mode": mode})

@@ -1,0 +1,163 @@
+"""The application factory: one aiohttp app for both webhooks, its workers and its clients.
+
+Everything with a lifetime (database, HTTP session, workers) is opened in `cleanup_ctx`, so
+nothing happens at import time and shutdown closes things in reverse order.
+"""
+
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot import keys
+from bot.clock import Clock, OrderIdFactory, new_order_id, system_clock
+from bot.jobs import JobRunner
+from bot.logging import get_logger
+from bot.outbox import OutboxSender
+from bot.payments.razorpay import RazorpayProvider
+from bot.retry import Backoff
+from bot.routes import health, payments_callback, razorpay, whatsapp
+from bot.runner import Runner
+from bot.settings import Mode, Settings
+from bot.whatsapp.client import WhatsAppClient
+from flows.catalog import ShopConfig
+from storage.sqlite import open_store
+
+log = get_logger(__name__)
+
+MAX_WEBHOOK_BODY = 3 * 1024 * 1024  # Meta batches up to 3 MB; anything larger answers 413
+JOB_RETRY_SECONDS = 120.0  # how long link creation keeps trying before telling the customer
+
+
+def create_app(
+    settings: Settings,
+    shop: ShopConfig,
+    *,
+    clock: Clock = system_clock,
+    order_ids: OrderIdFactory = new_order_id,
+) -> web.Application:
+    app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
+    app[keys.SETTINGS] = settings
+    app[keys.SHOP] = shop
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_http_session)
+    app.cleanup_ctx.append(_workers(clock, order_ids))
+    app.router.add_get("/webhooks/whatsapp", whatsapp.verify_subscription)
+    app.router.add_post("/webhooks/whatsapp", whatsapp.receive)
+    app.router.add_post("/webhooks/razorpay", razorpay.receive)
+    app.router.add_get("/payments/callback", payments_callback.payment_callback)
+    app.router.add_get("/healthz", health.healthz)
+    if settings.mode is Mode.SANDBOX:
+        from bot.sandbox import setup_sandbox
+
+        setup_sandbox(app, settings)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    store = await open_store(app[keys.SETTINGS].database_url)
+    app[keys.STORE] = store
+    yield
+    await store.close()
+
+
+async def _http_session(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    timeout = aiohttp.ClientTimeout(total=settings.http_timeout_seconds, connect=5)
+    # One pooled session for every outbound call; a generous per-host pool for bursts.
+    connector = aiohttp.TCPConnector(limit=256, limit_per_host=128)
+    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+        app[keys.HTTP] = session
+        yield
+
+
+def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untyped-def]
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        settings = app[keys.SETTINGS]
+        store = app[keys.STORE]
+        session = app[keys.HTTP]
+        whatsapp_client = WhatsAppClient(
+            session,
+            api_base=settings.whatsapp_api_base,
+            phone_number_id=settings.whatsapp_phone_number_id or "",
+            access_token=_secret(settings.whatsapp_access_token),
+        )
+        provider = RazorpayProvider(
+            session,
+            api_base=settings.razorpay_api_base,
+            key_id=settings.razorpay_key_id or "",
+            key_secret=_secret(settings.razorpay_key_secret),
+            webhook_secrets=[s.get_secret_value() for s in settings.razorpay_webhook_secret],
+        )
+        outbox = OutboxSender(
+            store=store,
+            client=whatsapp_client,
+            backoff=Backoff(
+                base=settings.retry_base_seconds, cap=30.0, total=settings.send_retry_seconds
+            ),
+            clock=clock,
+            concurrency=settings.worker_concurrency,
+        )
+        runner: Runner
+        jobs = JobRunner(
+            store=store,
+            provider=provider,
+            shop=app[keys.SHOP],
+            backoff=Backoff(base=settings.retry_base_seconds, cap=30.0, total=JOB_RETRY_SECONDS),
+            clock=clock,
+            callback_url=_callback_url(settings),
+            on_outcome=lambda stored: runner.submit(stored),
+        )
+        runner = Runner(
+            store=store,
+            shop=app[keys.SHOP],
+            clock=clock,
+            new_order_id=order_ids,
+            deliver=outbox.submit,
+            perform=jobs.submit,
+            concurrency=settings.worker_concurrency,
+        )
+        app[keys.WHATSAPP] = whatsapp_client
+        app[keys.PAYMENTS] = provider
+        app[keys.OUTBOX] = outbox
+        app[keys.JOBS] = jobs
+        app[keys.RUNNER] = runner
+        recovered = (await runner.recover(), await outbox.recover(), await jobs.recover())
+        log.info(
+            "workers started",
+            mode=settings.mode.value,
+            events_recovered=recovered[0],
+            messages_recovered=recovered[1],
+            jobs_recovered=recovered[2],
+        )
+        yield
+        await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
+
+    return context
+
+
+async def _drain(grace: float, runner: Runner, jobs: JobRunner, outbox: OutboxSender) -> None:
+    """Finish what is in flight within the grace period; the rest stays durable for restart.
+    Steps first (they make messages), then provider calls, then deliveries."""
+    deadline = time.monotonic() + grace
+    left_events = await runner.close(max(0.0, (deadline - time.monotonic()) * 0.4))
+    left_jobs = await jobs.close(max(0.0, (deadline - time.monotonic()) * 0.4))
+    left_messages = await outbox.close(max(0.0, deadline - time.monotonic()))
+    log.info(
+        "workers stopped",
+        events_left=left_events,
+        jobs_left=left_jobs,
+        messages_left=left_messages,
+    )
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else ""
+
+
+def _callback_url(settings: Settings) -> str | None:
+    if not settings.public_base_url:
+        return None
+    return f"{settings.public_base_url}/payments/callback"

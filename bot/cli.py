@@ -1,0 +1,116 @@
+"""`python -m bot [serve]`, `python -m bot migrate`, `python -m bot check-config [PATH]`."""
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.logging import configure_logging, get_logger
+from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.shop_config import ConfigError, load_shop_config
+from storage.database_url import DatabaseUrlError
+from storage.migrate import migrate
+
+log = get_logger("bot")
+
+EXIT_CONFIG = 1  # the shop's config file has problems
+EXIT_ENV = 2  # the environment is missing or has bad variables
+
+
+def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the webhooks (the default)")
+    commands.add_parser("migrate", help="apply database migrations (the Procfile's release:)")
+    check = commands.add_parser("check-config", help="validate a shop config file")
+    check.add_argument("path", nargs="?", type=Path, help="default: $BOT_CONFIG or config.toml")
+    args = parser.parse_args(argv)
+    if args.command == "check-config":
+        return _check_config(args.path or Path(env.get("BOT_CONFIG") or "config.toml"))
+    try:
+        settings = load_settings(env)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ENV
+    configure_logging(settings.log_level)
+    if args.command == "migrate":
+        return _migrate(settings)
+    return _serve(settings)
+
+
+def _check_config(path: Path) -> int:
+    try:
+        shop = load_shop_config(path)
+    except ConfigError as error:
+        print(f"{path}: {len(error.problems)} problem(s)", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    hidden = sum(1 for product in shop.products if not product.available)
+    print(
+        f"{path}: OK. {shop.shop.name}: {len(shop.products)} products "
+        f"({hidden} unavailable) in {len(shop.catalog.categories)} categories."
+    )
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    try:
+        applied = asyncio.run(migrate(settings.database_url))
+    except DatabaseUrlError as error:
+        print(f"error: DATABASE_URL: {error}", file=sys.stderr)
+        return EXIT_ENV
+    log.info("migrations applied", versions=applied, database=_safe_url(settings.database_url))
+    return 0
+
+
+def _serve(settings: Settings) -> int:
+    try:
+        shop = load_shop_config(settings.bot_config)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"error: {error.path}: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    if settings.mode is Mode.SANDBOX:
+        from bot.sandbox import sandbox_settings
+
+        settings = sandbox_settings(settings)
+        log.warning(
+            "SANDBOX MODE: no WhatsApp or Razorpay credentials are set, so both are simulated "
+            "in this process. Nothing is sent to Meta and no money moves.",
+            open=f"http://localhost:{settings.port}/sandbox",
+        )
+        print(
+            f"\n  Sandbox shop ready: open http://localhost:{settings.port}/sandbox\n",
+            file=sys.stderr,
+            flush=True,
+        )
+    code = _migrate(settings)
+    if code:
+        return code
+    from bot.app import create_app
+
+    log.info("starting", host=settings.host, port=settings.port, mode=settings.mode.value)
+    web.run_app(
+        create_app(settings, shop),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        # aiohttp's own wait for open requests; the workers' grace period follows it.
+        shutdown_timeout=3.0,
+    )
+    log.info("stopped")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """Drop a password from a database URL before it reaches a log line."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"

@@ -1,0 +1,179 @@
+"""Performs the payment-provider calls that committed steps asked for, and feeds each outcome
+back into the event stream as a payment event, so the customer's next step sees it in order.
+
+Link creation is retried on timeouts and 5xx with the same reference id (our order id), so a
+retry can never make a second link: the provider answers "already attempted" and the existing
+link is fetched instead.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from bot.clock import Clock
+from bot.logging import get_logger
+from bot.payments.base import LinkRequest, PaymentProvider, PaymentProviderError
+from bot.retry import Backoff
+from flows.catalog import ShopConfig
+from flows.events import PaymentEvent, PaymentLinkCreated, PaymentLinkCreationFailed
+from flows.limits import PAYMENT_LINK_MIN_EXPIRY_MINUTES
+from flows.orders import Order
+from storage.repository import Job, NewEvent, Store, StoredEvent
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        provider: PaymentProvider,
+        shop: ShopConfig,
+        backoff: Backoff,
+        clock: Clock,
+        callback_url: str | None,
+        on_outcome: Callable[[StoredEvent], None],
+    ) -> None:
+        self._store = store
+        self._provider = provider
+        self._shop = shop
+        self._backoff = backoff
+        self._clock = clock
+        self._callback_url = callback_url
+        self._on_outcome = on_outcome
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    def submit(self, job: Job) -> None:
+        if self._closed:
+            return
+        task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def recover(self) -> int:
+        pending = await self._store.pending_jobs()
+        for job in pending:
+            self.submit(job)
+        return len(pending)
+
+    async def idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self, grace_seconds: float) -> int:
+        self._closed = True
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace_seconds)
+        left = len(self._tasks)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        return left
+
+    async def _run(self, job: Job) -> None:
+        bound = log.bind(job_id=job.id, job=job.kind, order_id=job.order_id)
+        try:
+            if job.kind == "create_payment_link":
+                outcome = await self._create_link(job)
+            elif job.kind == "cancel_payment_link":
+                await self._cancel_link(job)
+                outcome = None
+            else:
+                bound.error("unknown job kind; dropped")
+                outcome = None
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            bound.exception("job crashed; it runs again on the next start")
+            return
+        await self._finish(job, outcome)
+
+    async def _finish(self, job: Job, outcome: PaymentEvent | None) -> None:
+        new_event = None
+        if outcome is not None:
+            new_event = NewEvent(
+                source="job",
+                dedupe_key=f"job:{job.id}",
+                raw=outcome.model_dump_json(),
+                event=outcome,
+                order_id=job.order_id,
+            )
+        event_id = await self._store.finish_job(job.id, new_event, int(self._clock()))
+        if event_id is not None:
+            stored = await self._store.get_event(event_id)
+            if stored is not None:
+                self._on_outcome(stored)
+
+    async def _create_link(self, job: Job) -> PaymentEvent | None:
+        order = await self._store.get_order(job.order_id)
+        if order is None:
+            log.error("payment link asked for an unknown order", order_id=job.order_id)
+            return None
+        request = await self._link_request(order, job)
+        try:
+            link = await self._with_retries(lambda: self._provider.create_link(request), job)
+        except PaymentProviderError as error:
+            log.error("payment link not created", order_id=order.id, error=str(error))
+            return PaymentLinkCreationFailed(order_id=order.id, reason=str(error))
+        log.info("payment link created", order_id=order.id, link_id=link.link_id)
+        return PaymentLinkCreated(
+            order_id=order.id, link_id=link.link_id, url=link.url, expires_at=link.expires_at
+        )
+
+    async def _cancel_link(self, job: Job) -> None:
+        link_id = str(job.payload.get("link_id", ""))
+        try:
+            await self._with_retries(lambda: self._provider.cancel_link(link_id), job)
+        except PaymentProviderError as error:
+            # Already paid, expired or cancelled: nothing left to cancel. A payment that won the
+            # race still arrives as a webhook and is handled there.
+            log.warning("payment link not cancelled", link_id=link_id, error=str(error))
+            return
+        log.info("payment link cancelled", link_id=link_id, order_id=job.order_id)
+
+    async def _with_retries(self, call: Callable[[], Awaitable[T]], job: Job) -> T:
+        started = time.monotonic()
+        attempt = job.attempts
+        while True:
+            try:
+                return await call()
+            except PaymentProviderError as error:
+                attempt += 1
+                delay = self._backoff.delay(attempt)
+                if not error.is_transient or self._backoff.gives_up(
+                    time.monotonic() - started, delay
+                ):
+                    raise
+                log.warning(
+                    "payment provider call failed, retrying",
+                    job_id=job.id,
+                    error=str(error),
+                    delay=round(delay, 3),
+                )
+                await asyncio.sleep(delay)
+
+    async def _link_request(self, order: Order, job: Job) -> LinkRequest:
+        snapshot = await self._store.load_snapshot(order.customer_key, None)
+        customer = snapshot.customer
+        now = int(self._clock())
+        # A job that waited (retries, a restart) must still ask for a valid expiry.
+        earliest = now + PAYMENT_LINK_MIN_EXPIRY_MINUTES * 60
+        requested = job.payload.get("expire_by")
+        expire_by = max(int(requested) if isinstance(requested, int) else earliest, earliest)
+        items = sum(line.quantity for line in order.lines)
+        return LinkRequest(
+            order_id=order.id,
+            amount=order.total,
+            currency=order.currency,
+            description=f"{self._shop.shop.name} order {order.id} ({items} items)",
+            customer_name=customer.name if customer else None,
+            customer_phone=customer.phone if customer else None,
+            expire_by=expire_by,
+            callback_url=self._callback_url,
+            notes={"order_id": order.id, "shop": self._shop.shop.name},
+        )

@@ -1,0 +1,23 @@
+"""Every `web.AppKey` of the application, in one place (aiohttp's "Web advanced" advice)."""
+
+import aiohttp
+from aiohttp import web
+
+from bot.jobs import JobRunner
+from bot.outbox import OutboxSender
+from bot.payments.base import PaymentProvider
+from bot.runner import Runner
+from bot.settings import Settings
+from bot.whatsapp.client import WhatsAppClient
+from flows.catalog import ShopConfig
+from storage.repository import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+SHOP = web.AppKey("shop", ShopConfig)
+STORE = web.AppKey("store", Store)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+WHATSAPP = web.AppKey("whatsapp", WhatsAppClient)
+PAYMENTS = web.AppKey("payments", PaymentProvider)
+RUNNER = web.AppKey("runner", Runner)
+OUTBOX = web.AppKey("outbox", OutboxSender)
+JOBS = web.AppKey("jobs", JobRunner)

@@ -1,0 +1,87 @@
+"""Delivers queued messages to the Graph API: in order per customer, with bounded retries.
+
+A message is in the outbox because a step committed it. Transient failures (429, 5xx,
+timeouts, throughput codes) are retried with exponential back-off and jitter; permanent ones
+(131009 invalid parameter, 131047 window closed, 190 token expired) are recorded as failed at
+once. A message still failing when the retry budget runs out is recorded as failed and logged.
+"""
+
+import asyncio
+import time
+
+from bot.clock import Clock
+from bot.keyed import KeyedSerialExecutor
+from bot.logging import get_logger
+from bot.retry import Backoff
+from bot.whatsapp.client import WhatsAppClient
+from bot.whatsapp.errors import WhatsAppError
+from bot.whatsapp.render import render_message
+from storage.repository import OutboxMessage, Store
+
+log = get_logger(__name__)
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        client: WhatsAppClient,
+        backoff: Backoff,
+        clock: Clock,
+        concurrency: int,
+    ) -> None:
+        self._store = store
+        self._client = client
+        self._backoff = backoff
+        self._clock = clock
+        self._executor: KeyedSerialExecutor[OutboxMessage] = KeyedSerialExecutor(
+            self._deliver, concurrency=concurrency, name="outbox"
+        )
+
+    def submit(self, message: OutboxMessage) -> None:
+        self._executor.submit(message.customer_key, message)
+
+    async def recover(self) -> int:
+        pending = await self._store.pending_outbox()
+        for message in pending:
+            self.submit(message)
+        return len(pending)
+
+    async def idle(self) -> None:
+        await self._executor.idle()
+
+    async def close(self, grace_seconds: float) -> int:
+        return await self._executor.close(grace_seconds)
+
+    async def _deliver(self, item: OutboxMessage) -> None:
+        bound = log.bind(outbox_id=item.id, customer=item.customer_key, kind=item.message.kind)
+        payload = render_message(
+            item.message, phone=item.recipient_phone, user_id=item.recipient_user_id
+        )
+        started = time.monotonic()
+        attempt = item.attempts
+        while True:
+            try:
+                wamid = await self._client.send(payload)
+            except WhatsAppError as error:
+                attempt += 1
+                delay = self._backoff.delay(attempt)
+                elapsed = time.monotonic() - started
+                if not error.is_transient or self._backoff.gives_up(elapsed, delay):
+                    await self._store.mark_failed(item.id, str(error), int(self._clock()))
+                    bound.error(
+                        "message not delivered",
+                        code=error.code,
+                        error=str(error),
+                        attempts=attempt,
+                        transient=error.is_transient,
+                    )
+                    return
+                await self._store.record_attempt(item.id, str(error))
+                bound.warning("send failed, retrying", code=error.code, delay=round(delay, 3))
+                await asyncio.sleep(delay)
+                continue
+            await self._store.mark_sent(item.id, wamid, int(self._clock()))
+            bound.info("message sent", wamid=wamid, attempts=attempt + 1)
+            return

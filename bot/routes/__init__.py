@@ -1,0 +1,1 @@
+"""HTTP routes: each handler verifies, stores, answers. Work happens in the workers."""

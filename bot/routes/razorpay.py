@@ -1,0 +1,53 @@
+"""The payment provider's webhook: verify, record once per event id, answer 2xx, work after."""
+
+from aiohttp import web
+
+from bot.keys import PAYMENTS, RUNNER, STORE
+from bot.logging import get_logger
+from bot.payments.base import MalformedPaymentWebhook
+from storage.repository import NewEvent
+
+log = get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Razorpay-Signature"
+
+
+async def receive(request: web.Request) -> web.Response:
+    raw = await request.read()
+    provider = request.app[PAYMENTS]
+    if request.headers.get(SIGNATURE_HEADER) is None:
+        return web.json_response({"error": f"missing {SIGNATURE_HEADER}"}, status=401)
+    if not provider.verify_webhook(raw, request.headers):
+        log.warning("payment webhook with a bad signature")
+        return web.json_response({"error": "invalid signature"}, status=403)
+    try:
+        hook = provider.parse_webhook(raw, request.headers)
+    except MalformedPaymentWebhook as error:
+        log.warning("malformed payment webhook", error=str(error))
+        return web.json_response({"error": f"malformed webhook: {error}"}, status=400)
+    bound = log.bind(
+        provider_event_id=hook.event_id, event_type=hook.event_type, order_id=hook.order_id
+    )
+    store = request.app[STORE]
+    runner = request.app[RUNNER]
+    new = NewEvent(
+        source=provider.name,
+        dedupe_key=f"{provider.name}:{hook.event_id}",
+        raw=raw.decode("utf-8", errors="replace"),
+        event=hook.event,
+        order_id=hook.order_id,
+    )
+    try:
+        ids = await store.record_events([new], int(runner.now()))
+        stored = await store.get_event(ids[0]) if ids else None
+    except Exception:
+        bound.exception("could not record payment webhook")
+        return web.json_response({"error": "temporarily unavailable"}, status=500)
+    if not ids:
+        bound.info("duplicate payment webhook ignored")
+    elif hook.event is None:
+        bound.info("payment webhook recorded; no action for this event type")
+    elif stored is not None:
+        bound.info("payment webhook recorded")
+        runner.submit(stored)
+    return web.json_response({"status": "ok"})

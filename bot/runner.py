@@ -1,0 +1,179 @@
+"""Processes stored events: per customer, in order, one transaction per step.
+
+Lock (the customer's queue) before load, then `flows.step`, then one commit that saves the new
+state, applies order effects, queues messages and provider calls, and marks the event done.
+Messages and jobs are handed to their workers only after that commit.
+"""
+
+import asyncio
+from collections.abc import Callable
+
+from bot.clock import Clock, OrderIdFactory
+from bot.keyed import KeyedSerialExecutor
+from bot.logging import get_logger
+from flows.catalog import ShopConfig
+from flows.effects import CancelPaymentLink, CreatePaymentLink, SetOrderStatus
+from flows.events import Event
+from flows.machine import Decision, StepContext, referenced_order_id, step
+from flows.messages import SendText
+from flows.orders import OrderStatus
+from flows.state import Conversation, Customer
+from storage.repository import Job, OutboxMessage, StepResult, Store, StoredEvent
+
+log = get_logger(__name__)
+
+COMMIT_RETRIES = 5  # a busy database is waited out; a broken one leaves the event for restart
+
+
+class Runner:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        shop: ShopConfig,
+        clock: Clock,
+        new_order_id: OrderIdFactory,
+        deliver: Callable[[OutboxMessage], None],
+        perform: Callable[[Job], None],
+        concurrency: int,
+    ) -> None:
+        self._store = store
+        self._shop = shop
+        self._clock = clock
+        self._new_order_id = new_order_id
+        self._deliver = deliver
+        self._perform = perform
+        self._executor: KeyedSerialExecutor[StoredEvent] = KeyedSerialExecutor(
+            self._process, concurrency=concurrency, name="runner"
+        )
+
+    def now(self) -> float:
+        return self._clock()
+
+    def submit(self, stored: StoredEvent) -> None:
+        # Payment events for an unknown order have no customer; they still run, alone.
+        self._executor.submit(stored.customer_key or f"event:{stored.id}", stored)
+
+    async def recover(self) -> int:
+        """Queue every event stored but not processed before the last stop."""
+        pending = await self._store.unprocessed_events()
+        for stored in pending:
+            self.submit(stored)
+        return len(pending)
+
+    async def idle(self) -> None:
+        await self._executor.idle()
+
+    async def close(self, grace_seconds: float) -> int:
+        return await self._executor.close(grace_seconds)
+
+    async def _process(self, stored: StoredEvent) -> None:
+        bound = log.bind(event_id=stored.id, source=stored.source, customer=stored.customer_key)
+        if stored.event is None:
+            return
+        if stored.customer_key is None:
+            bound.error("payment event for an order we do not know", order_id=stored.order_id)
+            await self._store.mark_event_processed(stored.id, "unknown order", int(self._clock()))
+            return
+        for attempt in range(1, COMMIT_RETRIES + 1):
+            try:
+                await self._step_and_commit(stored, stored.event, stored.customer_key)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                bound.exception("step failed", attempt=attempt)
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+        bound.error("event left for the next start after repeated failures")
+
+    async def _step_and_commit(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
+        order_id = stored.order_id or referenced_order_id(event)
+        snapshot = await self._store.load_snapshot(customer_key, order_id)
+        customer = stored.customer or snapshot.customer
+        if customer is None:
+            log.error("event for a customer we never saw", event_id=stored.id)
+            await self._store.mark_event_processed(stored.id, "no customer", int(self._clock()))
+            return
+        now = int(self._clock())
+        context = StepContext(
+            config=self._shop,
+            customer=customer,
+            now=now,
+            new_order_id=self._new_order_id(),
+            open_order=snapshot.open_order,
+            event_order=snapshot.event_order,
+        )
+        decision = self._decide(snapshot.conversation, event, context, stored.id)
+        result = await self._store.commit_step(
+            event_id=stored.id,
+            customer=customer,
+            conversation=decision.state,
+            messages=decision.messages,
+            effects=decision.effects,
+            now=now,
+        )
+        self._log_decision(stored, customer, decision)
+        self._hand_over(customer, decision, result)
+
+    def _hand_over(self, customer: Customer, decision: Decision, result: StepResult) -> None:
+        """After commit: messages to the outbox sender, provider calls to the job worker.
+        Storage returns ids in the order the messages and job effects were given."""
+        job_effects = [
+            effect
+            for effect in decision.effects
+            if isinstance(effect, CreatePaymentLink | CancelPaymentLink)
+        ]
+        if len(result.outbox_ids) != len(decision.messages) or len(result.job_ids) != len(
+            job_effects
+        ):
+            # commit_step changed nothing: another run of this event got there first.
+            log.warning("event was already processed; nothing handed over", customer=customer.key)
+            return
+        for outbox_id, message in zip(result.outbox_ids, decision.messages, strict=True):
+            self._deliver(
+                OutboxMessage(
+                    id=outbox_id,
+                    customer_key=customer.key,
+                    recipient_phone=customer.phone,
+                    recipient_user_id=customer.user_id,
+                    message=message,
+                    attempts=0,
+                )
+            )
+        for job_id, effect in zip(result.job_ids, job_effects, strict=True):
+            payload = effect.model_dump(mode="json", exclude={"kind"})
+            self._perform(
+                Job(
+                    id=job_id,
+                    kind=effect.kind,
+                    customer_key=customer.key,
+                    order_id=effect.order_id,
+                    payload=payload,
+                )
+            )
+
+    def _decide(
+        self, conversation: Conversation, event: Event, context: StepContext, event_id: int
+    ) -> Decision:
+        try:
+            return step(conversation, event, context)
+        except Exception:
+            # A bug in a transition must not leave the customer in silence or loop forever.
+            log.exception("state machine failed; apologising", event_id=event_id)
+            apology = SendText(body=context.config.messages.hint)
+            return Decision(state=conversation, messages=(apology,))
+
+    def _log_decision(self, stored: StoredEvent, customer: Customer, decision: Decision) -> None:
+        bound = log.bind(event_id=stored.id, customer=customer.key, order_id=stored.order_id)
+        for effect in decision.effects:
+            if isinstance(effect, SetOrderStatus) and effect.status is OrderStatus.FLAGGED:
+                bound.error("payment does not match the order", reason=effect.reason)
+            elif isinstance(effect, SetOrderStatus):
+                bound.info("order status", status=effect.status.value, order_id=effect.order_id)
+        bound.info(
+            "event processed",
+            kind=stored.event.kind if stored.event else None,
+            phase=decision.state.phase.phase,
+            messages=len(decision.messages),
+            effects=[effect.kind for effect in decision.effects],
+        )

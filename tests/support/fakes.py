@@ -1,0 +1,240 @@
+"""Recording fakes of the Graph API and Razorpay, served on loopback by aiohttp's TestServer.
+
+Each records what the bot sent and can be told to fail: a queue of canned responses is used
+first, then the normal answer. Razorpay's fake also keeps links by reference id, answering
+"already attempted" on reuse like the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+PHONE_NUMBER_ID = "500600700800900"
+
+
+@dataclass
+class Canned:
+    status: int
+    body: dict[str, Any]
+    delay: float = 0.0
+    then_apply: bool = False  # Razorpay: do the real work, then answer late (ambiguous timeout)
+
+
+def graph_error(code: int, status: int = 400, message: str = "error") -> Canned:
+    return Canned(
+        status,
+        {
+            "error": {
+                "message": message,
+                "type": "OAuthException",
+                "code": code,
+                "error_data": {"messaging_product": "whatsapp", "details": message},
+                "fbtrace_id": "Atrace",
+            }
+        },
+    )
+
+
+@dataclass
+class FakeGraph:
+    token: str
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+    script: deque[Canned] = field(default_factory=deque)
+    _ids: itertools.count[int] = field(default_factory=itertools.count)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v25.0/{phone_number_id}/messages", self._messages)
+        return app
+
+    async def _messages(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        assert request.headers.get("Authorization") == f"Bearer {self.token}"
+        assert request.match_info["phone_number_id"] == PHONE_NUMBER_ID
+        body = await request.json()
+        if self.script:
+            canned = self.script.popleft()
+            await asyncio.sleep(canned.delay)
+            return web.json_response(canned.body, status=canned.status)
+        self.sent.append(body)
+        wamid = f"wamid.out{next(self._ids)}"
+        recipient = body.get("to") or body.get("recipient")
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": recipient, "wa_id": recipient}],
+                "messages": [{"id": wamid}],
+            }
+        )
+
+    def to(self, recipient: str) -> list[dict[str, Any]]:
+        return [m for m in self.sent if recipient in (m.get("to"), m.get("recipient"))]
+
+
+@dataclass
+class FakeRazorpay:
+    key_id: str
+    key_secret: str
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
+    script: deque[Canned] = field(default_factory=deque)
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10_000))
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/payment_links", self._create)
+        app.router.add_get("/v1/payment_links", self._list)
+        app.router.add_get("/v1/payment_links/{id}", self._fetch)
+        app.router.add_post("/v1/payment_links/{id}/cancel", self._cancel)
+        return app
+
+    @property
+    def created(self) -> list[dict[str, Any]]:
+        return list(self.links.values())
+
+    def _by_reference(self, reference_id: str) -> dict[str, Any] | None:
+        links = self.links.values()
+        return next((link for link in links if link["reference_id"] == reference_id), None)
+
+    async def _create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.requests.append(("POST", "/payment_links", body))
+        canned = self.script.popleft() if self.script else None
+        if canned and not canned.then_apply:
+            await asyncio.sleep(canned.delay)
+            return web.json_response(canned.body, status=canned.status)
+        if self._by_reference(body["reference_id"]) is not None:
+            return web.json_response(
+                {
+                    "error": {
+                        "code": "BAD_REQUEST_ERROR",
+                        "description": "payment link creation with reference ID already attempted",
+                        "source": "business",
+                        "step": "payment_initiation",
+                        "reason": "input_validation_failed",
+                    }
+                },
+                status=400,
+            )
+        link_id = f"plink_Fake{next(self._ids):010d}"
+        link = {
+            "id": link_id,
+            "entity": "payment_link",
+            "status": "created",
+            "amount": body["amount"],
+            "amount_paid": 0,
+            "currency": body.get("currency", "INR"),
+            "reference_id": body["reference_id"],
+            "description": body.get("description", ""),
+            "expire_by": body.get("expire_by", 0),
+            "short_url": f"https://rzp.io/rzp/{link_id[-8:]}",
+            "notes": body.get("notes") or {},
+            "customer": body.get("customer", {}),
+            "callback_url": body.get("callback_url", ""),
+            "created_at": 1760000000,
+        }
+        self.links[link_id] = link
+        if canned:  # created, then the answer is lost: the ambiguous failure
+            await asyncio.sleep(canned.delay)
+            return web.json_response(canned.body, status=canned.status)
+        return web.json_response(link)
+
+    async def _list(self, request: web.Request) -> web.Response:
+        self.requests.append(("GET", "/payment_links", dict(request.query)))
+        link = self._by_reference(request.query.get("reference_id", ""))
+        links = [link] if link else []
+        return web.json_response({"count": len(links), "payment_links": links})
+
+    async def _fetch(self, request: web.Request) -> web.Response:
+        link = self.links.get(request.match_info["id"])
+        if link is None:
+            return web.json_response(
+                {"error": {"code": "BAD_REQUEST_ERROR", "description": "not found"}}, status=400
+            )
+        return web.json_response(link)
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        link_id = request.match_info["id"]
+        self.requests.append(("POST", f"/payment_links/{link_id}/cancel", None))
+        link = self.links.get(link_id)
+        if link is None or link["status"] != "created":
+            return web.json_response(
+                {"error": {"code": "BAD_REQUEST_ERROR", "description": "cannot cancel this link"}},
+                status=400,
+            )
+        link["status"] = "cancelled"
+        return web.json_response(link)
+
+    def paid_webhook(
+        self,
+        link_id: str,
+        *,
+        amount_paid: int | None = None,
+        currency: str | None = None,
+        payment_id: str = "pay_Fake000000001",
+    ) -> bytes:
+        """A `payment_link.paid` body for a link this fake issued, shaped like the fixture."""
+        link = self.links[link_id]
+        paid = link["amount"] if amount_paid is None else amount_paid
+        link["status"] = "paid"
+        body = {
+            "entity": "event",
+            "account_id": "acc_Fake",
+            "event": "payment_link.paid",
+            "contains": ["payment_link", "order", "payment"],
+            "payload": {
+                "payment_link": {
+                    "entity": {
+                        **link,
+                        "amount_paid": paid,
+                        "status": "paid",
+                        "currency": currency or link["currency"],
+                    }
+                },
+                "order": {
+                    "entity": {
+                        "id": "order_Fake",
+                        "amount": link["amount"],
+                        "amount_paid": paid,
+                        "receipt": link["reference_id"],
+                        "status": "paid",
+                        "currency": currency or link["currency"],
+                    }
+                },
+                "payment": {
+                    "entity": {
+                        "id": payment_id,
+                        "amount": paid,
+                        "status": "captured",
+                        "currency": currency or link["currency"],
+                        "order_id": "order_Fake",
+                        "notes": link["notes"],
+                        "contact": "+919812300001",
+                    }
+                },
+            },
+            "created_at": 1760000500,
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def link_event(self, link_id: str, event: str) -> bytes:
+        """`payment_link.expired` / `payment_link.cancelled` for a link."""
+        link = self.links[link_id]
+        link["status"] = event.split(".")[1]
+        body = {
+            "entity": "event",
+            "account_id": "acc_Fake",
+            "event": event,
+            "contains": ["payment_link"],
+            "payload": {"payment_link": {"entity": {**link}}},
+            "created_at": 1760000600,
+        }
+        return json.dumps(body, separators=(",", ":")).encode()

@@ -1,0 +1,80 @@
+"""One customer's work runs in order, one at a time; different customers run side by side."""
+
+import asyncio
+
+from bot.keyed import KeyedSerialExecutor
+
+
+async def test_items_of_one_key_run_in_order_and_never_overlap() -> None:
+    running: dict[str, int] = {}
+    seen: list[tuple[str, int]] = []
+    overlap = False
+
+    async def handle(item: tuple[str, int]) -> None:
+        nonlocal overlap
+        key, _ = item
+        running[key] = running.get(key, 0) + 1
+        overlap = overlap or running[key] > 1
+        await asyncio.sleep(0)
+        seen.append(item)
+        running[key] -= 1
+
+    executor: KeyedSerialExecutor[tuple[str, int]] = KeyedSerialExecutor(
+        handle, concurrency=8, name="test"
+    )
+    for n in range(20):
+        for key in ("asha", "rohan", "priya"):
+            executor.submit(key, (key, n))
+    await executor.idle()
+    assert not overlap
+    for key in ("asha", "rohan", "priya"):
+        assert [n for k, n in seen if k == key] == list(range(20))
+
+
+async def test_different_keys_run_concurrently() -> None:
+    started = asyncio.Event()
+    both = asyncio.Event()
+    count = 0
+
+    async def handle(item: str) -> None:
+        nonlocal count
+        count += 1
+        if count == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), timeout=5)
+        started.set()
+
+    executor: KeyedSerialExecutor[str] = KeyedSerialExecutor(handle, concurrency=4, name="t")
+    executor.submit("a", "x")
+    executor.submit("b", "y")
+    await executor.idle()
+    assert started.is_set()
+
+
+async def test_a_failing_item_does_not_stop_the_queue() -> None:
+    handled: list[int] = []
+
+    async def handle(item: int) -> None:
+        if item == 1:
+            raise RuntimeError("boom")
+        handled.append(item)
+
+    executor: KeyedSerialExecutor[int] = KeyedSerialExecutor(handle, concurrency=1, name="t")
+    for item in range(3):
+        executor.submit("k", item)
+    await executor.idle()
+    assert handled == [0, 2]
+
+
+async def test_close_cancels_what_outlives_the_grace_period() -> None:
+    async def handle(item: int) -> None:
+        await asyncio.sleep(30)
+
+    executor: KeyedSerialExecutor[int] = KeyedSerialExecutor(handle, concurrency=1, name="t")
+    executor.submit("k", 1)
+    executor.submit("k", 2)
+    await asyncio.sleep(0)
+    left = await executor.close(grace_seconds=0.05)
+    assert left == 2
+    executor.submit("k", 3)  # refused quietly after close: it is durable elsewhere
+    assert executor.busy == 0

@@ -161,9 +161,8 @@ async def test_a_rotated_out_webhook_secret_is_refused_unless_listed(
     vectors = json.loads((RAZORPAY_FIXTURES / "signatures.json").read_text())
     rotated = next(v for v in vectors if v["secret"] == "rzp-webhook-secret-rotated-out")
     body = (RAZORPAY_FIXTURES / rotated["body_file"]).read_bytes()
-    env = {
-        "RAZORPAY_WEBHOOK_SECRET": "rzp-webhook-secret-for-tests-only,rzp-webhook-secret-rotated-out"
-    }
+    secrets = ["rzp-webhook-secret-for-tests-only", "rzp-webhook-secret-rotated-out"]
+    env = {"RAZORPAY_WEBHOOK_SECRET": ",".join(secrets)}
     async with running_shop(tmp_path, shop_config, extra_env=env) as shop:
         response = await shop.post_razorpay(body, signature=rotated["signature"])
         assert response.status == (200 if rotated["expected_valid"] else 403)

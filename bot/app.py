@@ -109,6 +109,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             clock=clock,
             callback_url=_callback_url(settings),
             on_outcome=lambda stored: runner.submit(stored),
+            concurrency=settings.worker_concurrency,
         )
         runner = Runner(
             store=store,

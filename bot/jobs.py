@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from bot.clock import Clock
+from bot.keyed import KeyedSerialExecutor
 from bot.logging import get_logger
 from bot.payments.base import LinkRequest, PaymentProvider, PaymentProviderError
 from bot.retry import Backoff
@@ -37,6 +38,7 @@ class JobRunner:
         clock: Clock,
         callback_url: str | None,
         on_outcome: Callable[[StoredEvent], None],
+        concurrency: int,
     ) -> None:
         self._store = store
         self._provider = provider
@@ -45,15 +47,13 @@ class JobRunner:
         self._clock = clock
         self._callback_url = callback_url
         self._on_outcome = on_outcome
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._closed = False
+        # Keyed by order: a cancel never overtakes the creation of the same order's link.
+        self._executor: KeyedSerialExecutor[Job] = KeyedSerialExecutor(
+            self._run, concurrency=concurrency, name="jobs"
+        )
 
     def submit(self, job: Job) -> None:
-        if self._closed:
-            return
-        task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._executor.submit(job.order_id, job)
 
     async def recover(self) -> int:
         pending = await self._store.pending_jobs()
@@ -61,19 +61,15 @@ class JobRunner:
             self.submit(job)
         return len(pending)
 
+    @property
+    def busy(self) -> int:
+        return self._executor.busy
+
     async def idle(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._executor.idle()
 
     async def close(self, grace_seconds: float) -> int:
-        self._closed = True
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=grace_seconds)
-        left = len(self._tasks)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        return left
+        return await self._executor.close(grace_seconds)
 
     async def _run(self, job: Job) -> None:
         bound = log.bind(job_id=job.id, job=job.kind, order_id=job.order_id)

@@ -37,6 +37,17 @@ def _mask_sensitive(
     return event
 
 
+class _CurrentStdout:
+    """Writes to whatever `sys.stdout` is at the time of writing, so a logger configured once
+    keeps working when stdout is swapped (test capture, a supervisor reopening it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Configure structlog and route stdlib logging (aiohttp's) through the same JSON lines."""
     numeric = logging.getLevelName(level.upper())
@@ -53,10 +64,10 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStdout()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(_CurrentStdout())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processors=[

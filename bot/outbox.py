@@ -48,6 +48,10 @@ class OutboxSender:
             self.submit(message)
         return len(pending)
 
+    @property
+    def busy(self) -> int:
+        return self._executor.busy
+
     async def idle(self) -> None:
         await self._executor.idle()
 

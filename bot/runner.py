@@ -61,6 +61,10 @@ class Runner:
             self.submit(stored)
         return len(pending)
 
+    @property
+    def busy(self) -> int:
+        return self._executor.busy
+
     async def idle(self) -> None:
         await self._executor.idle()
 

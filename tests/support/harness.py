@@ -107,7 +107,7 @@ class Shop:
             await runner.idle()
             await jobs.idle()
             await outbox.idle()
-            if not (runner._executor.busy or jobs._tasks or outbox._executor.busy):
+            if not (runner.busy or jobs.busy or outbox.busy):
                 return
         raise AssertionError("the shop did not settle")
 

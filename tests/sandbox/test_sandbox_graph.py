@@ -274,10 +274,14 @@ async def test_injected_faults(
     code: int,
 ) -> None:
     setattr(state.graph_faults, knob, 1.0)
-    response = await client.post(graph_path(settings), json=text("hi"), headers=auth_header(settings))
+    response = await client.post(
+        graph_path(settings), json=text("hi"), headers=auth_header(settings)
+    )
     assert response.status == status
     assert (await response.json())["error"]["code"] == code
     assert state.hub.accepted[TO] == 0
     setattr(state.graph_faults, knob, 0.0)
-    response = await client.post(graph_path(settings), json=text("hi"), headers=auth_header(settings))
+    response = await client.post(
+        graph_path(settings), json=text("hi"), headers=auth_header(settings)
+    )
     assert response.status == 200

@@ -1,0 +1,101 @@
+"""Mounting the sandbox on an aiohttp app: settings, routes and lifecycle."""
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from aiohttp import web
+from pydantic import SecretStr
+
+from bot.sandbox.chat import add_chat_routes
+from bot.sandbox.checkout import add_checkout_routes
+from bot.sandbox.credentials import SANDBOX_CREDENTIALS, Credentials
+from bot.sandbox.graph import add_graph_routes
+from bot.sandbox.orders import add_orders_routes
+from bot.sandbox.razorpay import add_razorpay_routes, sweep_expired
+from bot.sandbox.state import SANDBOX, SandboxState
+from bot.settings import Settings
+
+GRAPH_VERSION = "v25.0"
+
+
+def sandbox_settings(settings: Settings) -> Settings:
+    """A copy of `settings` wired to the stand-ins this process serves, with fake credentials."""
+    creds = SANDBOX_CREDENTIALS
+    local = f"http://127.0.0.1:{settings.port}"
+    return settings.model_copy(
+        update={
+            "whatsapp_access_token": SecretStr(creds["WHATSAPP_ACCESS_TOKEN"]),
+            "whatsapp_phone_number_id": creds["WHATSAPP_PHONE_NUMBER_ID"],
+            "whatsapp_app_secret": SecretStr(creds["WHATSAPP_APP_SECRET"]),
+            "whatsapp_verify_token": SecretStr(creds["WHATSAPP_VERIFY_TOKEN"]),
+            "razorpay_key_id": creds["RAZORPAY_KEY_ID"],
+            "razorpay_key_secret": SecretStr(creds["RAZORPAY_KEY_SECRET"]),
+            "razorpay_webhook_secret": (SecretStr(creds["RAZORPAY_WEBHOOK_SECRET"]),),
+            "whatsapp_api_base": f"{local}/sandbox/graph/{GRAPH_VERSION}",
+            "razorpay_api_base": f"{local}/sandbox/razorpay/v1",
+            "public_base_url": settings.public_base_url or f"http://localhost:{settings.port}",
+        }
+    )
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """The sandbox's own HTTP session (for webhooks to the bot) and the link-expiry sweeper."""
+    state = app[SANDBOX]
+    state.http = aiohttp.ClientSession()
+    state.spawn(sweep_expired(state))
+    yield
+    await state.close()
+    await state.http.close()
+
+
+async def _end_streams(app: web.Application) -> None:
+    # on_shutdown runs before aiohttp waits for open requests: live chat streams end here
+    # instead of holding the shutdown for its whole timeout.
+    app[SANDBOX].closing.set()
+    app[SANDBOX].hub.close()
+
+
+async def stats(request: web.Request) -> web.Response:
+    """What arrived at the stand-ins: for benchmarks to check against what the bot reports."""
+    state = request.app[SANDBOX]
+    links = state.links.links.values()
+    by_status: dict[str, int] = {}
+    for link in links:
+        by_status[link["status"]] = by_status.get(link["status"], 0) + 1
+    graph = {
+        "messages_by_recipient": dict(state.hub.accepted),
+        "messages_total": sum(state.hub.accepted.values()),
+        "rejected": state.hub.rejected,
+        "faults": state.graph_faults.counts,
+    }
+    razorpay = {
+        "links_created": len(state.links.links),
+        "links_by_status": by_status,
+        "faults": state.razorpay_faults.counts,
+        "webhooks_sent": dict(state.webhooks),
+    }
+    return web.json_response({"graph": graph, "razorpay": razorpay})
+
+
+def mount_standins(app: web.Application, state: SandboxState) -> None:
+    """The Graph and Razorpay stand-ins (with the control API) and their lifecycle."""
+    app[SANDBOX] = state
+    add_graph_routes(app)
+    add_razorpay_routes(app)
+    add_checkout_routes(app)
+    app.router.add_get("/sandbox/stats", stats)
+    app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_end_streams)
+
+
+def setup_sandbox(app: web.Application, settings: Settings) -> None:
+    """Add every sandbox route to the bot's app. Webhooks go to the bot on 127.0.0.1 at
+    `settings.port`; set `app[SANDBOX].bot_url` to point them elsewhere (tests do)."""
+    state = SandboxState(
+        credentials=Credentials.from_settings(settings),
+        bot_url=f"http://127.0.0.1:{settings.port}",
+        public_url=settings.public_base_url or f"http://localhost:{settings.port}",
+    )
+    mount_standins(app, state)
+    add_chat_routes(app)
+    add_orders_routes(app)

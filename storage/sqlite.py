@@ -92,7 +92,7 @@ class SqliteStore:
         return await self._readers.run(ops.unprocessed_events)
 
     async def get_event(self, event_id: int) -> StoredEvent | None:
-        return await self._readers.run(partial(ops.get_event, event_id=event_id))
+        return await self._readers.run_inline(partial(ops.get_event, event_id=event_id))
 
     async def mark_event_processed(self, event_id: int, outcome: str, now: int) -> None:
         await self._writer.submit(
@@ -102,7 +102,7 @@ class SqliteStore:
     # --- one step -------------------------------------------------------------------------------
 
     async def load_snapshot(self, customer_key: str, order_id: str | None) -> CustomerSnapshot:
-        return await self._readers.run(
+        return await self._readers.run_inline(
             partial(ops.load_snapshot, customer_key=customer_key, order_id=order_id)
         )
 
@@ -130,7 +130,7 @@ class SqliteStore:
     async def get_outbox(self, outbox_id: int) -> OutboxMessage | None:
         """The message while it is still pending; None once sent or failed (or unknown), so
         a sender that re-reads it never sends it twice."""
-        return await self._readers.run(partial(ops.get_outbox, outbox_id=outbox_id))
+        return await self._readers.run_inline(partial(ops.get_outbox, outbox_id=outbox_id))
 
     async def mark_sent(self, outbox_id: int, wamid: str, now: int) -> None:
         await self._writer.submit(partial(ops.mark_sent, outbox_id=outbox_id, wamid=wamid, now=now))
@@ -150,7 +150,7 @@ class SqliteStore:
 
     async def get_job(self, job_id: int) -> Job | None:
         """The job while it is still pending; None once done (or unknown)."""
-        return await self._readers.run(partial(ops.get_job, job_id=job_id))
+        return await self._readers.run_inline(partial(ops.get_job, job_id=job_id))
 
     async def finish_job(self, job_id: int, outcome: NewEvent | None, now: int) -> int | None:
         return await self._writer.submit(
@@ -160,7 +160,7 @@ class SqliteStore:
     # --- orders ---------------------------------------------------------------------------------
 
     async def get_order(self, order_id: str) -> Order | None:
-        return await self._readers.run(partial(ops.get_order, order_id=order_id))
+        return await self._readers.run_inline(partial(ops.get_order, order_id=order_id))
 
     async def list_orders(self, limit: int = 100) -> list[Order]:
         return await self._readers.run(partial(ops.list_orders, limit=limit))

@@ -2,14 +2,28 @@
 
 Why not aiosqlite: it runs one thread per connection and hops to it for every statement, and
 two tasks sharing its connection interleave statements inside each other's transactions
-(omnilib/aiosqlite issue #19). Here each unit of work is a plain synchronous function run on
-the connection's own thread, so a whole batch of units (BEGIN, every unit, COMMIT) costs one
-thread hop instead of one per statement, and nothing else can touch the connection meanwhile.
+(omnilib/aiosqlite issue #19). Here each unit of work is a plain synchronous function of the
+connection, so a whole batch of units (BEGIN, every unit, COMMIT) runs in one go and nothing
+else can touch the connection meanwhile.
 
 Group commit: callers submit units and await a future; the single writer task takes every
 pending unit (up to `max_batch`), runs them in one `BEGIN IMMEDIATE` transaction with a
 SAVEPOINT around each, and commits once. A unit that raises is rolled back to its savepoint
 and fails only its own future; if the COMMIT fails, every future of the batch fails.
+
+Where a batch runs: on the event loop's own thread when the write lock is free (the usual
+case: a WAL commit with synchronous=NORMAL does not fsync, so a batch is CPU work of a few
+milliseconds), and on the writer's thread only when another connection holds the lock and we
+must wait for it (busy timeout). Running every batch on a thread looked free but was not: the
+sqlite3 module releases the GIL around every statement and the thread then queues for it
+behind the busy event loop, so commits took tens of milliseconds under load and the workers
+waiting on them capped throughput (BENCHMARKS.md). WAL checkpoints, which do fsync, are kept
+off the loop: the writer connection's automatic checkpoint is off and a checkpoint runs on the
+writer's thread, from a connection of its own, after every `CHECKPOINT_CHANGES` rows written.
+
+Readers work the same way: a point lookup (`ReaderPool.run_inline`) runs on the loop's thread
+on a connection of its own, falling back to the pool's threads in the rare case SQLite would
+make it wait; scans (recovery, listings) always run on the pool.
 """
 
 import asyncio
@@ -31,6 +45,11 @@ Unit = Callable[[sqlite3.Connection], T]
 BUSY_TIMEOUT_MS = 5000
 DEFAULT_MAX_BATCH = 256
 DEFAULT_READERS = 4
+CHECKPOINT_CHANGES = 1000  # rows written between checkpoints (a few hundred WAL pages)
+
+
+class _Busy(Exception):
+    """The write lock is held by another connection: wait for it off the event loop."""
 
 
 def connect(
@@ -87,13 +106,22 @@ class _Failed:
 class GroupCommitWriter:
     """The only connection that writes. Start it with `await GroupCommitWriter.start(path)`."""
 
-    def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor, max_batch: int):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        executor: ThreadPoolExecutor,
+        max_batch: int,
+        checkpointer: sqlite3.Connection | None = None,
+    ):
         self._conn = conn
         self._executor = executor
         self._max_batch = max_batch
+        self._checkpointer = checkpointer
         self._queue: asyncio.Queue[_Pending[Any] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._batches = self._units = self._failed_units = self._failed_batches = 0
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._changes_at_checkpoint = 0
 
     @classmethod
     async def start(cls, path: Path, max_batch: int = DEFAULT_MAX_BATCH) -> "GroupCommitWriter":
@@ -102,10 +130,11 @@ class GroupCommitWriter:
         loop = asyncio.get_running_loop()
         try:
             conn = await loop.run_in_executor(executor, _open_writer, path)
+            checkpointer = await loop.run_in_executor(executor, connect, path)
         except BaseException:
             executor.shutdown(wait=False)
             raise
-        writer = cls(conn, executor, max_batch)
+        writer = cls(conn, executor, max_batch, checkpointer)
         writer._task = asyncio.create_task(writer._run(), name="sqlite-writer")
         return writer
 
@@ -132,8 +161,12 @@ class GroupCommitWriter:
             return  # already closed (or closing in another task)
         self._queue.put_nowait(None)  # behind every pending unit: they drain first
         await task
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._executor, self._conn.close)
+        if self._checkpointer is not None:
+            await loop.run_in_executor(self._executor, self._checkpointer.close)
         await asyncio.to_thread(self._executor.shutdown)
 
     async def _run(self) -> None:
@@ -160,7 +193,10 @@ class GroupCommitWriter:
         loop = asyncio.get_running_loop()
         units = [p.unit for p in batch]
         try:
-            outcomes = await loop.run_in_executor(self._executor, _run_units, self._conn, units)
+            try:
+                outcomes = _run_units(self._conn, units, wait=False)
+            except _Busy:
+                outcomes = await loop.run_in_executor(self._executor, _run_units, self._conn, units)
         except asyncio.CancelledError:
             _fail_all(batch, StoreClosedError("the store was shut down during a write"))
             raise
@@ -176,17 +212,56 @@ class GroupCommitWriter:
                 _set_exception(pending.future, outcome.error)
             elif not pending.future.done():
                 pending.future.set_result(outcome)
+        self._maybe_checkpoint(loop)
+        # The batch ran without yielding: let the callers it woke run before the next one.
+        await asyncio.sleep(0)
+
+    def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start a PASSIVE checkpoint on the writer's thread once `CHECKPOINT_CHANGES` rows
+        were written since the last; it runs alongside further writes and never waits for
+        readers. A failed one is simply tried again later: the WAL still holds the data."""
+        if self._checkpointer is None or self._checkpoint is not None:
+            return
+        if self._conn.total_changes - self._changes_at_checkpoint < CHECKPOINT_CHANGES:
+            return
+        self._changes_at_checkpoint = self._conn.total_changes
+        self._checkpoint = loop.run_in_executor(self._executor, _checkpoint, self._checkpointer)
+        self._checkpoint.add_done_callback(self._checkpoint_done)
+
+    def _checkpoint_done(self, future: "asyncio.Future[None]") -> None:
+        self._checkpoint = None
+        if not future.cancelled():
+            future.exception()  # retrieved, so asyncio does not log it as forgotten
 
 
 def _open_writer(path: Path) -> sqlite3.Connection:
     conn = connect(path)
     enable_wal(conn)
+    # Checkpoints fsync: they run on the writer's thread (`_maybe_checkpoint`), never in a
+    # commit on the event loop.
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
     return conn
 
 
-def _run_units(conn: sqlite3.Connection, units: list[Unit[Any]]) -> list[Any]:
-    """Runs on the writer thread: the whole batch in one transaction."""
-    conn.execute("BEGIN IMMEDIATE")
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _run_units(conn: sqlite3.Connection, units: list[Unit[Any]], wait: bool = True) -> list[Any]:
+    """The whole batch in one transaction. With `wait=False` (on the event loop) it raises
+    `_Busy` at once, having done nothing, if another connection holds the write lock."""
+    if wait:
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            raise _Busy from None
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     try:
         outcomes = [_run_unit(conn, unit) for unit in units]
         conn.execute("COMMIT")
@@ -196,6 +271,11 @@ def _run_units(conn: sqlite3.Connection, units: list[Unit[Any]]) -> list[Any]:
             conn.execute("ROLLBACK")
         raise
     return outcomes
+
+
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED, extended codes (BUSY_RECOVERY, …) included."""
+    return error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _run_unit(conn: sqlite3.Connection, unit: Unit[Any]) -> Any:
@@ -233,10 +313,36 @@ class ReaderPool:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._inline: sqlite3.Connection | None = None
 
     async def run(self, fn: Unit[T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, fn)
+
+    async def run_inline(self, fn: Unit[T]) -> T:
+        """For lookups of a few rows by key: run on the caller's (the event loop's) thread,
+        saving the thread hop and the wait for the GIL; if SQLite would have to wait (a
+        checkpoint resetting the WAL, a recovery), run on the pool instead."""
+        conn = self._inline
+        if conn is None:
+            conn = self._inline = connect(self._path, read_only=True)
+            conn.execute("PRAGMA busy_timeout = 0")
+            with self._lock:
+                self._conns.append(conn)
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            return await self.run(fn)
+        try:
+            return fn(conn)
+        except sqlite3.OperationalError as error:
+            if not _is_busy(error):
+                raise
+        finally:
+            conn.execute("COMMIT")
+        return await self.run(fn)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._shutdown)

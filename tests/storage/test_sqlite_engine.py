@@ -77,3 +77,56 @@ async def test_a_cancelled_caller_is_skipped(writer: GroupCommitWriter) -> None:
     task.cancel()
     await asyncio.sleep(0)
     assert await writer.submit(_count) == 0
+
+
+async def test_a_write_waits_for_another_writer_off_the_event_loop(
+    writer: GroupCommitWriter, tmp_path: Path
+) -> None:
+    """Batches run on the loop's thread only when the write lock is free; while an outside
+    connection (an admin script, a backup) holds it, the batch waits on the writer's thread
+    and the event loop keeps serving everyone else."""
+    outsider = sqlite3.connect(tmp_path / "scratch.sqlite3", isolation_level=None)
+    outsider.execute("BEGIN IMMEDIATE")
+    write = asyncio.create_task(writer.submit(_run("INSERT INTO parent (id) VALUES (7)")))
+    ticks = 0
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks == 20
+    assert not write.done()  # still waiting for the lock, without holding up the loop
+    outsider.execute("COMMIT")
+    outsider.close()
+    await asyncio.wait_for(write, timeout=5)
+    readers = ReaderPool(tmp_path / "scratch.sqlite3", size=1)
+    assert await readers.run_inline(_count) == 1
+    await readers.close()
+
+
+async def test_the_wal_is_checkpointed_as_rows_are_written(
+    writer: GroupCommitWriter, tmp_path: Path
+) -> None:
+    """Automatic checkpoints are off on the writer (they would fsync on the event loop); the
+    writer's own checkpoints must still keep the WAL from growing without bound."""
+    wal = tmp_path / "scratch.sqlite3-wal"
+    for start in range(0, 6000, 200):
+        await asyncio.gather(
+            *(
+                writer.submit(_run("INSERT INTO parent (id) VALUES (?)", i))
+                for i in range(start, start + 200)
+            )
+        )
+        await asyncio.sleep(0.01)  # let a checkpoint in flight finish
+    size_after_first_rounds = wal.stat().st_size
+    for start in range(6000, 30000, 200):
+        await asyncio.gather(
+            *(
+                writer.submit(_run("INSERT INTO parent (id) VALUES (?)", i))
+                for i in range(start, start + 200)
+            )
+        )
+        await asyncio.sleep(0.01)
+    # Checkpointed frames are reused from the start of the file, so it stops growing.
+    assert wal.stat().st_size <= size_after_first_rounds * 2
+    readers = ReaderPool(tmp_path / "scratch.sqlite3", size=1)
+    assert await readers.run(_count) == 30000
+    await readers.close()

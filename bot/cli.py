@@ -103,6 +103,10 @@ def _serve(settings: Settings) -> int:
         access_log=None,
         # aiohttp's own wait for open requests; the workers' grace period follows it.
         shutdown_timeout=3.0,
+        # aiohttp's default of 128 pending connections overflows when a burst of webhook
+        # deliveries connects at once, and the kernel retries the dropped SYNs only after 1 s
+        # and 3 s (BENCHMARKS.md); the kernel caps this at net.core.somaxconn.
+        backlog=1024,
         loop=_event_loop(),
     )
     log.info("stopped")

@@ -1,0 +1,188 @@
+"""Starting, watching and stopping the processes of a benchmark run (all on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.standins import (
+    ACCESS_TOKEN,
+    APP_SECRET,
+    KEY_ID,
+    KEY_SECRET,
+    PHONE_NUMBER_ID,
+    VERIFY_TOKEN,
+    WEBHOOK_SECRET,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url, timeout=1) as response,  # noqa: S310 - loopback
+        ):
+            if response.status == 200:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def memory(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, in KiB."""
+    found: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                found[key] = int(value.split()[0])
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(10)
+        return self.popen.returncode
+
+    def kill9(self) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.popen.pid, signal.SIGKILL)
+            self.popen.wait(10)
+
+
+def _spawn(
+    name: str,
+    args: list[str],
+    env: Mapping[str, str],
+    port: int,
+    logdir: Path,
+    cwd: Path = REPO,
+) -> Proc:
+    log = logdir / f"{name}.log"
+    with open(log, "ab") as out:
+        popen = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
+            [sys.executable, *args], cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=out
+        )
+    return Proc(name, popen, port, log)
+
+
+def bot_dir() -> Path:
+    """Where `python -m bot` runs from: this checkout, or BENCH_BOT_DIR (another checkout of
+    the project, e.g. `git worktree add /tmp/before HEAD~1`) to compare two versions."""
+    return Path(os.environ.get("BENCH_BOT_DIR") or REPO)
+
+
+def start_standins(
+    logdir: Path, *, port: int | None = None, faults: Mapping[str, float] | None = None
+) -> Proc:
+    port = port or free_port()
+    args = ["-m", "bench.standins", "--port", str(port)]
+    for key, value in (faults or {}).items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    proc = _spawn("standins", args, {}, port, logdir)
+    wait_http(f"{proc.url}/bench/stats", proc=proc.popen)
+    return proc
+
+
+def bot_env(standins_url: str, database: Path, port: int, **extra: str) -> dict[str, str]:
+    return {
+        "BOT_MODE": "live",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "BOT_CONFIG": str(bot_dir() / "config.toml"),
+        "LOG_LEVEL": "WARNING",
+        "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
+        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
+        "WHATSAPP_APP_SECRET": APP_SECRET,
+        "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
+        "WHATSAPP_API_BASE": f"{standins_url}/v25.0",
+        "RAZORPAY_KEY_ID": KEY_ID,
+        "RAZORPAY_KEY_SECRET": KEY_SECRET,
+        "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "RAZORPAY_API_BASE": f"{standins_url}/v1",
+        **extra,
+    }
+
+
+def start_bot(
+    logdir: Path,
+    standins_url: str,
+    database: Path,
+    *,
+    port: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Proc:
+    port = port or free_port()
+    env = bot_env(standins_url, database, port, **(env or {}))
+    proc = _spawn("bot", ["-m", "bot"], env, port, logdir, cwd=bot_dir())
+    wait_http(f"{proc.url}/healthz", timeout=60, proc=proc.popen)
+    return proc
+
+
+def start_ceiling(logdir: Path, standins_url: str, *, uvloop: bool = False) -> Proc:
+    port = free_port()
+    args = ["-m", "bench.ceiling_bot", "--port", str(port), "--graph", f"{standins_url}/v25.0"]
+    if uvloop:
+        args.append("--uvloop")
+    proc = _spawn("ceiling", args, {}, port, logdir)
+    wait_http(f"{proc.url}/healthz", proc=proc.popen)
+    return proc
+
+
+@contextlib.contextmanager
+def running(*procs: Proc) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for proc in reversed(procs):
+            proc.stop()

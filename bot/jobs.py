@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from bot.clock import Clock
-from bot.keyed import KeyedSerialExecutor
+from bot.keyed import KeyedWorker
 from bot.logging import get_logger
 from bot.payments.base import LinkRequest, PaymentProvider, PaymentProviderError
 from bot.retry import Backoff
@@ -27,7 +27,7 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 
-class JobRunner:
+class JobRunner(KeyedWorker[Job]):
     def __init__(
         self,
         *,
@@ -47,31 +47,16 @@ class JobRunner:
         self._clock = clock
         self._callback_url = callback_url
         self._on_outcome = on_outcome
+        super().__init__(concurrency=concurrency, name="jobs")
+
+    def _key(self, job: Job) -> str:
         # Keyed by order: a cancel never overtakes the creation of the same order's link.
-        self._executor: KeyedSerialExecutor[Job] = KeyedSerialExecutor(
-            self._run, concurrency=concurrency, name="jobs"
-        )
+        return job.order_id
 
-    def submit(self, job: Job) -> None:
-        self._executor.submit(job.order_id, job)
+    async def _pending(self) -> list[Job]:
+        return await self._store.pending_jobs()
 
-    async def recover(self) -> int:
-        pending = await self._store.pending_jobs()
-        for job in pending:
-            self.submit(job)
-        return len(pending)
-
-    @property
-    def busy(self) -> int:
-        return self._executor.busy
-
-    async def idle(self) -> None:
-        await self._executor.idle()
-
-    async def close(self, grace_seconds: float) -> int:
-        return await self._executor.close(grace_seconds)
-
-    async def _run(self, job: Job) -> None:
+    async def _handle(self, job: Job) -> None:
         bound = log.bind(job_id=job.id, job=job.kind, order_id=job.order_id)
         try:
             if job.kind == "create_payment_link":

@@ -5,8 +5,9 @@ side by side, up to `concurrency` at once. Tasks are owned here and drained at s
 """
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from bot.logging import get_logger
@@ -76,3 +77,46 @@ class KeyedSerialExecutor(Generic[Item]):
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         return left
+
+
+class KeyedWorker(ABC, Generic[Item]):
+    """A worker over durable items (stored events, outbox messages, provider calls): items
+    are submitted once committed, run in order per key, and the ones still pending in the
+    store are submitted again on start. Subclasses say how to key, list and handle an item."""
+
+    def __init__(self, *, concurrency: int, name: str) -> None:
+        self._executor: KeyedSerialExecutor[Item] = KeyedSerialExecutor(
+            self._handle, concurrency=concurrency, name=name
+        )
+
+    @abstractmethod
+    def _key(self, item: Item) -> str:
+        """Items of one key run one at a time, in submission order."""
+
+    @abstractmethod
+    async def _pending(self) -> Sequence[Item]:
+        """Every item stored but not yet handled, in the order it must run."""
+
+    @abstractmethod
+    async def _handle(self, item: Item) -> None:
+        """Handle one item, recording its own outcome (the executor only logs a crash)."""
+
+    def submit(self, item: Item) -> None:
+        self._executor.submit(self._key(item), item)
+
+    async def recover(self) -> int:
+        """Queue every item left pending by the last stop; returns how many."""
+        pending = await self._pending()
+        for item in pending:
+            self.submit(item)
+        return len(pending)
+
+    @property
+    def busy(self) -> int:
+        return self._executor.busy
+
+    async def idle(self) -> None:
+        await self._executor.idle()
+
+    async def close(self, grace_seconds: float) -> int:
+        return await self._executor.close(grace_seconds)

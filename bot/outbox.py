@@ -10,7 +10,7 @@ import asyncio
 import time
 
 from bot.clock import Clock
-from bot.keyed import KeyedSerialExecutor
+from bot.keyed import KeyedWorker
 from bot.logging import get_logger
 from bot.retry import Backoff
 from bot.whatsapp.client import WhatsAppClient
@@ -21,7 +21,7 @@ from storage.repository import OutboxMessage, Store
 log = get_logger(__name__)
 
 
-class OutboxSender:
+class OutboxSender(KeyedWorker[OutboxMessage]):
     def __init__(
         self,
         *,
@@ -35,30 +35,15 @@ class OutboxSender:
         self._client = client
         self._backoff = backoff
         self._clock = clock
-        self._executor: KeyedSerialExecutor[OutboxMessage] = KeyedSerialExecutor(
-            self._deliver, concurrency=concurrency, name="outbox"
-        )
+        super().__init__(concurrency=concurrency, name="outbox")
 
-    def submit(self, message: OutboxMessage) -> None:
-        self._executor.submit(message.customer_key, message)
+    def _key(self, message: OutboxMessage) -> str:
+        return message.customer_key
 
-    async def recover(self) -> int:
-        pending = await self._store.pending_outbox()
-        for message in pending:
-            self.submit(message)
-        return len(pending)
+    async def _pending(self) -> list[OutboxMessage]:
+        return await self._store.pending_outbox()
 
-    @property
-    def busy(self) -> int:
-        return self._executor.busy
-
-    async def idle(self) -> None:
-        await self._executor.idle()
-
-    async def close(self, grace_seconds: float) -> int:
-        return await self._executor.close(grace_seconds)
-
-    async def _deliver(self, item: OutboxMessage) -> None:
+    async def _handle(self, item: OutboxMessage) -> None:
         bound = log.bind(outbox_id=item.id, customer=item.customer_key, kind=item.message.kind)
         payload = render_message(
             item.message, phone=item.recipient_phone, user_id=item.recipient_user_id

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Callable
 
 from bot.clock import Clock, OrderIdFactory
-from bot.keyed import KeyedSerialExecutor
+from bot.keyed import KeyedWorker
 from bot.logging import get_logger
 from flows.catalog import ShopConfig
 from flows.effects import CancelPaymentLink, CreatePaymentLink, SetOrderStatus
@@ -25,7 +25,7 @@ log = get_logger(__name__)
 COMMIT_RETRIES = 5  # a busy database is waited out; a broken one leaves the event for restart
 
 
-class Runner:
+class Runner(KeyedWorker[StoredEvent]):
     def __init__(
         self,
         *,
@@ -43,35 +43,19 @@ class Runner:
         self._new_order_id = new_order_id
         self._deliver = deliver
         self._perform = perform
-        self._executor: KeyedSerialExecutor[StoredEvent] = KeyedSerialExecutor(
-            self._process, concurrency=concurrency, name="runner"
-        )
+        super().__init__(concurrency=concurrency, name="runner")
 
     def now(self) -> float:
         return self._clock()
 
-    def submit(self, stored: StoredEvent) -> None:
+    def _key(self, stored: StoredEvent) -> str:
         # Payment events for an unknown order have no customer; they still run, alone.
-        self._executor.submit(stored.customer_key or f"event:{stored.id}", stored)
+        return stored.customer_key or f"event:{stored.id}"
 
-    async def recover(self) -> int:
-        """Queue every event stored but not processed before the last stop."""
-        pending = await self._store.unprocessed_events()
-        for stored in pending:
-            self.submit(stored)
-        return len(pending)
+    async def _pending(self) -> list[StoredEvent]:
+        return await self._store.unprocessed_events()
 
-    @property
-    def busy(self) -> int:
-        return self._executor.busy
-
-    async def idle(self) -> None:
-        await self._executor.idle()
-
-    async def close(self, grace_seconds: float) -> int:
-        return await self._executor.close(grace_seconds)
-
-    async def _process(self, stored: StoredEvent) -> None:
+    async def _handle(self, stored: StoredEvent) -> None:
         bound = log.bind(event_id=stored.id, source=stored.source, customer=stored.customer_key)
         if stored.event is None:
             return

@@ -61,20 +61,6 @@ class FlakyGraph(FakeGraph):
         )
 
 
-def catalog_order(items: list[tuple[str, int]]) -> dict[str, Any]:
-    return {
-        "type": "order",
-        "order": {
-            "catalog_id": "700800900",
-            "text": "",
-            "product_items": [
-                {"product_retailer_id": p, "quantity": q, "item_price": 1, "currency": "INR"}
-                for p, q in items
-            ],
-        },
-    }
-
-
 def pay_now_order_id(message: dict[str, Any]) -> str | None:
     if message.get("type") != "interactive":
         return None

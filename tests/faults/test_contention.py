@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.payloads import catalog_order
 from bot import keys
 from flows.catalog import ShopConfig
 from flows.orders import OrderStatus
 from tests.faults.support import (
     ADDRESS,
-    catalog_order,
     confirmations,
     each,
     row_counts,

@@ -11,8 +11,9 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from bench.payloads import catalog_order
 from flows.catalog import ShopConfig
-from tests.faults.support import ADDRESS, FlakyGraph, catalog_order, each, summaries
+from tests.faults.support import ADDRESS, FlakyGraph, each, summaries
 from tests.support.fakes import Canned, FakeRazorpay
 from tests.support.harness import ACCESS_TOKEN, KEY_ID, KEY_SECRET, Shop, running_shop, text_of
 

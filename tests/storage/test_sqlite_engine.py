@@ -108,25 +108,20 @@ async def test_the_wal_is_checkpointed_as_rows_are_written(
     """Automatic checkpoints are off on the writer (they would fsync on the event loop); the
     writer's own checkpoints must still keep the WAL from growing without bound."""
     wal = tmp_path / "scratch.sqlite3-wal"
-    for start in range(0, 6000, 200):
+    largest = 0
+    for start in range(0, 30000, 200):
         await asyncio.gather(
             *(
                 writer.submit(_run("INSERT INTO parent (id) VALUES (?)", i))
                 for i in range(start, start + 200)
             )
         )
-        await asyncio.sleep(0.01)  # let a checkpoint in flight finish
-    size_after_first_rounds = wal.stat().st_size
-    for start in range(6000, 30000, 200):
-        await asyncio.gather(
-            *(
-                writer.submit(_run("INSERT INTO parent (id) VALUES (?)", i))
-                for i in range(start, start + 200)
-            )
-        )
-        await asyncio.sleep(0.01)
-    # Checkpointed frames are reused from the start of the file, so it stops growing.
-    assert wal.stat().st_size <= size_after_first_rounds * 2
+        await asyncio.sleep(0.01)  # room for a checkpoint in flight on the writer's thread
+        largest = max(largest, wal.stat().st_size)
+    # Never checkpointed, these 30,000 rows leave a WAL of about 1.3 MB; checkpointed frames
+    # are reused from the start of the file, which stays near 0.25 MB. Half the first is a
+    # bound that does not depend on exactly when the checkpoint thread gets to run.
+    assert largest < 650_000
     readers = ReaderPool(tmp_path / "scratch.sqlite3", size=1)
     assert await readers.run(_count) == 30000
     await readers.close()

@@ -23,7 +23,7 @@ from bot.runner import Runner
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
 from flows.catalog import ShopConfig
-from storage.sqlite import open_store
+from storage.backends import open_store
 
 log = get_logger(__name__)
 

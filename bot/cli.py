@@ -13,12 +13,14 @@ from bot.logging import configure_logging, get_logger
 from bot.settings import Mode, Settings, SettingsError, load_settings
 from bot.shop_config import ConfigError, load_shop_config
 from storage.database_url import DatabaseUrlError
+from storage.errors import StorageUnavailableError
 from storage.migrate import migrate
 
 log = get_logger("bot")
 
 EXIT_CONFIG = 1  # the shop's config file has problems
 EXIT_ENV = 2  # the environment is missing or has bad variables
+EXIT_DATABASE = 3  # the database cannot be reached (a release phase fails and can be retried)
 
 
 def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
@@ -64,6 +66,12 @@ def _migrate(settings: Settings) -> int:
     except DatabaseUrlError as error:
         print(f"error: DATABASE_URL: {error}", file=sys.stderr)
         return EXIT_ENV
+    except StorageUnavailableError as error:
+        print(
+            f"error: the database at {_safe_url(settings.database_url)} cannot be reached: {error}",
+            file=sys.stderr,
+        )
+        return EXIT_DATABASE
     log.info("migrations applied", versions=applied, database=_safe_url(settings.database_url))
     return 0
 

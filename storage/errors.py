@@ -23,3 +23,18 @@ class CommitFailedError(StorageError):
 
 class UnknownEventError(StorageError, LookupError):
     """`commit_step` named an event id that was never recorded."""
+
+
+class StorageUnavailableError(StorageError):
+    """The database cannot be reached right now (down, restarting, failing over, out of
+    connections). Nothing was lost: the work stays pending and is tried again later."""
+
+
+class ModeMismatchError(StorageError):
+    """The database holds orders of the other mode (a sandbox over a live shop's data, or the
+    reverse)."""
+
+
+class ConstraintViolationError(StorageError):
+    """A write broke a constraint (an order id placed twice, …): a bug, not a busy database.
+    Nothing of the write was saved."""

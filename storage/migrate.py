@@ -1,7 +1,11 @@
-"""Numbered SQL migrations: `storage/migrations/NNNN_name.sql`, applied in order, each in its
-own transaction, recorded in `schema_migrations`. Running it again applies nothing.
+"""Numbered SQL migrations, one folder per dialect: `storage/migrations/{sqlite,postgres}/
+NNNN_name.sql`, the same versions in both. Each is applied in its own transaction and recorded
+in `schema_migrations`; running it again applies nothing.
 
-Run it before the app starts (a `release:` step): `python -m bot migrate`.
+Run it before the app starts (the Procfile's `release:` step): `python -m bot migrate`. On
+Postgres every migration takes an advisory lock first, so two migrators at once (two releases,
+a release and a manual run) apply each migration exactly once. Migrations only add (columns,
+tables, indexes): the previous release's processes keep serving while the release phase runs.
 """
 
 import asyncio
@@ -9,15 +13,28 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from storage.database_url import sqlite_path
-from storage.errors import MigrationError, SchemaNotMigratedError
+import asyncpg
+
+from storage import postgres_connection
+from storage.database_url import PostgresDatabase, SqliteDatabase, parse_database_url
+from storage.errors import MigrationError, SchemaNotMigratedError, StorageUnavailableError
+from storage.postgres_connection import PostgresOptions
 from storage.sqlite_engine import connect, enable_wal
 
+
+class Dialect(StrEnum):
+    SQLITE = "sqlite"
+    POSTGRES = "postgres"
+
+
 _PACKAGE = "storage.migrations"
+MIGRATION_LOCK = (0x5B07, 0)  # advisory lock key (two int4s) the Postgres migrator holds
+LOCK_TIMEOUT_RETRIES = 5  # DDL waiting on a busy table gives up after lock_timeout; try again
 _FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _NOT_MIGRATED = "the database schema is not migrated: run `python -m bot migrate` first"
 _CREATE_LEDGER = """
@@ -35,10 +52,12 @@ class Migration:
     statements: tuple[str, ...]
 
 
-async def migrate(url: str) -> list[int]:
+async def migrate(url: str, options: PostgresOptions | None = None) -> list[int]:
     """Apply every migration the database at `url` lacks; returns the versions applied."""
-    path = sqlite_path(url)
-    return await asyncio.to_thread(migrate_path, path)
+    database = parse_database_url(url)
+    if isinstance(database, SqliteDatabase):
+        return await asyncio.to_thread(migrate_path, database.path)
+    return await migrate_postgres(database, options or PostgresOptions())
 
 
 def migrate_path(path: Path) -> list[int]:
@@ -55,10 +74,10 @@ def migrate_path(path: Path) -> list[int]:
 
 
 @cache
-def migrations() -> tuple[Migration, ...]:
-    """Every migration shipped with the code, in version order."""
+def migrations(dialect: Dialect = Dialect.SQLITE) -> tuple[Migration, ...]:
+    """Every migration shipped with the code for `dialect`, in version order."""
     found: dict[int, Migration] = {}
-    for entry in resources.files(_PACKAGE).iterdir():
+    for entry in resources.files(f"{_PACKAGE}.{dialect.value}").iterdir():
         match = _FILE_NAME.match(entry.name)
         if match is None:
             continue
@@ -69,8 +88,8 @@ def migrations() -> tuple[Migration, ...]:
     return tuple(found[v] for v in sorted(found))
 
 
-def required_version() -> int:
-    return migrations()[-1].version
+def required_version(dialect: Dialect = Dialect.SQLITE) -> int:
+    return migrations(dialect)[-1].version
 
 
 def check_schema(conn: sqlite3.Connection) -> None:
@@ -127,3 +146,76 @@ def _run(conn: sqlite3.Connection, migration: Migration) -> None:
         "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
         (migration.version, int(time.time())),
     )
+
+
+# --- Postgres ------------------------------------------------------------------------------------
+
+_CREATE_PG_LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY,
+    applied_at BIGINT NOT NULL
+)
+"""
+
+
+async def migrate_postgres(database: PostgresDatabase, options: PostgresOptions) -> list[int]:
+    try:
+        conn = await postgres_connection.connect(database, options)
+    except postgres_connection.UNAVAILABLE_ERRORS as error:
+        raise StorageUnavailableError(f"cannot reach the database: {error}") from error
+    try:
+        return [m.version for m in migrations(Dialect.POSTGRES) if await _apply_pg(conn, m)]
+    finally:
+        await conn.close()
+
+
+async def _apply_pg(conn: asyncpg.Connection, migration: Migration) -> bool:
+    for attempt in range(1, LOCK_TIMEOUT_RETRIES + 1):
+        try:
+            return await _apply_pg_once(conn, migration)
+        except asyncpg.LockNotAvailableError:
+            if attempt == LOCK_TIMEOUT_RETRIES:
+                raise
+            await asyncio.sleep(attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _apply_pg_once(conn: asyncpg.Connection, migration: Migration) -> bool:
+    async with conn.transaction():
+        # Migrations may run long (an index on a big table); the lock wait stays short, so a
+        # DDL statement queued behind a busy table does not stall every query behind it.
+        await conn.execute("SET LOCAL statement_timeout = 0")
+        await conn.execute("SET LOCAL lock_timeout = '5s'")
+        # Held until COMMIT: a second migrator waits here, then finds the version recorded.
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *MIGRATION_LOCK)
+        await conn.execute(_CREATE_PG_LEDGER)
+        if await conn.fetchval(
+            "SELECT 1 FROM schema_migrations WHERE version = $1", migration.version
+        ):
+            return False
+        for statement in migration.statements:
+            try:
+                await conn.execute(statement)
+            except asyncpg.PostgresError as exc:
+                if isinstance(exc, asyncpg.LockNotAvailableError):
+                    raise
+                raise MigrationError(f"{migration.name} failed: {exc}\n{statement}") from exc
+        await conn.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            migration.version,
+            int(time.time()),
+        )
+    return True
+
+
+async def check_postgres_schema(
+    conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+) -> None:
+    """Raise `SchemaNotMigratedError` unless every shipped migration has been applied."""
+    try:
+        rows = await conn.fetch("SELECT version FROM schema_migrations")
+    except asyncpg.UndefinedTableError as exc:
+        raise SchemaNotMigratedError(_NOT_MIGRATED) from exc
+    missing = {m.version for m in migrations(Dialect.POSTGRES)} - {int(r[0]) for r in rows}
+    if missing:
+        raise SchemaNotMigratedError(f"{_NOT_MIGRATED} (missing: {sorted(missing)})")

@@ -1,7 +1,10 @@
-"""The storage interface the bot depends on. Backends: `storage.sqlite.SqliteStore`."""
+"""The storage interface the bot depends on. Backends: `storage.sqlite.SqliteStore` (one
+process, a file) and `storage.postgres.PostgresStore` (any number of processes on one server)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from flows.effects import Effect
@@ -67,6 +70,39 @@ class Job:
     attempts: int = 0
 
 
+class Lane(StrEnum):
+    """The three kinds of durable work. Events and outbox messages are keyed by customer (one
+    at a time, in order, per customer); jobs by order id."""
+
+    EVENTS = "events"
+    OUTBOX = "outbox"
+    JOBS = "jobs"
+
+
+UNKNOWN_CUSTOMER_PREFIX = "event:"
+"""Key of a payment event whose order we do not know: it has no customer and runs alone."""
+
+
+def event_key(customer_key: str | None, event_id: int) -> str:
+    return customer_key or f"{UNKNOWN_CUSTOMER_PREFIX}{event_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A stored item set aside because it cannot be handled (unreadable, or failing every
+    time): it no longer blocks anything and stays for the merchant to look at."""
+
+    lane: Lane
+    id: int
+    key: str | None
+    reason: str
+    at: int
+
+
+DeadLetterHook = Callable[[DeadLetter], None]
+"""Told of every item a store sets aside as it happens (the bot logs it as an error)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StepResult:
     outbox_ids: tuple[int, ...]
@@ -74,8 +110,33 @@ class StepResult:
 
 
 class Store(Protocol):
+    @property
+    def shared(self) -> bool:
+        """True when other processes may work on the same database at once (Postgres). Workers
+        then `claim` a key before handling it and read its work from the store, in order."""
+
+    def claim(self, lane: Lane, key: str) -> AbstractAsyncContextManager[bool]:
+        """Hold `key` of `lane` for this process while the context is open; yields False when
+        another process holds it (that holder looks for new work after it lets go). A holder
+        that dies lets go at once. Always True on a store that is not `shared`."""
+
+    async def pending_keys(self, lane: Lane, created_before: int | None = None) -> list[str]:
+        """Keys with pending work in `lane` (created before the given time, if any), the key
+        of the oldest work first: what a sweep or a fresh start hands to the workers."""
+
     async def ping(self) -> None:
         """Raise if the database does not answer."""
+
+    async def bind_mode(self, mode: str, now: int) -> None:
+        """Record which mode (live or sandbox) uses this database; raise `ModeMismatchError`
+        if it holds orders made in the other mode."""
+
+    # --- set-aside items ------------------------------------------------------------------------
+    async def dead_letter(self, lane: Lane, item_id: int, reason: str, now: int) -> None:
+        """Set a pending item aside: it is no longer pending and is listed by `dead_letters`."""
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Items set aside, newest first."""
 
     # --- inbound events (dj-stripe: store every event, process it once) ---------------------
     async def record_events(self, events: Sequence[NewEvent], now: int) -> list[int]:
@@ -83,8 +144,9 @@ class Store(Protocol):
         Payment events get their customer_key from the order they name. Events with
         `event=None` are stored already processed."""
 
-    async def unprocessed_events(self) -> list[StoredEvent]:
-        """Every event not yet processed, oldest first (crash recovery on start)."""
+    async def unprocessed_events(self, customer_key: str | None = None) -> list[StoredEvent]:
+        """Every event not yet processed (of one customer key, if given), oldest first.
+        Unreadable rows are set aside (see `dead_letter`), never raised."""
 
     async def get_event(self, event_id: int) -> StoredEvent | None: ...
 
@@ -109,8 +171,9 @@ class Store(Protocol):
         event was already processed, change nothing and return empty ids."""
 
     # --- outbox ---------------------------------------------------------------------------------
-    async def pending_outbox(self) -> list[OutboxMessage]:
-        """Unsent messages, oldest first."""
+    async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:
+        """Unsent messages (to one customer, if given), oldest first; unreadable ones are set
+        aside."""
 
     async def get_outbox(self, outbox_id: int) -> OutboxMessage | None: ...
 
@@ -123,7 +186,9 @@ class Store(Protocol):
         """Count a failed attempt that will be retried."""
 
     # --- jobs -----------------------------------------------------------------------------------
-    async def pending_jobs(self) -> list[Job]: ...
+    async def pending_jobs(self, order_id: str | None = None) -> list[Job]:
+        """Jobs not yet done (of one order, if given), oldest first; unreadable ones are set
+        aside."""
 
     async def get_job(self, job_id: int) -> Job | None: ...
 

@@ -1,9 +1,12 @@
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.shop_config import load_shop_config
 from flows.catalog import ShopConfig
+from storage.migrate import migrate_path
+from tests.support.databases import BACKENDS, drop_template, fresh_postgres_url
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -12,3 +15,25 @@ REPO = Path(__file__).resolve().parents[1]
 def shop_config() -> ShopConfig:
     """The sample shop a merchant starts from: the repository's own config.toml."""
     return load_shop_config(REPO / "config.toml")
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated database, once on SQLite and once on Postgres: what runs on this
+    fixture runs on both backends."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+        migrate_path(tmp_path / "shop.sqlite3")
+        yield url
+    else:
+        yield from fresh_postgres_url()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A freshly migrated Postgres database (skips where no server answers, fails in CI)."""
+    yield from fresh_postgres_url()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    drop_template()

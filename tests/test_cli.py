@@ -73,8 +73,20 @@ def test_migrate_creates_the_database_and_is_idempotent(tmp_path: Path) -> None:
     assert main(["migrate"], env=env) == 0
 
 
-def test_a_postgres_url_gets_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
-    env = {"BOT_MODE": "sandbox", "DATABASE_URL": "postgres://u:secret@db/shop"}
+def test_an_unreachable_postgres_gets_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    env = {"BOT_MODE": "sandbox", "DATABASE_URL": "postgres://u:secret@127.0.0.1:1/shop"}
+    assert main(["migrate"], env=env) == 3
+    err = capsys.readouterr().err
+    assert "cannot be reached" in err
+    assert "127.0.0.1:1/shop" in err
+    assert "secret" not in err
+
+
+def test_a_malformed_database_url_is_an_environment_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {"BOT_MODE": "sandbox", "DATABASE_URL": "mysql://u:secret@db/shop"}
     assert main(["migrate"], env=env) == 2
     err = capsys.readouterr().err
     assert "DATABASE_URL" in err

@@ -6,9 +6,9 @@ from bot import keys
 from flows.catalog import ShopConfig
 from flows.events import TextReceived
 from flows.state import Customer
+from storage.backends import open_store
 from storage.migrate import migrate
 from storage.repository import NewEvent
-from storage.sqlite import open_store
 from tests.support.fakes import Canned, FakeGraph, FakeRazorpay, graph_error
 from tests.support.harness import ACCESS_TOKEN, KEY_ID, KEY_SECRET, running_shop, text_of
 from tests.test_shop_end_to_end import ASHA, shop_until_pay_now

@@ -1,13 +1,13 @@
-"""Fixtures for storage tests: a freshly migrated SQLite file per test."""
+"""Fixtures for storage tests: a freshly migrated store per test, on each backend."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from storage import migrate
-from storage.sqlite import SqliteStore
-from tests.storage.sqlite_support import Shop
+from storage import open_store
+from storage.repository import Store
+from tests.storage.store_support import Shop
 
 
 @pytest.fixture
@@ -17,17 +17,17 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def db_url(db_path: Path) -> str:
+    """A SQLite file not yet migrated (for tests of migrating and opening)."""
     return f"sqlite:///{db_path}"  # an absolute path gives the four-slash form
 
 
 @pytest.fixture
-async def store(db_url: str, db_path: Path) -> AsyncIterator[SqliteStore]:
-    await migrate(db_url)
-    store = await SqliteStore.open(db_path)
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = await open_store(database_url)
     yield store
     await store.close()
 
 
 @pytest.fixture
-def shop(store: SqliteStore) -> Shop:
+def shop(store: Store) -> Shop:
     return Shop(store)

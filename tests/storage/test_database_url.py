@@ -2,7 +2,13 @@ from pathlib import Path
 
 import pytest
 
-from storage.database_url import DatabaseUrlError, sqlite_path
+from storage.database_url import (
+    DatabaseUrlError,
+    PostgresDatabase,
+    SqliteDatabase,
+    parse_database_url,
+    sqlite_path,
+)
 
 
 @pytest.mark.parametrize(
@@ -21,18 +27,60 @@ def test_sqlite_urls_name_a_file(url: str, expected: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("url", "dsn", "host"),
     [
-        "postgres://user:secret@db.example.com:5432/shop",
-        "postgresql://db/shop",
-        "postgresql+asyncpg://db/shop",
+        # Heroku's form
+        (
+            "postgres://user:secret@db.example.com:5432/shop",
+            "postgresql://user:secret@db.example.com:5432/shop",
+            "db.example.com",
+        ),
+        ("postgresql://db/shop", "postgresql://db/shop", "db"),
+        ("postgresql+asyncpg://db/shop", "postgresql://db/shop", "db"),
+        (
+            "postgresql:///shop?host=/run/postgresql",
+            "postgresql:///shop?host=/run/postgresql",
+            "/run/postgresql",
+        ),
     ],
 )
-def test_postgres_is_refused_with_advice(url: str) -> None:
-    with pytest.raises(DatabaseUrlError, match="Postgres, which is not supported yet") as info:
-        sqlite_path(url)
-    assert "sqlite:///" in str(info.value)
-    assert "secret" not in str(info.value)
+def test_postgres_urls_name_a_server(url: str, dsn: str, host: str) -> None:
+    database = parse_database_url(url)
+    assert isinstance(database, PostgresDatabase)
+    assert (database.dsn, database.host) == (dsn, host)
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("postgres://u@localhost/shop", True),
+        ("postgres://u@127.0.0.1:5432/shop", True),
+        ("postgres://u@[::1]/shop", True),
+        ("postgresql:///shop?host=/var/run/postgresql", True),
+        ("postgres://u:p@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d8x", False),
+    ],
+)
+def test_local_servers_are_told_apart(url: str, local: bool) -> None:
+    database = parse_database_url(url)
+    assert isinstance(database, PostgresDatabase)
+    assert database.is_local is local
+
+
+def test_sslmode_is_read_from_the_url_and_checked() -> None:
+    database = parse_database_url("postgres://u@db/shop?sslmode=verify-full")
+    assert isinstance(database, PostgresDatabase)
+    assert database.sslmode == "verify-full"
+    with pytest.raises(DatabaseUrlError, match="sslmode must be one of"):
+        parse_database_url("postgres://u@db/shop?sslmode=sometimes")
+
+
+def test_a_sqlite_path_is_not_taken_from_a_postgres_url() -> None:
+    with pytest.raises(DatabaseUrlError, match="Postgres server, not a SQLite file"):
+        sqlite_path("postgres://user:secret@db.example.com/shop")
+
+
+def test_sqlite_urls_parse_to_a_file() -> None:
+    assert parse_database_url("sqlite:///shop.db") == SqliteDatabase(Path("shop.db"))
 
 
 def test_in_memory_is_refused() -> None:

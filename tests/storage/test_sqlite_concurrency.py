@@ -2,7 +2,7 @@
 spoiling the others in its batch."""
 
 import asyncio
-import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,9 +11,21 @@ from flows.effects import PlaceOrder
 from flows.messages import SendText
 from flows.state import CartLine, Conversation
 from storage import StoreClosedError
+from storage.errors import ConstraintViolationError
 from storage.repository import StepResult
 from storage.sqlite import SqliteStore
-from tests.storage.sqlite_support import NOW, Shop
+from tests.storage.store_support import NOW, Shop
+
+
+@pytest.fixture
+async def store(db_url: str, db_path: Path) -> AsyncIterator[SqliteStore]:
+    """Group commit is SQLite's: these tests run on a SQLite store only."""
+    from storage import migrate
+
+    await migrate(db_url)
+    store = await SqliteStore.open(db_path)
+    yield store
+    await store.close()
 
 
 async def test_200_concurrent_steps_for_50_customers(shop: Shop, store: SqliteStore) -> None:
@@ -42,7 +54,7 @@ async def test_200_concurrent_steps_for_50_customers(shop: Shop, store: SqliteSt
 
     failed = {eid for eid, r in zip(event_ids, results, strict=True) if isinstance(r, Exception)}
     assert failed == doomed
-    assert all(isinstance(results[i], sqlite3.IntegrityError) for i in range(0, 200, 40))
+    assert all(isinstance(results[i], ConstraintViolationError) for i in range(0, 200, 40))
     assert {e.id for e in await store.unprocessed_events()} == doomed
     bodies = {
         m.message.body for m in await store.pending_outbox() if isinstance(m.message, SendText)

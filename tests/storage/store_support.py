@@ -9,8 +9,7 @@ from flows.events import PaymentCaptured, TextReceived
 from flows.messages import OutgoingMessage, SendText
 from flows.orders import Order, OrderLine
 from flows.state import Conversation, Customer
-from storage.repository import NewEvent, StepResult
-from storage.sqlite import SqliteStore
+from storage.repository import NewEvent, StepResult, Store
 
 NOW = 1_700_000_000
 
@@ -18,7 +17,7 @@ NOW = 1_700_000_000
 class Shop:
     """Builds realistic rows through the public Store API only."""
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
         self._seq = itertools.count(1)
 

@@ -12,13 +12,14 @@ from flows.messages import Button, OutgoingMessage, SendButtons, SendText
 from flows.orders import OrderStatus, PaymentLink
 from flows.state import AwaitingPayment, CartLine, Conversation, Customer, EnteringAddress
 from storage import UnknownEventError
-from storage.sqlite import SqliteStore
-from tests.storage.sqlite_support import NOW, Shop
+from storage.errors import ConstraintViolationError
+from storage.repository import Store
+from tests.storage.store_support import NOW, Shop
 
 LINK = PaymentLink(id="plink_1", url="https://rzp.io/i/abc", expires_at=NOW + 3600)
 
 
-async def test_unknown_customer_snapshot_is_empty(store: SqliteStore) -> None:
+async def test_unknown_customer_snapshot_is_empty(store: Store) -> None:
     snapshot = await store.load_snapshot("CC.nobody", "ord_1")
     assert snapshot.customer is None
     assert snapshot.conversation == Conversation()
@@ -26,7 +27,7 @@ async def test_unknown_customer_snapshot_is_empty(store: SqliteStore) -> None:
     assert snapshot.event_order is None
 
 
-async def test_commit_step_saves_everything_at_once(shop: Shop, store: SqliteStore) -> None:
+async def test_commit_step_saves_everything_at_once(shop: Shop, store: Store) -> None:
     c = shop.customer(1)
     event_id = await shop.record(shop.text(c, "checkout"))
     order = shop.order("ord_1", c.key)
@@ -76,7 +77,7 @@ async def test_commit_step_saves_everything_at_once(shop: Shop, store: SqliteSto
     assert await store.order_history("ord_1") == [("pending_payment", NOW, "placed")]
 
 
-async def test_commit_step_twice_changes_nothing(shop: Shop, store: SqliteStore) -> None:
+async def test_commit_step_twice_changes_nothing(shop: Shop, store: Store) -> None:
     c = shop.customer(1)
     event_id = await shop.record(shop.text(c))
     effects = [PlaceOrder(order=shop.order("ord_1", c.key))]
@@ -100,12 +101,12 @@ async def test_commit_step_for_unrecorded_event_fails(shop: Shop) -> None:
         await shop.step(shop.customer(1), event_id=999)
 
 
-async def test_failed_step_leaves_no_trace(shop: Shop, store: SqliteStore) -> None:
+async def test_failed_step_leaves_no_trace(shop: Shop, store: Store) -> None:
     c = shop.customer(1)
     await shop.place_order(c, "ord_1")
     event_id = await shop.record(shop.text(c))
     cart = Conversation(cart=(CartLine(product_id="tea", quantity=1),))
-    with pytest.raises(Exception, match="UNIQUE"):  # the same order id placed twice
+    with pytest.raises(ConstraintViolationError):  # the same order id placed twice
         await shop.step(
             c,
             event_id=event_id,
@@ -117,7 +118,7 @@ async def test_failed_step_leaves_no_trace(shop: Shop, store: SqliteStore) -> No
     assert len(await store.pending_outbox()) == 1  # only the first step's message
 
 
-async def test_customer_upsert_keeps_known_details(shop: Shop, store: SqliteStore) -> None:
+async def test_customer_upsert_keeps_known_details(shop: Shop, store: Store) -> None:
     full = shop.customer(1)
     await shop.step(full)
     # A later event from the username-only side: no phone, no profile name.
@@ -132,9 +133,7 @@ async def test_customer_upsert_keeps_known_details(shop: Shop, store: SqliteStor
     assert updated.name == "Asha K"
 
 
-async def test_snapshot_event_order_must_belong_to_the_customer(
-    shop: Shop, store: SqliteStore
-) -> None:
+async def test_snapshot_event_order_must_belong_to_the_customer(shop: Shop, store: Store) -> None:
     asha, ravi = shop.customer(1), shop.customer(2)
     await shop.place_order(asha, "ord_asha")
     snapshot = await store.load_snapshot(ravi.key, "ord_asha")
@@ -142,7 +141,7 @@ async def test_snapshot_event_order_must_belong_to_the_customer(
     assert snapshot.open_order is None
 
 
-async def test_open_order_is_the_newest_pending(shop: Shop, store: SqliteStore) -> None:
+async def test_open_order_is_the_newest_pending(shop: Shop, store: Store) -> None:
     c = shop.customer(1)
     await shop.place_order(c, "ord_old", created_at=NOW)
     await shop.place_order(c, "ord_new", created_at=NOW + 60)
@@ -158,7 +157,7 @@ async def test_open_order_is_the_newest_pending(shop: Shop, store: SqliteStore) 
     assert [o.id for o in await store.list_orders(limit=1)] == ["ord_paid"]
 
 
-async def test_payment_link_attaches_only_to_pending_orders(shop: Shop, store: SqliteStore) -> None:
+async def test_payment_link_attaches_only_to_pending_orders(shop: Shop, store: Store) -> None:
     c = shop.customer(1)
     await shop.place_order(c, "ord_1")
     await shop.place_order(c, "ord_2")

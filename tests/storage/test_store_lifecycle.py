@@ -6,9 +6,8 @@ from flows.effects import CreatePaymentLink, PlaceOrder
 from flows.events import PaymentLinkCreated
 from flows.messages import SendText
 from storage import open_store
-from storage.repository import NewEvent
-from storage.sqlite import SqliteStore
-from tests.storage.sqlite_support import NOW, Shop
+from storage.repository import NewEvent, Store
+from tests.storage.store_support import NOW, Shop
 
 
 def _link_created(job_id: int) -> NewEvent:
@@ -29,13 +28,13 @@ async def _order_with_job(shop: Shop) -> int:
     return job_id
 
 
-async def test_queues_survive_close_and_reopen(shop: Shop, store: SqliteStore, db_url: str) -> None:
+async def test_queues_survive_close_and_reopen(shop: Shop, store: Store, database_url: str) -> None:
     job_id = await _order_with_job(shop)
     waiting = await shop.record(shop.text(shop.customer(2), "still waiting"))
     outbox = await store.pending_outbox()
     await store.close()
 
-    reopened = await open_store(db_url)
+    reopened = await open_store(database_url)
     try:
         assert [e.id for e in await reopened.unprocessed_events()] == [waiting]
         assert await reopened.pending_outbox() == outbox
@@ -45,7 +44,7 @@ async def test_queues_survive_close_and_reopen(shop: Shop, store: SqliteStore, d
         await reopened.close()
 
 
-async def test_finish_job_records_outcome_once(shop: Shop, store: SqliteStore) -> None:
+async def test_finish_job_records_outcome_once(shop: Shop, store: Store) -> None:
     job_id = await _order_with_job(shop)
     job = await store.get_job(job_id)
     assert job is not None
@@ -64,7 +63,7 @@ async def test_finish_job_records_outcome_once(shop: Shop, store: SqliteStore) -
     assert stored.event == _link_created(job_id).event
 
 
-async def test_finish_job_without_outcome_or_with_duplicate(shop: Shop, store: SqliteStore) -> None:
+async def test_finish_job_without_outcome_or_with_duplicate(shop: Shop, store: Store) -> None:
     job_id = await _order_with_job(shop)
     await shop.record(_link_created(job_id))  # e.g. a retry already fed the outcome back
     assert await store.finish_job(job_id, _link_created(job_id), NOW) is None
@@ -72,7 +71,7 @@ async def test_finish_job_without_outcome_or_with_duplicate(shop: Shop, store: S
     assert await store.finish_job(job_id + 1, None, NOW) is None  # unknown job: nothing
 
 
-async def test_outbox_lifecycle(shop: Shop, store: SqliteStore) -> None:
+async def test_outbox_lifecycle(shop: Shop, store: Store) -> None:
     c = shop.customer(1)
     result = await shop.step(c, messages=[SendText(body="one"), SendText(body="two")])
     first, second = result.outbox_ids
@@ -93,12 +92,12 @@ async def test_outbox_lifecycle(shop: Shop, store: SqliteStore) -> None:
     assert await store.pending_outbox() == []
 
 
-async def test_pending_outbox_is_oldest_first(shop: Shop, store: SqliteStore) -> None:
+async def test_pending_outbox_is_oldest_first(shop: Shop, store: Store) -> None:
     ids: list[int] = []
     for n in range(3):
         ids.extend((await shop.step(shop.customer(n))).outbox_ids)
     assert [m.id for m in await store.pending_outbox()] == sorted(ids)
 
 
-async def test_ping(store: SqliteStore, tmp_path: Path) -> None:
+async def test_ping(store: Store, tmp_path: Path) -> None:
     await store.ping()

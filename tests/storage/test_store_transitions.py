@@ -5,8 +5,8 @@ import pytest
 
 from flows.effects import SetOrderStatus
 from flows.orders import OrderStatus as S
-from storage.sqlite import SqliteStore
-from tests.storage.sqlite_support import NOW, Shop
+from storage.repository import Store
+from tests.storage.store_support import NOW, Shop
 
 ALLOWED = {
     (S.PENDING_PAYMENT, S.PAID),
@@ -36,7 +36,7 @@ def _set(status: S, at: int, payment_id: str | None = None) -> SetOrderStatus:
 
 @pytest.mark.parametrize("start", list(S))
 @pytest.mark.parametrize("target", list(S))
-async def test_transition_table(shop: Shop, store: SqliteStore, start: S, target: S) -> None:
+async def test_transition_table(shop: Shop, store: Store, start: S, target: S) -> None:
     c = shop.customer(1)
     await shop.place_order(c, "ord_1")
     await shop.step(c, effects=[_set(s, NOW + 10) for s in ROUTE[start]])
@@ -55,7 +55,7 @@ async def test_transition_table(shop: Shop, store: SqliteStore, start: S, target
         assert history == before
 
 
-async def test_paid_records_payment_and_is_final(shop: Shop, store: SqliteStore) -> None:
+async def test_paid_records_payment_and_is_final(shop: Shop, store: Store) -> None:
     c = shop.customer(1)
     await shop.place_order(c, "ord_1")
     await shop.step(c, effects=[_set(S.EXPIRED, NOW + 5)])
@@ -71,7 +71,7 @@ async def test_paid_records_payment_and_is_final(shop: Shop, store: SqliteStore)
     ]
 
 
-async def test_status_change_for_unknown_order_is_skipped(shop: Shop, store: SqliteStore) -> None:
+async def test_status_change_for_unknown_order_is_skipped(shop: Shop, store: Store) -> None:
     result = await shop.step(shop.customer(1), effects=[_set(S.PAID, NOW)])
     assert result.outbox_ids  # the step itself still commits
     assert await store.order_history("ord_1") == []

@@ -1,10 +1,9 @@
 from flows.events import TextReceived
-from storage.repository import NewEvent
-from storage.sqlite import SqliteStore
-from tests.storage.sqlite_support import NOW, Shop
+from storage.repository import NewEvent, Store
+from tests.storage.store_support import NOW, Shop
 
 
-async def test_same_dedupe_key_twice_is_one_row(shop: Shop, store: SqliteStore) -> None:
+async def test_same_dedupe_key_twice_is_one_row(shop: Shop, store: Store) -> None:
     event = shop.text(shop.customer(1), wamid="wamid.A")
     first = await store.record_events([event], NOW)
     second = await store.record_events([event], NOW + 5)
@@ -13,7 +12,7 @@ async def test_same_dedupe_key_twice_is_one_row(shop: Shop, store: SqliteStore) 
     assert [e.id for e in await store.unprocessed_events()] == first
 
 
-async def test_a_batch_returns_only_new_ids_in_order(shop: Shop, store: SqliteStore) -> None:
+async def test_a_batch_returns_only_new_ids_in_order(shop: Shop, store: Store) -> None:
     c = shop.customer(1)
     (old,) = await store.record_events([shop.text(c, wamid="wamid.old")], NOW)
     batch = [shop.text(c, wamid="wamid.a"), shop.text(c, wamid="wamid.old")]
@@ -24,7 +23,7 @@ async def test_a_batch_returns_only_new_ids_in_order(shop: Shop, store: SqliteSt
     assert old < new[0] < new[1]
 
 
-async def test_stored_event_round_trips(shop: Shop, store: SqliteStore) -> None:
+async def test_stored_event_round_trips(shop: Shop, store: Store) -> None:
     c = shop.customer(7)
     event_id = await shop.record(shop.text(c, "2 chai please", wamid="wamid.X"))
     stored = await store.get_event(event_id)
@@ -38,7 +37,7 @@ async def test_stored_event_round_trips(shop: Shop, store: SqliteStore) -> None:
     assert await store.get_event(event_id + 100) is None
 
 
-async def test_payment_event_takes_customer_from_its_order(shop: Shop, store: SqliteStore) -> None:
+async def test_payment_event_takes_customer_from_its_order(shop: Shop, store: Store) -> None:
     c = shop.customer(3)
     await shop.place_order(c, "ord_1")
     event_id = await shop.record(shop.captured("ord_1"))
@@ -49,9 +48,7 @@ async def test_payment_event_takes_customer_from_its_order(shop: Shop, store: Sq
     assert stored.order_id == "ord_1"
 
 
-async def test_payment_event_for_unknown_order_has_no_customer(
-    shop: Shop, store: SqliteStore
-) -> None:
+async def test_payment_event_for_unknown_order_has_no_customer(shop: Shop, store: Store) -> None:
     event_id = await shop.record(shop.captured("ord_nobody"))
     stored = await store.get_event(event_id)
     assert stored is not None
@@ -59,7 +56,7 @@ async def test_payment_event_for_unknown_order_has_no_customer(
     assert [e.id for e in await store.unprocessed_events()] == [event_id]
 
 
-async def test_log_only_events_are_born_processed(store: SqliteStore) -> None:
+async def test_log_only_events_are_born_processed(store: Store) -> None:
     refund = NewEvent(
         source="razorpay", dedupe_key="razorpay:evt_refund", raw="{}", event=None, order_id="o"
     )
@@ -70,7 +67,7 @@ async def test_log_only_events_are_born_processed(store: SqliteStore) -> None:
     assert stored.event is None
 
 
-async def test_mark_event_processed_is_once(shop: Shop, store: SqliteStore) -> None:
+async def test_mark_event_processed_is_once(shop: Shop, store: Store) -> None:
     first = await shop.record(shop.captured("ord_unknown"))
     second = await shop.record(shop.captured("ord_unknown"))
     await store.mark_event_processed(first, "unknown_order", NOW)

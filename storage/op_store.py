@@ -1,0 +1,192 @@
+"""Every `Store` method in terms of three primitives a backend provides: run an operation
+(`storage.ops`) as a read, as a point lookup, or as a write in one transaction.
+
+The backends differ only in how they run operations and claim keys; what each method does —
+which operation, how unreadable rows are set aside — is here, once.
+"""
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import TypeVar
+
+from flows.effects import Effect
+from flows.messages import OutgoingMessage
+from flows.orders import Order
+from flows.state import Conversation, Customer
+from storage import ops
+from storage.errors import ModeMismatchError
+from storage.query import OpFactory
+from storage.repository import (
+    CustomerSnapshot,
+    DeadLetter,
+    DeadLetterHook,
+    Job,
+    Lane,
+    NewEvent,
+    OutboxMessage,
+    StepResult,
+    StoredEvent,
+)
+
+T = TypeVar("T")
+Item = TypeVar("Item")
+
+
+class OpStore(ABC):
+    def __init__(self, on_dead_letter: DeadLetterHook | None = None) -> None:
+        self._on_dead_letter = on_dead_letter
+
+    # --- what a backend provides --------------------------------------------------------------
+
+    @abstractmethod
+    async def _read(self, op: OpFactory[T]) -> T:
+        """Run a read-only operation (scans, listings). `op` makes the operation: a backend
+        may have to start it again (SQLite retries a lookup off the loop when it would wait)."""
+
+    async def _lookup(self, op: OpFactory[T]) -> T:
+        """Run a read of a few rows by key; a backend may run it more cheaply than a scan."""
+        return await self._read(op)
+
+    @abstractmethod
+    async def _write(self, op: OpFactory[T]) -> T:
+        """Run an operation in one transaction: all of it is saved, or none."""
+
+    @property
+    def shared(self) -> bool:
+        return False
+
+    @asynccontextmanager
+    async def claim(self, lane: Lane, key: str) -> AsyncIterator[bool]:
+        """One process owns the database: the workers' own per-key order is enough."""
+        yield True
+
+    @abstractmethod
+    async def ping(self) -> None: ...
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+    # --- set-aside items ------------------------------------------------------------------------
+
+    async def dead_letter(self, lane: Lane, item_id: int, reason: str, now: int) -> None:
+        await self._write(partial(ops.dead_letter, lane, item_id, reason, now))
+
+    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        return await self._read(partial(ops.dead_letters, limit))
+
+    async def _set_aside(self, lane: Lane, unreadable: Sequence[ops.Unreadable], now: int) -> None:
+        for row in unreadable:
+            await self.dead_letter(lane, row.id, row.reason, now)
+            if self._on_dead_letter is not None:
+                self._on_dead_letter(DeadLetter(lane, row.id, row.key, row.reason, now))
+
+    async def _readable(self, lane: Lane, op: OpFactory[ops.Listing[Item]]) -> list[Item]:
+        listing = await self._read(op)
+        if listing.unreadable:
+            await self._set_aside(lane, listing.unreadable, _wall_clock())
+        return listing.items
+
+    async def _one(self, lane: Lane, op: OpFactory[Item | ops.Unreadable | None]) -> Item | None:
+        found = await self._lookup(op)
+        if isinstance(found, ops.Unreadable):
+            await self._set_aside(lane, [found], _wall_clock())
+            return None
+        return found
+
+    async def bind_mode(self, mode: str, now: int) -> None:
+        other = await self._write(partial(ops.bind_mode, mode, now))
+        if other is not None:
+            raise ModeMismatchError(
+                f"this database holds orders made in {other} mode; refusing to run in {mode} "
+                f"mode on it. Point DATABASE_URL at a database of its own for the {mode} shop."
+            )
+
+    async def pending_keys(self, lane: Lane, created_before: int | None = None) -> list[str]:
+        before = created_before if created_before is not None else 2**62
+        return await self._read(partial(ops.pending_keys, lane, before))
+
+    # --- inbound events -------------------------------------------------------------------------
+
+    async def record_events(self, events: Sequence[NewEvent], now: int) -> list[int]:
+        return await self._write(partial(ops.record_events, tuple(events), now))
+
+    async def unprocessed_events(self, customer_key: str | None = None) -> list[StoredEvent]:
+        return await self._readable(Lane.EVENTS, partial(ops.unprocessed_events, customer_key))
+
+    async def get_event(self, event_id: int) -> StoredEvent | None:
+        return await self._one(Lane.EVENTS, partial(ops.get_event, event_id))
+
+    async def mark_event_processed(self, event_id: int, outcome: str, now: int) -> None:
+        await self._write(partial(ops.mark_event_processed, event_id, outcome, now))
+
+    # --- one step -------------------------------------------------------------------------------
+
+    async def load_snapshot(self, customer_key: str, order_id: str | None) -> CustomerSnapshot:
+        return await self._lookup(partial(ops.load_snapshot, customer_key, order_id))
+
+    async def commit_step(
+        self,
+        *,
+        event_id: int,
+        customer: Customer,
+        conversation: Conversation,
+        messages: Sequence[OutgoingMessage],
+        effects: Sequence[Effect],
+        now: int,
+    ) -> StepResult:
+        """Raises `UnknownEventError` for an event id never recorded, and the driver's
+        integrity error for an impossible step (e.g. an order id placed twice); either way
+        nothing of the step is saved."""
+        step = ops.Step(event_id, customer, conversation, tuple(messages), tuple(effects), now)
+        return await self._write(partial(ops.commit_step, step))
+
+    # --- outbox ---------------------------------------------------------------------------------
+
+    async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:
+        return await self._readable(Lane.OUTBOX, partial(ops.pending_outbox, customer_key))
+
+    async def get_outbox(self, outbox_id: int) -> OutboxMessage | None:
+        """The message while it is still pending; None once sent or failed (or unknown), so
+        a sender that re-reads it never sends it twice."""
+        return await self._one(Lane.OUTBOX, partial(ops.get_outbox, outbox_id))
+
+    async def mark_sent(self, outbox_id: int, wamid: str, now: int) -> None:
+        await self._write(partial(ops.mark_sent, outbox_id, wamid, now))
+
+    async def mark_failed(self, outbox_id: int, error: str, now: int) -> None:
+        await self._write(partial(ops.mark_failed, outbox_id, error, now))
+
+    async def record_attempt(self, outbox_id: int, error: str) -> None:
+        await self._write(partial(ops.record_attempt, outbox_id, error))
+
+    # --- jobs -----------------------------------------------------------------------------------
+
+    async def pending_jobs(self, order_id: str | None = None) -> list[Job]:
+        return await self._readable(Lane.JOBS, partial(ops.pending_jobs, order_id))
+
+    async def get_job(self, job_id: int) -> Job | None:
+        """The job while it is still pending; None once done (or unknown)."""
+        return await self._one(Lane.JOBS, partial(ops.get_job, job_id))
+
+    async def finish_job(self, job_id: int, outcome: NewEvent | None, now: int) -> int | None:
+        return await self._write(partial(ops.finish_job, job_id, outcome, now))
+
+    # --- orders ---------------------------------------------------------------------------------
+
+    async def get_order(self, order_id: str) -> Order | None:
+        return await self._lookup(partial(ops.get_order, order_id))
+
+    async def list_orders(self, limit: int = 100) -> list[Order]:
+        return await self._read(partial(ops.list_orders, limit))
+
+    async def order_history(self, order_id: str) -> list[tuple[str, int, str]]:
+        return await self._read(partial(ops.order_history, order_id))
+
+
+def _wall_clock() -> int:
+    """When a read finds an unreadable row there is no caller's clock to ask: stamp the time
+    it was set aside with the machine's."""
+    return int(time.time())

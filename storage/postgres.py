@@ -1,0 +1,295 @@
+"""`Store` on Postgres (asyncpg): any number of processes on one database behave as one bot.
+
+Operations (`storage.ops`, the same as SQLite's) run on a small connection pool; each write
+is one transaction. Processes coordinate with Postgres advisory locks, the way Que does:
+before a worker handles a customer (or an order's provider calls) it claims that key with a
+session-level `pg_try_advisory_lock` on one connection of its own. A key is held by at most
+one process; a process that dies loses its connection and with it every lock at once, so
+another process can take over at the next sweep — no leases, no heartbeats. Claims of many
+customers at once are sent together, one round trip per batch.
+
+Why session locks on a dedicated connection: the pool's connections are shared by every
+task, and a step's claim must outlive its several transactions (load, commit, send).
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any, Self, TypeVar
+
+import asyncpg
+
+from storage import postgres_connection
+from storage.database_url import PostgresDatabase
+from storage.errors import ConstraintViolationError, StorageUnavailableError, StoreClosedError
+from storage.migrate import check_postgres_schema
+from storage.op_store import OpStore
+from storage.postgres_connection import UNAVAILABLE_ERRORS, PostgresOptions
+from storage.query import OpFactory, postgres_sql
+from storage.repository import DeadLetterHook, Lane
+
+T = TypeVar("T")
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+LOCK_NAMESPACE: Mapping[Lane, int] = {Lane.EVENTS: 0x5B01, Lane.OUTBOX: 0x5B02, Lane.JOBS: 0x5B03}
+"""First key of each lane's advisory locks (the second is `hashtext(key)`). Two keys that
+hash alike only make their owners take turns; the sweep catches anything that waited."""
+
+PING_TIMEOUT_SECONDS = 3.0
+RECONNECT_DELAY_SECONDS = 1.0
+
+
+async def run_postgres(
+    conn: "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy", make_op: OpFactory[T]
+) -> T:
+    op = make_op()
+    try:
+        query = next(op)
+        while True:
+            rows = await conn.fetch(postgres_sql(query.sql), *query.params)
+            query = op.send(rows)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+class PostgresStore(OpStore):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        locks: "AdvisoryLocks",
+        on_dead_letter: DeadLetterHook | None = None,
+    ) -> None:
+        super().__init__(on_dead_letter)
+        self._pool = pool
+        self._locks = locks
+        self._closed = False
+
+    @classmethod
+    async def open(
+        cls,
+        database: PostgresDatabase,
+        options: PostgresOptions,
+        *,
+        on_dead_letter: DeadLetterHook | None = None,
+    ) -> Self:
+        """Connect and check the schema. Does not migrate: raises `SchemaNotMigratedError`
+        if migrations are missing, `StorageUnavailableError` if the server cannot be reached."""
+        try:
+            pool = await postgres_connection.create_pool(database, options)
+        except UNAVAILABLE_ERRORS as error:
+            raise StorageUnavailableError(f"cannot reach the database: {error}") from error
+        try:
+            async with pool.acquire() as conn:
+                await check_postgres_schema(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        locks = AdvisoryLocks(database, options)
+        return cls(pool, locks, on_dead_letter)
+
+    @property
+    def connections(self) -> int:
+        """The most connections this process opens: the pool and the lock connection."""
+        return int(self._pool.get_max_size()) + 1
+
+    @property
+    def shared(self) -> bool:
+        return True
+
+    @asynccontextmanager
+    async def claim(self, lane: Lane, key: str) -> AsyncIterator[bool]:
+        namespace = LOCK_NAMESPACE[lane]
+        held = await self._locks.try_lock(namespace, key)
+        if held is None:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            await self._locks.unlock(held)
+
+    async def ping(self) -> None:
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        try:
+            async with self._pool.acquire(timeout=PING_TIMEOUT_SECONDS) as conn:
+                await conn.fetchval("SELECT 1", timeout=PING_TIMEOUT_SECONDS)
+        except UNAVAILABLE_ERRORS as error:
+            raise StorageUnavailableError(f"the database does not answer: {error}") from error
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._locks.close()
+        await self._pool.close()
+
+    async def _read(self, op: OpFactory[T]) -> T:
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        try:
+            async with self._pool.acquire() as conn:
+                return await run_postgres(conn, op)
+        except UNAVAILABLE_ERRORS as error:
+            raise StorageUnavailableError(f"database unavailable: {error}") from error
+
+    async def _write(self, op: OpFactory[T]) -> T:
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                return await run_postgres(conn, op)
+        except asyncpg.IntegrityConstraintViolationError as error:
+            raise ConstraintViolationError(str(error)) from error
+        except UNAVAILABLE_ERRORS as error:
+            raise StorageUnavailableError(f"database unavailable: {error}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class HeldLock:
+    namespace: int
+    key: str
+    session: int  # which lock connection took it: a lock dies with its connection
+
+
+@dataclass(slots=True)
+class _Requests:
+    locks: list[tuple[int, str, "asyncio.Future[bool]"]] = field(default_factory=list)
+    unlocks: list[tuple[int, str, "asyncio.Future[None]"]] = field(default_factory=list)
+
+
+class AdvisoryLocks:
+    """Session-level advisory locks on one connection of this process's own. Requests that
+    arrive while a round trip is under way are sent together in the next one."""
+
+    def __init__(self, database: PostgresDatabase, options: PostgresOptions) -> None:
+        self._database = database
+        self._options = options
+        self._conn: asyncpg.Connection | None = None
+        self._session = 0
+        self._requests = _Requests()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def try_lock(self, namespace: int, key: str) -> HeldLock | None:
+        """The lock if this process got it, None if another process holds it. Raises
+        `StorageUnavailableError` when the database cannot be reached."""
+        future: asyncio.Future[bool] = self._submit()
+        self._requests.locks.append((namespace, key, future))
+        if not await future:
+            return None
+        # The session that granted it: a reconnect since would have counted up.
+        return HeldLock(namespace, key, self._session)
+
+    async def unlock(self, held: HeldLock) -> None:
+        """Let go, and wait until the server has: a caller looks for new work only after."""
+        if held.session != self._session or self._conn is None:
+            return  # that connection is gone, and its locks with it
+        future: asyncio.Future[None] = self._submit()
+        self._requests.unlocks.append((held.namespace, held.key, future))
+        with suppress(StorageUnavailableError):
+            await future
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+        self._fail_all(StoreClosedError("the store is closed"))
+        if self._conn is not None:
+            with suppress(*UNAVAILABLE_ERRORS):
+                await self._conn.close(timeout=2)
+            self._conn = None
+
+    def _submit(self) -> "asyncio.Future[Any]":
+        if self._closed:
+            raise StoreClosedError("the store is closed")
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._serve(), name="advisory-locks")
+        self._wake.set()
+        return asyncio.get_running_loop().create_future()
+
+    async def _serve(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            requests, self._requests = self._requests, _Requests()
+            if not (requests.locks or requests.unlocks):
+                continue
+            try:
+                conn = await self._connection()
+                await self._send(conn, requests)
+            except UNAVAILABLE_ERRORS as error:
+                await self._lost(requests, error)
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is None or self._conn.is_closed():
+            options = self._options
+            self._conn = await postgres_connection.connect(self._database, options)
+            self._session += 1
+        return self._conn
+
+    async def _send(self, conn: asyncpg.Connection, requests: _Requests) -> None:
+        if requests.unlocks:
+            namespaces, keys = _columns(requests.unlocks)
+            await conn.fetch(
+                "SELECT pg_advisory_unlock(ns, hashtext(k)) "
+                "FROM unnest($1::int[], $2::text[]) AS t(ns, k)",
+                namespaces,
+                keys,
+            )
+            for *_, done in requests.unlocks:
+                _resolve(done, None)
+        if requests.locks:
+            namespaces, keys = _columns(requests.locks)
+            rows = await conn.fetch(
+                "SELECT n, pg_try_advisory_lock(ns, hashtext(k)) AS got "
+                "FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS t(ns, k, n)",
+                namespaces,
+                keys,
+            )
+            got = {int(row["n"]): bool(row["got"]) for row in rows}
+            for n, (namespace, key, future) in enumerate(requests.locks, start=1):
+                if future.done() and got[n]:
+                    # Its caller gave up (cancelled) while we asked: let go at once.
+                    self._requests.unlocks.append((namespace, key, _detached()))
+                    self._wake.set()
+                _resolve(future, got[n])
+
+    async def _lost(self, requests: _Requests, error: BaseException) -> None:
+        """The lock connection failed: every lock it held is gone. Waiters are told the
+        database is unavailable; the next request reconnects, after a pause."""
+        conn, self._conn = self._conn, None
+        self._session += 1
+        if conn is not None:
+            conn.terminate()
+        _fail(requests, StorageUnavailableError(f"lost the lock connection: {error}"))
+        await asyncio.sleep(RECONNECT_DELAY_SECONDS)
+
+    def _fail_all(self, error: Exception) -> None:
+        requests, self._requests = self._requests, _Requests()
+        _fail(requests, error)
+
+
+def _columns(requests: list[tuple[int, str, Any]]) -> tuple[list[int], list[str]]:
+    return [r[0] for r in requests], [r[1] for r in requests]
+
+
+def _fail(requests: _Requests, error: Exception) -> None:
+    futures: list[asyncio.Future[Any]] = [f for *_, f in requests.locks]
+    futures += [f for *_, f in requests.unlocks]
+    for future in futures:
+        if not future.done():
+            future.set_exception(error)
+
+
+def _detached() -> "asyncio.Future[None]":
+    return asyncio.get_running_loop().create_future()
+
+
+def _resolve(future: "asyncio.Future[Any]", value: Any) -> None:
+    if not future.done():
+        future.set_result(value)

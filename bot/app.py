@@ -23,7 +23,9 @@ from bot.runner import Runner
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
 from flows.catalog import ShopConfig
+from storage import PostgresOptions
 from storage.backends import open_store
+from storage.repository import DeadLetter, Lane
 
 log = get_logger(__name__)
 
@@ -57,10 +59,32 @@ def create_app(
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    store = await open_store(app[keys.SETTINGS].database_url)
+    settings = app[keys.SETTINGS]
+    store = await open_store(
+        settings.database_url, postgres=postgres_options(settings), on_dead_letter=_log_dead_letter
+    )
+    try:
+        # A sandbox over a live shop's orders would publish them; a live shop over sandbox
+        # orders would confirm payments that never happened.
+        await store.bind_mode(settings.mode.value, int(time.time()))
+    except BaseException:
+        await store.close()
+        raise
+    log.info("database opened", **store.describe())
     app[keys.STORE] = store
     yield
     await store.close()
+
+
+def _log_dead_letter(item: DeadLetter) -> None:
+    log.error(
+        "stored item set aside: it cannot be read",
+        lane=item.lane.value,
+        item_id=item.id,
+        customer=item.key if item.lane is not Lane.JOBS else None,
+        order_id=item.key if item.lane is Lane.JOBS else None,
+        reason=item.reason,
+    )
 
 
 async def _http_session(app: web.Application) -> AsyncIterator[None]:
@@ -126,6 +150,8 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         app[keys.JOBS] = jobs
         app[keys.RUNNER] = runner
         recovered = (await runner.recover(), await outbox.recover(), await jobs.recover())
+        for worker in (runner, outbox, jobs):
+            worker.start_sweeping()  # several processes share the database: pick up strays
         log.info(
             "workers started",
             mode=settings.mode.value,
@@ -152,6 +178,10 @@ async def _drain(grace: float, runner: Runner, jobs: JobRunner, outbox: OutboxSe
         jobs_left=left_jobs,
         messages_left=left_messages,
     )
+
+
+def postgres_options(settings: Settings) -> PostgresOptions:
+    return PostgresOptions()
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -20,14 +20,20 @@ from flows.catalog import ShopConfig
 from flows.events import PaymentEvent, PaymentLinkCreated, PaymentLinkCreationFailed
 from flows.limits import PAYMENT_LINK_MIN_EXPIRY_MINUTES
 from flows.orders import Order
-from storage.repository import Job, NewEvent, Store, StoredEvent
+from storage.repository import Job, Lane, NewEvent, Store, StoredEvent
 
 log = get_logger(__name__)
 
 T = TypeVar("T")
 
 
+class UnknownJobError(ValueError):
+    """A stored job of a kind this version does not know (set aside, not retried)."""
+
+
 class JobRunner(KeyedWorker[Job]):
+    lane = Lane.JOBS
+
     def __init__(
         self,
         *,
@@ -40,38 +46,28 @@ class JobRunner(KeyedWorker[Job]):
         on_outcome: Callable[[StoredEvent], None],
         concurrency: int,
     ) -> None:
-        self._store = store
         self._provider = provider
         self._shop = shop
         self._backoff = backoff
-        self._clock = clock
         self._callback_url = callback_url
         self._on_outcome = on_outcome
-        super().__init__(concurrency=concurrency, name="jobs")
+        super().__init__(store=store, clock=clock, concurrency=concurrency, name="jobs")
 
     def _key(self, job: Job) -> str:
         # Keyed by order: a cancel never overtakes the creation of the same order's link.
         return job.order_id
 
-    async def _pending(self) -> list[Job]:
-        return await self._store.pending_jobs()
+    async def _pending(self, key: str | None) -> list[Job]:
+        return await self._store.pending_jobs(key)
 
     async def _handle(self, job: Job) -> None:
-        bound = log.bind(job_id=job.id, job=job.kind, order_id=job.order_id)
-        try:
-            if job.kind == "create_payment_link":
-                outcome = await self._create_link(job)
-            elif job.kind == "cancel_payment_link":
-                await self._cancel_link(job)
-                outcome = None
-            else:
-                bound.error("unknown job kind; dropped")
-                outcome = None
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            bound.exception("job crashed; it runs again on the next start")
-            return
+        if job.kind == "create_payment_link":
+            outcome = await self._create_link(job)
+        elif job.kind == "cancel_payment_link":
+            await self._cancel_link(job)
+            outcome = None
+        else:
+            raise UnknownJobError(f"unknown job kind {job.kind!r}")
         await self._finish(job, outcome)
 
     async def _finish(self, job: Job, outcome: PaymentEvent | None) -> None:

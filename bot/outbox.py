@@ -16,12 +16,14 @@ from bot.retry import Backoff
 from bot.whatsapp.client import WhatsAppClient
 from bot.whatsapp.errors import WhatsAppError
 from bot.whatsapp.render import render_message
-from storage.repository import OutboxMessage, Store
+from storage.repository import Lane, OutboxMessage, Store
 
 log = get_logger(__name__)
 
 
 class OutboxSender(KeyedWorker[OutboxMessage]):
+    lane = Lane.OUTBOX
+
     def __init__(
         self,
         *,
@@ -31,17 +33,15 @@ class OutboxSender(KeyedWorker[OutboxMessage]):
         clock: Clock,
         concurrency: int,
     ) -> None:
-        self._store = store
         self._client = client
         self._backoff = backoff
-        self._clock = clock
-        super().__init__(concurrency=concurrency, name="outbox")
+        super().__init__(store=store, clock=clock, concurrency=concurrency, name="outbox")
 
     def _key(self, message: OutboxMessage) -> str:
         return message.customer_key
 
-    async def _pending(self) -> list[OutboxMessage]:
-        return await self._store.pending_outbox()
+    async def _pending(self, key: str | None) -> list[OutboxMessage]:
+        return await self._store.pending_outbox(key)
 
     async def _handle(self, item: OutboxMessage) -> None:
         bound = log.bind(outbox_id=item.id, customer=item.customer_key, kind=item.message.kind)

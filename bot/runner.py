@@ -18,14 +18,25 @@ from flows.machine import Decision, StepContext, referenced_order_id, step
 from flows.messages import SendText
 from flows.orders import OrderStatus
 from flows.state import Conversation, Customer
-from storage.repository import Job, OutboxMessage, StepResult, Store, StoredEvent
+from storage.errors import StorageUnavailableError, StoreClosedError
+from storage.repository import (
+    Job,
+    Lane,
+    OutboxMessage,
+    StepResult,
+    Store,
+    StoredEvent,
+    event_key,
+)
 
 log = get_logger(__name__)
 
-COMMIT_RETRIES = 5  # a busy database is waited out; a broken one leaves the event for restart
+COMMIT_RETRIES = 5  # a step failing this often fails for good: the event is set aside
 
 
 class Runner(KeyedWorker[StoredEvent]):
+    lane = Lane.EVENTS
+
     def __init__(
         self,
         *,
@@ -37,23 +48,21 @@ class Runner(KeyedWorker[StoredEvent]):
         perform: Callable[[Job], None],
         concurrency: int,
     ) -> None:
-        self._store = store
         self._shop = shop
-        self._clock = clock
         self._new_order_id = new_order_id
         self._deliver = deliver
         self._perform = perform
-        super().__init__(concurrency=concurrency, name="runner")
+        super().__init__(store=store, clock=clock, concurrency=concurrency, name="runner")
 
     def now(self) -> float:
         return self._clock()
 
     def _key(self, stored: StoredEvent) -> str:
         # Payment events for an unknown order have no customer; they still run, alone.
-        return stored.customer_key or f"event:{stored.id}"
+        return event_key(stored.customer_key, stored.id)
 
-    async def _pending(self) -> list[StoredEvent]:
-        return await self._store.unprocessed_events()
+    async def _pending(self, key: str | None) -> list[StoredEvent]:
+        return await self._store.unprocessed_events(key)
 
     async def _handle(self, stored: StoredEvent) -> None:
         bound = log.bind(event_id=stored.id, source=stored.source, customer=stored.customer_key)
@@ -67,12 +76,13 @@ class Runner(KeyedWorker[StoredEvent]):
             try:
                 await self._step_and_commit(stored, stored.event, stored.customer_key)
                 return
-            except asyncio.CancelledError:
-                raise
+            except (StorageUnavailableError, StoreClosedError):
+                raise  # stays pending: the next sweep or start tries again
             except Exception:
-                bound.exception("step failed", attempt=attempt)
+                if attempt == COMMIT_RETRIES:
+                    raise  # the same failure every time: set aside (KeyedWorker)
+                bound.warning("step failed; retrying", attempt=attempt, exc_info=True)
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
-        bound.error("event left for the next start after repeated failures")
 
     async def _step_and_commit(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
         order_id = stored.order_id or referenced_order_id(event)

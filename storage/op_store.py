@@ -67,6 +67,9 @@ class OpStore(ABC):
     async def ping(self) -> None: ...
 
     @abstractmethod
+    def describe(self) -> dict[str, object]: ...
+
+    @abstractmethod
     async def close(self) -> None: ...
 
     # --- set-aside items ------------------------------------------------------------------------

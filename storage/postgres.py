@@ -21,7 +21,7 @@ from typing import Any, Self, TypeVar
 import asyncpg
 
 from storage import postgres_connection
-from storage.database_url import PostgresDatabase
+from storage.database_url import PostgresDatabase, redact_url
 from storage.errors import ConstraintViolationError, StorageUnavailableError, StoreClosedError
 from storage.migrate import check_postgres_schema
 from storage.op_store import OpStore
@@ -92,6 +92,14 @@ class PostgresStore(OpStore):
     def connections(self) -> int:
         """The most connections this process opens: the pool and the lock connection."""
         return int(self._pool.get_max_size()) + 1
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "backend": "postgres",
+            "server": self._locks.where,
+            "max_connections": self.connections,
+            "shared_by_processes": True,
+        }
 
     @property
     def shared(self) -> bool:
@@ -164,6 +172,7 @@ class AdvisoryLocks:
     arrive while a round trip is under way are sent together in the next one."""
 
     def __init__(self, database: PostgresDatabase, options: PostgresOptions) -> None:
+        self.where = redact_url(database.dsn)
         self._database = database
         self._options = options
         self._conn: asyncpg.Connection | None = None

@@ -127,6 +127,10 @@ class Store(Protocol):
     async def ping(self) -> None:
         """Raise if the database does not answer."""
 
+    def describe(self) -> dict[str, object]:
+        """What this store is, for the start-up log: backend, where, how many connections a
+        process may open (never a password)."""
+
     async def bind_mode(self, mode: str, now: int) -> None:
         """Record which mode (live or sandbox) uses this database; raise `ModeMismatchError`
         if it holds orders made in the other mode."""

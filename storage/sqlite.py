@@ -41,9 +41,11 @@ class SqliteStore(OpStore):
         self,
         writer: GroupCommitWriter,
         readers: ReaderPool,
+        path: Path,
         on_dead_letter: DeadLetterHook | None = None,
     ) -> None:
         super().__init__(on_dead_letter)
+        self._path = path
         self._writer = writer
         self._readers = readers
 
@@ -69,7 +71,7 @@ class SqliteStore(OpStore):
         except BaseException:
             await pool.close()
             raise
-        return cls(writer, pool, on_dead_letter)
+        return cls(writer, pool, path, on_dead_letter)
 
     @property
     def write_stats(self) -> WriteStats:
@@ -80,6 +82,9 @@ class SqliteStore(OpStore):
         if not self._writer.alive:
             raise StoreClosedError("the store's writer is not running")
         await self._read(ops.ping)
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": "sqlite", "file": str(self._path), "shared_by_processes": False}
 
     async def close(self) -> None:
         await self._writer.close()

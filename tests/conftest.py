@@ -6,7 +6,7 @@ import pytest
 from bot.shop_config import load_shop_config
 from flows.catalog import ShopConfig
 from storage.migrate import migrate_path
-from tests.support.databases import BACKENDS, drop_template, fresh_postgres_url
+from tests.support.databases import BACKENDS, drop_test_databases, fresh_postgres_url
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,4 +36,4 @@ def postgres_url() -> Iterator[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    drop_template()
+    drop_test_databases()

@@ -10,7 +10,7 @@ async def test_items_of_one_key_run_in_order_and_never_overlap() -> None:
     seen: list[tuple[str, int]] = []
     overlap = False
 
-    async def handle(item: tuple[str, int]) -> None:
+    async def handle(key: str, item: tuple[str, int]) -> None:
         nonlocal overlap
         key, _ = item
         running[key] = running.get(key, 0) + 1
@@ -36,7 +36,7 @@ async def test_different_keys_run_concurrently() -> None:
     both = asyncio.Event()
     count = 0
 
-    async def handle(item: str) -> None:
+    async def handle(key: str, item: str) -> None:
         nonlocal count
         count += 1
         if count == 2:
@@ -54,7 +54,7 @@ async def test_different_keys_run_concurrently() -> None:
 async def test_a_failing_item_does_not_stop_the_queue() -> None:
     handled: list[int] = []
 
-    async def handle(item: int) -> None:
+    async def handle(key: str, item: int) -> None:
         if item == 1:
             raise RuntimeError("boom")
         handled.append(item)
@@ -67,7 +67,7 @@ async def test_a_failing_item_does_not_stop_the_queue() -> None:
 
 
 async def test_close_cancels_what_outlives_the_grace_period() -> None:
-    async def handle(item: int) -> None:
+    async def handle(key: str, item: int) -> None:
         await asyncio.sleep(30)
 
     executor: KeyedSerialExecutor[int] = KeyedSerialExecutor(handle, concurrency=1, name="t")

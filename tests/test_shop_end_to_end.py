@@ -5,7 +5,6 @@ recording fakes on loopback (tests/support/fakes.py).
 """
 
 import re
-from pathlib import Path
 from typing import Any
 
 from bot import keys
@@ -56,9 +55,9 @@ async def shop_until_pay_now(shop: Shop, phone: str = ASHA) -> dict[str, Any]:
 
 
 async def test_a_customer_browses_checks_out_pays_and_is_confirmed(
-    tmp_path: Path, shop_config: ShopConfig
+    database_url: str, shop_config: ShopConfig
 ) -> None:
-    async with running_shop(tmp_path, shop_config) as shop:
+    async with running_shop(database_url, shop_config) as shop:
         summary = await shop_until_pay_now(shop)
 
         [link] = shop.razorpay.created
@@ -102,9 +101,9 @@ async def test_a_customer_browses_checks_out_pays_and_is_confirmed(
 
 
 async def test_a_paid_webhook_delivered_again_confirms_only_once(
-    tmp_path: Path, shop_config: ShopConfig
+    database_url: str, shop_config: ShopConfig
 ) -> None:
-    async with running_shop(tmp_path, shop_config) as shop:
+    async with running_shop(database_url, shop_config) as shop:
         await shop_until_pay_now(shop)
         [link] = shop.razorpay.created
         body = shop.razorpay.paid_webhook(link["id"])
@@ -121,9 +120,9 @@ async def test_a_paid_webhook_delivered_again_confirms_only_once(
 
 
 async def test_a_payment_that_does_not_match_the_order_is_flagged_not_confirmed(
-    tmp_path: Path, shop_config: ShopConfig
+    database_url: str, shop_config: ShopConfig
 ) -> None:
-    async with running_shop(tmp_path, shop_config) as shop:
+    async with running_shop(database_url, shop_config) as shop:
         await shop_until_pay_now(shop)
         [link] = shop.razorpay.created
         await shop.post_razorpay(shop.razorpay.paid_webhook(link["id"], amount_paid=100))
@@ -135,9 +134,9 @@ async def test_a_payment_that_does_not_match_the_order_is_flagged_not_confirmed(
 
 
 async def test_an_expired_link_is_told_and_a_fresh_one_offered(
-    tmp_path: Path, shop_config: ShopConfig
+    database_url: str, shop_config: ShopConfig
 ) -> None:
-    async with running_shop(tmp_path, shop_config) as shop:
+    async with running_shop(database_url, shop_config) as shop:
         await shop_until_pay_now(shop)
         [link] = shop.razorpay.created
         await shop.post_razorpay(shop.razorpay.link_event(link["id"], "payment_link.expired"))
@@ -156,9 +155,9 @@ async def test_an_expired_link_is_told_and_a_fresh_one_offered(
 
 
 async def test_checking_out_again_reuses_the_link_until_the_cart_changes(
-    tmp_path: Path, shop_config: ShopConfig
+    database_url: str, shop_config: ShopConfig
 ) -> None:
-    async with running_shop(tmp_path, shop_config) as shop:
+    async with running_shop(database_url, shop_config) as shop:
         await shop_until_pay_now(shop)
         await shop.say(ASHA, "checkout")
         await shop.settle()

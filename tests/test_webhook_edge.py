@@ -2,14 +2,13 @@
 through the real routes, the payment redirect page and the health check."""
 
 import json
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from bot.signatures import sign_razorpay_callback
 from flows.catalog import ShopConfig
 from tests.fixtures_path import RAZORPAY_FIXTURES, WHATSAPP_FIXTURES
+from tests.support.databases import query_scalar
 from tests.support.harness import KEY_SECRET, VERIFY_TOKEN, Shop, running_shop, text_of
 
 WHATSAPP_FILES = sorted(p.name for p in WHATSAPP_FIXTURES.glob("*.json"))
@@ -19,15 +18,13 @@ RAZORPAY_FILES = sorted(
 )
 
 
-def count_events(shop: Shop) -> int:
-    path = shop.settings.database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as db:
-        return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+async def count_events(shop: Shop) -> int:
+    return await query_scalar(shop.settings.database_url, "SELECT COUNT(*) FROM events")
 
 
 @pytest.fixture
-async def shop(tmp_path: Path, shop_config: ShopConfig):  # type: ignore[no-untyped-def]
-    async with running_shop(tmp_path, shop_config) as running:
+async def shop(database_url: str, shop_config: ShopConfig):  # type: ignore[no-untyped-def]
+    async with running_shop(database_url, shop_config) as running:
         yield running
 
 
@@ -60,7 +57,7 @@ async def test_unsigned_or_badly_signed_whatsapp_posts_change_nothing(
     response = await shop.post_whatsapp(body, signature=signature)
     assert response.status == status
     await shop.settle()
-    assert count_events(shop) == 0
+    assert await count_events(shop) == 0
     assert shop.graph.sent == []
 
 
@@ -82,7 +79,7 @@ async def test_unsigned_or_badly_signed_razorpay_posts_change_nothing(
     body = (RAZORPAY_FIXTURES / "webhooks" / "payment_link.paid.json").read_bytes()
     response = await shop.post_razorpay(body, signature=signature)
     assert response.status == status
-    assert count_events(shop) == 0
+    assert await count_events(shop) == 0
 
 
 async def test_signed_but_malformed_bodies_answer_400_not_500(shop: Shop) -> None:
@@ -90,7 +87,7 @@ async def test_signed_but_malformed_bodies_answer_400_not_500(shop: Shop) -> Non
         assert (await shop.post_whatsapp(body)).status == 400
     for body in (b"not json", b"{}", b'{"event":"payment_link.paid","payload":7}'):
         assert (await shop.post_razorpay(body)).status == 400
-    assert count_events(shop) == 0
+    assert await count_events(shop) == 0
 
 
 async def test_bodies_over_3_mib_answer_413(shop: Shop) -> None:
@@ -124,7 +121,7 @@ async def test_the_same_message_delivered_twice_is_answered_once(shop: Shop) -> 
         assert (await shop.post_whatsapp(body)).status == 200
     await shop.settle()
     assert len(shop.graph.sent) == 1
-    assert count_events(shop) == 1
+    assert await count_events(shop) == 1
 
 
 async def test_two_messages_of_one_customer_are_answered_in_order(shop: Shop) -> None:
@@ -156,14 +153,14 @@ async def test_every_razorpay_fixture_is_accepted_even_for_unknown_orders(
 
 
 async def test_a_rotated_out_webhook_secret_is_refused_unless_listed(
-    tmp_path: Path, shop_config: ShopConfig
+    database_url: str, shop_config: ShopConfig
 ) -> None:
     vectors = json.loads((RAZORPAY_FIXTURES / "signatures.json").read_text())
     rotated = next(v for v in vectors if v["secret"] == "rzp-webhook-secret-rotated-out")
     body = (RAZORPAY_FIXTURES / rotated["body_file"]).read_bytes()
     secrets = ["rzp-webhook-secret-for-tests-only", "rzp-webhook-secret-rotated-out"]
     env = {"RAZORPAY_WEBHOOK_SECRET": ",".join(secrets)}
-    async with running_shop(tmp_path, shop_config, extra_env=env) as shop:
+    async with running_shop(database_url, shop_config, extra_env=env) as shop:
         response = await shop.post_razorpay(body, signature=rotated["signature"])
         assert response.status == (200 if rotated["expected_valid"] else 403)
 
@@ -195,7 +192,7 @@ async def test_the_payment_redirect_page_checks_its_signature(shop: Shop) -> Non
     )
     assert forged.status == 400
     assert (await shop.client.get("/payments/callback")).status == 400
-    assert count_events(shop) == 0  # the page never marks anything paid
+    assert await count_events(shop) == 0  # the page never marks anything paid
 
 
 async def test_health_check_answers_when_the_database_does(shop: Shop) -> None:

@@ -22,7 +22,8 @@ from bot.cli import main as cli_main
 from bot.shop_config import ConfigError, load_shop_config
 from bot.signatures import sign_meta, sign_razorpay
 from flows.catalog import ShopConfig
-from tests.faults.support import row_counts
+from tests.faults.support import TABLES
+from tests.support.databases import table_counts
 from tests.support.harness import (
     APP_SECRET,
     WEBHOOK_SECRET,
@@ -43,10 +44,10 @@ BAD_CALLS = (401, 403, 400, 413)
 class LoopShop:
     """A running shop on a private event loop, for synchronous hypothesis tests."""
 
-    def __init__(self, tmp_path: Path, shop_config: ShopConfig) -> None:
-        self.database = tmp_path / "shop.sqlite3"
+    def __init__(self, database_url: str, shop_config: ShopConfig) -> None:
+        self.database_url = database_url
         self.loop = asyncio.Runner()
-        self._cm = running_shop(tmp_path, shop_config, database=self.database)
+        self._cm = running_shop(database_url, shop_config)
         self.shop: Shop = self.loop.run(self._cm.__aenter__())
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
@@ -57,6 +58,10 @@ class LoopShop:
             return response.status
 
         return self.loop.run(call())
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table, read from outside the app."""
+        return self.loop.run(table_counts(self.database_url, TABLES))
 
     def still_serves_customers(self) -> None:
         async def check() -> None:
@@ -76,8 +81,8 @@ class LoopShop:
 
 
 @pytest.fixture
-def live(tmp_path: Path, shop_config: ShopConfig) -> Iterator[LoopShop]:
-    shop = LoopShop(tmp_path, shop_config)
+def live(database_url: str, shop_config: ShopConfig) -> Iterator[LoopShop]:
+    shop = LoopShop(database_url, shop_config)
     try:
         yield shop
         shop.still_serves_customers()  # after every example: not crashed, not wedged
@@ -185,10 +190,10 @@ def test_unsigned_or_badly_signed_whatsapp_posts_are_refused_and_change_nothing(
 ) -> None:
     if signature is not None and signature == sign_meta(body, APP_SECRET):
         return  # hypothesis found the secret: a valid signature is not a bad one
-    before = row_counts(live.database)
+    before = live.row_counts()
     status = live.post("/webhooks/whatsapp", body, meta_headers(latin1(signature or "") or None))
     assert status in (401, 403)
-    assert row_counts(live.database) == before
+    assert live.row_counts() == before
 
 
 @EXAMPLES
@@ -196,20 +201,20 @@ def test_unsigned_or_badly_signed_whatsapp_posts_are_refused_and_change_nothing(
 def test_bodies_signed_with_another_secret_are_refused(
     live: LoopShop, body: bytes, wrong: str
 ) -> None:
-    before = row_counts(live.database)
+    before = live.row_counts()
     headers = meta_headers(sign_meta(body, wrong) if wrong else "sha256=")
     assert live.post("/webhooks/whatsapp", body, headers) == 403
-    assert row_counts(live.database) == before
+    assert live.row_counts() == before
 
 
 @EXAMPLES
 @given(body=any_bodies)
 def test_signed_but_malformed_whatsapp_posts_never_answer_500(live: LoopShop, body: bytes) -> None:
-    before = row_counts(live.database)
+    before = live.row_counts()
     status = live.post("/webhooks/whatsapp", body, meta_headers(sign_meta(body, APP_SECRET)))
     assert status in (200, 400)
     if status == 400:
-        assert row_counts(live.database) == before
+        assert live.row_counts() == before
 
 
 @EXAMPLES
@@ -241,9 +246,9 @@ def test_unsigned_or_badly_signed_razorpay_posts_are_refused_and_change_nothing(
         headers["X-Razorpay-Signature"] = latin1(signature)
     if event_id is not None:
         headers["X-Razorpay-Event-Id"] = latin1(event_id)
-    before = row_counts(live.database)
+    before = live.row_counts()
     assert live.post("/webhooks/razorpay", body, headers) in (401, 403)
-    assert row_counts(live.database) == before
+    assert live.row_counts() == before
 
 
 @st.composite
@@ -308,21 +313,21 @@ def test_signed_but_malformed_razorpay_posts_never_answer_500(
         "X-Razorpay-Signature": sign_razorpay(body, WEBHOOK_SECRET),
         "X-Razorpay-Event-Id": latin1(event_id),
     }
-    before = row_counts(live.database)
+    before = live.row_counts()
     status = live.post("/webhooks/razorpay", body, headers)
     assert status in (200, 400)
     if status == 400:
-        assert row_counts(live.database) == before
+        assert live.row_counts() == before
     else:  # nothing to pay for: the orders table cannot move
-        assert row_counts(live.database)["orders"] == before["orders"]
+        assert live.row_counts()["orders"] == before["orders"]
 
 
 def test_bodies_over_3_mib_answer_413_and_change_nothing(live: LoopShop) -> None:
     body = b"{" + b" " * (3 * 1024 * 1024 + 10) + b"}"
-    before = row_counts(live.database)
+    before = live.row_counts()
     for path in ("/webhooks/whatsapp", "/webhooks/razorpay"):
         assert live.post(path, body, meta_headers(sign_meta(body, APP_SECRET))) == 413
-    assert row_counts(live.database) == before
+    assert live.row_counts() == before
 
 
 # --- config.toml --------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ customer gets a summary whose Pay now opens that link.
 
 import asyncio
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 from bench.payloads import catalog_order
@@ -44,12 +43,12 @@ async def three_words_each(shop: Shop, phones: list[str]) -> None:
 
 
 async def test_graph_500s_and_429s_delay_replies_but_lose_none_and_keep_their_order(
-    tmp_path: Path, shop_config: ShopConfig
+    database_url: str, shop_config: ShopConfig
 ) -> None:
     graph = FlakyGraph(token=ACCESS_TOKEN, error_rate=0.3, rate_limit_rate=0.1, seed=11)
     # A long retry budget: 40% failures in a row for a whole minute does not happen.
     env = {"RETRY_BASE_SECONDS": "0.01", "SEND_RETRY_SECONDS": "120"}
-    async with running_shop(tmp_path, shop_config, graph=graph, extra_env=env) as shop:
+    async with running_shop(database_url, shop_config, graph=graph, extra_env=env) as shop:
         phones = [f"91980000{i:04d}" for i in range(20)]
         await three_words_each(shop, phones)
 
@@ -61,11 +60,11 @@ async def test_graph_500s_and_429s_delay_replies_but_lose_none_and_keep_their_or
 
 
 async def test_slow_graph_answers_still_deliver_every_reply_in_order(
-    tmp_path: Path, shop_config: ShopConfig
+    database_url: str, shop_config: ShopConfig
 ) -> None:
     graph = FlakyGraph(token=ACCESS_TOKEN, latency=2.0)
     env = {"HTTP_TIMEOUT_SECONDS": "10", "SEND_RETRY_SECONDS": "120"}
-    async with running_shop(tmp_path, shop_config, graph=graph, extra_env=env) as shop:
+    async with running_shop(database_url, shop_config, graph=graph, extra_env=env) as shop:
         phones = [f"91981000{i:04d}" for i in range(10)]
         await three_words_each(shop, phones)
 
@@ -75,7 +74,7 @@ async def test_slow_graph_answers_still_deliver_every_reply_in_order(
 
 
 async def test_razorpay_500s_and_answers_lost_after_creating_still_make_one_link_per_order(
-    tmp_path: Path, shop_config: ShopConfig
+    database_url: str, shop_config: ShopConfig
 ) -> None:
     razorpay = FakeRazorpay(key_id=KEY_ID, key_secret=KEY_SECRET)
     server_error = Canned(500, {"error": {"code": "SERVER_ERROR", "description": "oops"}})
@@ -83,7 +82,7 @@ async def test_razorpay_500s_and_answers_lost_after_creating_still_make_one_link
     lost_answer = Canned(200, {}, delay=3.0, then_apply=True)
     razorpay.script = deque([server_error, lost_answer, server_error, lost_answer, lost_answer])
     env = {"HTTP_TIMEOUT_SECONDS": "1", "RETRY_BASE_SECONDS": "0.05"}
-    async with running_shop(tmp_path, shop_config, razorpay=razorpay, extra_env=env) as shop:
+    async with running_shop(database_url, shop_config, razorpay=razorpay, extra_env=env) as shop:
         phones = [f"91982000{i:04d}" for i in range(8)]
         order = catalog_order([("masala-chai-250", 2), ("tea-strainer", 1)])
         await each(phones, lambda phone: shop.send(phone, order))

@@ -1,5 +1,6 @@
-"""A whole shop on loopback: the real app on aiohttp's test server, a real SQLite file, and
-recording fakes of the Graph API and Razorpay. Tests talk to it like customers do."""
+"""A whole shop on loopback: the real app on aiohttp's test server, a real database (a SQLite
+file or a Postgres database: the `database_url` fixture runs a test on each), and recording
+fakes of the Graph API and Razorpay. Tests talk to it like customers do."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiohttp import ClientResponse, web
@@ -177,10 +177,9 @@ def row_ids(message: dict[str, Any]) -> dict[str, str]:
 
 @asynccontextmanager
 async def running_shop(
-    tmp_path: Path,
+    database_url: str,
     shop_config: ShopConfig,
     *,
-    database: Path | None = None,
     graph: FakeGraph | None = None,
     razorpay: FakeRazorpay | None = None,
     clock: FakeClock | None = None,
@@ -190,7 +189,6 @@ async def running_shop(
     razorpay = razorpay or FakeRazorpay(key_id=KEY_ID, key_secret=KEY_SECRET)
     clock = clock or FakeClock()
     async with TestServer(graph.app()) as graph_server, TestServer(razorpay.app()) as rzp_server:
-        db = database or tmp_path / "shop.sqlite3"
         env = {
             "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
             "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
@@ -201,7 +199,7 @@ async def running_shop(
             "RAZORPAY_KEY_SECRET": KEY_SECRET,
             "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "RAZORPAY_API_BASE": str(rzp_server.make_url("/v1")),
-            "DATABASE_URL": f"sqlite:///{db}",
+            "DATABASE_URL": database_url,
             "PUBLIC_BASE_URL": "https://shop.example.com",
             "RETRY_BASE_SECONDS": "0.01",
             "SEND_RETRY_SECONDS": "5",

@@ -7,6 +7,9 @@ from flows.catalog import ShopConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Every test stays inside the repository: a fresh clone has nothing beside it.
+pytest_plugins = ["tests.repository_fence"]
+
 
 @pytest.fixture
 def shop_config() -> ShopConfig:

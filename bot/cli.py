@@ -48,9 +48,7 @@ def _check_config(path: Path) -> int:
     try:
         shop = load_shop_config(path)
     except ConfigError as error:
-        print(f"{path}: {len(error.problems)} problem(s)", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  - {problem}", file=sys.stderr)
+        _print_problems(error)
         return EXIT_CONFIG
     hidden = sum(1 for product in shop.products if not product.available)
     print(
@@ -58,6 +56,12 @@ def _check_config(path: Path) -> int:
         f"({hidden} unavailable) in {len(shop.catalog.categories)} categories."
     )
     return 0
+
+
+def _print_problems(error: ConfigError) -> None:
+    print(f"{error.path}: {len(error.problems)} problem(s)", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  - {problem}", file=sys.stderr)
 
 
 def _migrate(settings: Settings) -> int:
@@ -80,8 +84,8 @@ def _serve(settings: Settings) -> int:
     try:
         shop = load_shop_config(settings.bot_config)
     except ConfigError as error:
-        for problem in error.problems:
-            print(f"error: {error.path}: {problem}", file=sys.stderr)
+        # The same report as check-config: a merchant fixes everything from one start.
+        _print_problems(error)
         return EXIT_CONFIG
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import sandbox_settings

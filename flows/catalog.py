@@ -4,12 +4,22 @@
 built in a test from a dict.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from flows.catalog_rules import catalog_problems
 from flows.limits import PAYMENT_LINK_MIN_EXPIRY_MINUTES
 from flows.money import InvalidPrice, parse_rupees
 from flows.texts import Texts
@@ -37,6 +47,8 @@ class Product(_Frozen):
             raise ValueError('write the price as a string of rupees, like "249.00"')
         if isinstance(value, int):
             raise ValueError(f'write the price as a string of rupees, like "{value}.00"')
+        if value.strip().startswith("-"):
+            raise ValueError(f"{value!r} is negative; the price must be more than zero")
         try:
             paise = parse_rupees(value)
         except InvalidPrice as exc:
@@ -75,18 +87,61 @@ class ShopConfig(_Frozen):
     products: Annotated[tuple[Product, ...], Field(min_length=1)]
     messages: Texts = Texts()
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> "ShopConfig":
-        seen: set[str] = set()
-        for product in self.products:
-            if product.id in seen:
-                raise ValueError(f"product id {product.id!r} is used twice")
-            seen.add(product.id)
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _every_problem_at_once(
+        cls, data: Any, handler: ModelWrapValidatorHandler["ShopConfig"]
+    ) -> "ShopConfig":
+        """Field errors and the rules across products (`flows.catalog_rules`) in one error.
+
+        An "after" validator would only run once every field is valid, so a merchant would fix
+        the prices and only then learn that two products share an id.
+        """
+        across = _catalog_rule_errors(data)
+        try:
+            config = handler(data)
+        except ValidationError as exc:
+            if not across:
+                raise
+            raise ValidationError.from_exception_data(
+                cls.__name__, [*_reraisable(exc), *across]
+            ) from None
+        if across:
+            raise ValidationError.from_exception_data(cls.__name__, across)
+        return config
 
     @cached_property
     def catalog(self) -> "Catalog":
         return Catalog(self.products)
+
+
+def _catalog_rule_errors(data: Any) -> list[InitErrorDetails]:
+    products = data.get("products") if isinstance(data, Mapping) else None
+    if not isinstance(products, Sequence) or isinstance(products, str):
+        return []
+    # Built in code rather than read from a file, a shop may hold Product objects already.
+    entries = [p.model_dump() if isinstance(p, BaseModel) else p for p in products]
+    return [
+        InitErrorDetails(
+            # The message goes in as context: a category name may hold braces of its own.
+            type=PydanticCustomError("catalog_rule", "{problem}", {"problem": problem.message}),
+            loc=("products", problem.index, problem.field),
+            input=entries[problem.index].get(problem.field),
+        )
+        for problem in catalog_problems(entries)
+    ]
+
+
+def _reraisable(exc: ValidationError) -> list[InitErrorDetails]:
+    """The errors of `exc`, each with its type, place and message, ready to raise again."""
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError(error["type"], "{message}", {"message": error["msg"]}),
+            loc=error["loc"],
+            input=error["input"],
+        )
+        for error in exc.errors()
+    ]
 
 
 class Catalog:

@@ -10,6 +10,9 @@ from tests.support.databases import BACKENDS, drop_test_databases, fresh_postgre
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Every test stays inside the repository: a fresh clone has nothing beside it.
+pytest_plugins = ["tests.repository_fence"]
+
 
 @pytest.fixture
 def shop_config() -> ShopConfig:

@@ -1,8 +1,8 @@
-"""Where the shared fixtures live: /work/shared is a sibling of the repository root."""
+"""Where the test fixtures live: inside the repository, so a fresh clone has them."""
 
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED = REPO_ROOT.parent / "shared"
-WHATSAPP_FIXTURES = SHARED / "fixtures" / "whatsapp"
-RAZORPAY_FIXTURES = SHARED / "fixtures" / "razorpay"
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
+WHATSAPP_FIXTURES = FIXTURES / "whatsapp"
+RAZORPAY_FIXTURES = FIXTURES / "razorpay"

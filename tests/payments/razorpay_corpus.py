@@ -1,16 +1,14 @@
-"""The shared Razorpay corpus and a provider built for tests (imported by the test modules)."""
+"""The Razorpay corpus and a provider built for tests (imported by the test modules)."""
 
 import json
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from bot.payments.razorpay import RazorpayProvider
+from tests.fixtures_path import RAZORPAY_FIXTURES
 
-# tests/payments -> tests -> repo root; the shared corpus sits beside the repo.
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-RAZORPAY = SHARED / "fixtures" / "razorpay"
+RAZORPAY = RAZORPAY_FIXTURES
 WEBHOOKS = RAZORPAY / "webhooks"
 
 API_BASE = "https://api.razorpay.test/v1"

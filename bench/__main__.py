@@ -30,10 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import report, scenarios, targets
+from bench import cpu, report, scenarios, targets
 from bench.database import DEFAULT_SERVER, Setup
 
 HERE = Path(__file__).resolve().parent
+DISTURBED_CORES = 0.3  # CPU used by anything else during a measurement, beyond which it is noted
 
 SQLITE_FULL: dict[str, Any] = {
     "rates": [250, 500, 750, 1000, 1250, 1500],
@@ -66,9 +67,9 @@ SQLITE_QUICK: dict[str, Any] = {
     "razorpay_fault_customers": 30,
 }
 # Postgres runs three setups in the time SQLite runs one: shorter steps, a finer grid at the
-# low end (where it is today), smaller fault runs; the checkout's background and the kill
-# phase's rate stay below what one process sustains, so they measure latency and recovery,
-# not a queue.
+# low end (where it is today), smaller fault runs. The checkout's background stays well below
+# what one process sustains (it measures latency, not a queue); the kill phase runs at about
+# what one process sustains, so the killed process dies with work in hand for the others.
 POSTGRES_FULL: dict[str, Any] = {
     **SQLITE_FULL,
     "rates": [100, 150, 200, 300, 400, 500, 750, 1000, 1250],
@@ -78,7 +79,7 @@ POSTGRES_FULL: dict[str, Any] = {
     "checkout_background": 50.0,
     "kill_messages": 1500,
     "kill_payments": 50,
-    "kill_rate": 100.0,
+    "kill_rate": 200.0,
     "fault_customers": 100,
     "razorpay_fault_customers": 100,
 }
@@ -90,7 +91,7 @@ POSTGRES_QUICK: dict[str, Any] = {
     "checkout_rate": 10.0,
     "kill_messages": 450,
     "kill_payments": 15,
-    "kill_rate": 100.0,
+    "kill_rate": 150.0,
     "fault_customers": 30,
     "razorpay_fault_customers": 30,
 }
@@ -149,6 +150,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds per rate")
     parser.add_argument(
         "--generators", type=int, default=1, help="load generator processes (forked)"
+    )
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="before each phase, wait up to this long for the rest of the machine to go "
+        "(nearly) idle; what else ran is reported either way",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=0,
+        help="repeat a load step or checkout disturbed by other work on the machine "
+        f"(> {DISTURBED_CORES} cores besides the benchmark's own processes) up to this many "
+        "times, keeping the least disturbed",
     )
     parser.add_argument("--out", type=Path, help="results JSON (default bench/results/...)")
     parser.add_argument(
@@ -249,6 +266,30 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(not check.passed for check in checks) else 0
 
 
+def _least_disturbed(
+    args: argparse.Namespace, measure: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """Measure; again (up to --retries times) while other work on the machine took more than
+    DISTURBED_CORES during the measurement; the least disturbed attempt counts."""
+    attempts = []
+    for _ in range(1 + max(0, args.retries)):
+        _quiet(args)
+        attempts.append(measure())
+        if attempts[-1]["cpu_cores"]["other"] <= DISTURBED_CORES:
+            break
+        print(f"    (other work used {attempts[-1]['cpu_cores']['other']} cores meanwhile)")
+    best = min(attempts, key=lambda a: a["cpu_cores"]["other"])
+    best["attempts_other_cores"] = [a["cpu_cores"]["other"] for a in attempts]
+    return best
+
+
+def _quiet(args: argparse.Namespace) -> None:
+    if args.wait_quiet > 0:
+        busy, waited = cpu.wait_for_quiet(args.wait_quiet)
+        if waited >= 2.5:
+            print(f"  (waited {waited:.0f} s for the machine to quieten: {busy:.2f} cores busy)")
+
+
 def _describe(setup: Setup) -> dict[str, Any]:
     return {"db": setup.db, "processes": setup.processes, "label": setup.label}
 
@@ -260,13 +301,16 @@ def _sweep(
     (beyond it only the queue grows, and each step would take longer for nothing)."""
     rows = []
     for rate in rates:
-        row = scenarios.load_phase(
-            work,
-            rate,
-            duration,
-            setup=setup,
-            generators=args.generators,
-            profile=args.profile / f"bot-{setup.key}-{rate:g}.svg" if args.profile else None,
+        row = _least_disturbed(
+            args,
+            lambda rate=rate: scenarios.load_phase(
+                work,
+                rate,
+                duration,
+                setup=setup,
+                generators=args.generators,
+                profile=args.profile / f"bot-{setup.key}-{rate:g}.svg" if args.profile else None,
+            ),
         )
         rows.append(row)
         if targets.sustained_row([row]) is None:
@@ -287,6 +331,8 @@ def _run_phases(
         if phase not in phases:
             return
         print(title)
+        if phase not in ("load", "checkout"):  # those wait before each attempt
+            _quiet(args)
         started = time.monotonic()
         run[key] = measure()
         run["seconds"][phase] = round(time.monotonic() - started, 1)
@@ -301,12 +347,15 @@ def _run_phases(
         "checkout",
         "checkout",
         "checkout mix: hi → catalog order → address → Pay now → paid webhook",
-        lambda: scenarios.checkout_phase(
-            work,
-            profile["checkout_customers"],
-            profile["checkout_rate"],
-            setup=setup,
-            background_rate=profile["checkout_background"],
+        lambda: _least_disturbed(
+            args,
+            lambda: scenarios.checkout_phase(
+                work,
+                profile["checkout_customers"],
+                profile["checkout_rate"],
+                setup=setup,
+                background_rate=profile["checkout_background"],
+            ),
         ),
     )
     timed(

@@ -63,6 +63,22 @@ def bench_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def wait_for_quiet(
+    max_wait: float, *, threshold: float = 0.3, window: float = 2.0
+) -> tuple[float, float]:
+    """Before a phase, wait until the rest of the machine uses less than `threshold` cores
+    over `window` seconds (other people's test runs share these cores), for at most
+    `max_wait` seconds. Returns (cores busy in the last window, seconds waited)."""
+    started = time.monotonic()
+    while True:
+        before = machine_busy_seconds()
+        time.sleep(window)
+        busy = (machine_busy_seconds() - before) / window
+        waited = time.monotonic() - started
+        if busy < threshold or waited >= max_wait:
+            return busy, waited
+
+
 @dataclass(frozen=True)
 class CpuReading:
     at: float

@@ -416,6 +416,8 @@ def checkout_phase(
             + (f" with faults {faults}" if faults else "")
             + (f" over {background_rate:g} msg/s of background load" if background_rate else "")
         )
+        meter = CpuMeter(d.bots.pids, d.standins.pid, d.database)
+        start = meter.read()
         background: threading.Thread | None = None
         if background_rate:
             duration = customers / arrivals_per_second + 5
@@ -443,6 +445,7 @@ def checkout_phase(
         )
         if background is not None:
             background.join(timeout=120)
+        used = CpuMeter.used(start, meter.read())
         links = get_json(f"{d.standins.url}/bench/links")
         stats = get_json(f"{d.standins.url}/bench/stats")
         memory = d.bots.memory()
@@ -467,6 +470,7 @@ def checkout_phase(
         "pay_ack_p50_ms": ms(percentile(pay_ack, 50)),
         "pay_ack_p99_ms": ms(percentile(pay_ack, 99)),
         "confirm_p50_ms": ms(percentile(confirm, 50)),
+        "confirm_p90_ms": ms(percentile(confirm, 90)),
         "confirm_p99_ms": ms(percentile(confirm, 99)),
         "confirm_max_ms": ms(max(confirm, default=math.nan)),
         # Received by the Graph stand-in, and queued by the bot (a send can be repeated if a
@@ -480,6 +484,7 @@ def checkout_phase(
         "orders_with_more_than_one_link": sum(1 for o in orders if links_per_order.get(o, 0) > 1),
         "orders_without_link": sum(1 for o in orders if links_per_order.get(o, 0) == 0),
         "standins": stats,
+        "cpu_cores": {k: round(v / used["wall"], 2) for k, v in used.items() if k != "wall"},
         **{f"bot_{k}_kib": v for k, v in memory.items()},
     }
     log(
@@ -487,7 +492,7 @@ def checkout_phase(
         f"payment→confirmation p50/p99 {result['confirm_p50_ms']}/{result['confirm_p99_ms']} ms, "
         f"confirmations per paid order {result['confirmations_per_paid_order']}, "
         f"links per order >1: {result['orders_with_more_than_one_link']}, "
-        f"errors {result['error_count']}"
+        f"errors {result['error_count']}, cores used {result['cpu_cores']}"
     )
     return result
 
@@ -580,6 +585,8 @@ async def kill_and_recover(
             f"  {len(mixed)} deliveries at {rate:g}/s over {setup.processes} process(es); "
             f"SIGKILL to one after {duration / 2:.1f} s …"
         )
+        meter = CpuMeter(bots.pids, d.standins.pid, d.database)
+        start = meter.read()
         start_at = time.monotonic() + 0.5
         killed_at: list[float] = []
 
@@ -624,6 +631,7 @@ async def kill_and_recover(
         per_phone = await _wait_for_everyone(
             d.standins.url, set(talkers), set(pay_phones), patience
         )
+        used = CpuMeter.used(start, meter.read())
         bots.stop(STOP_SECONDS)
         outbox = await asyncio.to_thread(d.database.outbox_by_customer)
     result = _kill_outcome(mixed, timings, acked, by_victim, per_phone, outbox, killed_at[0])
@@ -638,6 +646,8 @@ async def kill_and_recover(
             "acked_before_kill": len(acked),
             "not_acked_before_kill": len(unacked),
             "redelivered_refused": refused,
+            # The killed process's CPU is lost with it; "other" shows what else ran.
+            "cpu_cores": {k: round(v / used["wall"], 2) for k, v in used.items() if k != "wall"},
         }
     )
     problems = [

@@ -1,10 +1,12 @@
-"""`python -m bot [serve]`, `python -m bot migrate`, `python -m bot check-config [PATH]`."""
+"""`python -m bot [serve]`, `migrate`, `check-config [PATH]`, `copy-db --from URL --to URL`,
+`set-aside`."""
 
 import argparse
 import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -12,9 +14,12 @@ from aiohttp import web
 from bot.logging import configure_logging, get_logger
 from bot.settings import Mode, Settings, SettingsError, load_settings
 from bot.shop_config import ConfigError, load_shop_config
+from storage.backends import open_store
+from storage.copy import CopyRefusedError, copy_database
 from storage.database_url import DatabaseUrlError
 from storage.errors import StorageUnavailableError
 from storage.migrate import migrate
+from storage.repository import DeadLetter
 
 log = get_logger("bot")
 
@@ -30,9 +35,17 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     commands.add_parser("migrate", help="apply database migrations (the Procfile's release:)")
     check = commands.add_parser("check-config", help="validate a shop config file")
     check.add_argument("path", nargs="?", type=Path, help="default: $BOT_CONFIG or config.toml")
+    copy = commands.add_parser(
+        "copy-db", help="move a shop from a SQLite file to an empty Postgres database"
+    )
+    copy.add_argument("--from", dest="source", required=True, help="sqlite:///path/bot.sqlite3")
+    copy.add_argument("--to", dest="target", required=True, help="postgres://user:pass@host/db")
+    commands.add_parser("set-aside", help="list stored items set aside as unusable")
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.path or Path(env.get("BOT_CONFIG") or "config.toml"))
+    if args.command == "copy-db":
+        return _copy_db(args.source, args.target)
     try:
         settings = load_settings(env)
     except SettingsError as error:
@@ -41,6 +54,8 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     configure_logging(settings.log_level)
     if args.command == "migrate":
         return _migrate(settings)
+    if args.command == "set-aside":
+        return _list_set_aside(settings)
     return _serve(settings)
 
 
@@ -141,3 +156,42 @@ def _safe_url(url: str) -> str:
         return url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://***@{rest.rpartition('@')[2]}"
+
+
+def _copy_db(source: str, target: str) -> int:
+    try:
+        report = asyncio.run(copy_database(source, target))
+    except (DatabaseUrlError, CopyRefusedError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ENV
+    except StorageUnavailableError as error:
+        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
+        return EXIT_DATABASE
+    print(f"Copied {_safe_url(source)} to {_safe_url(target)}; rows in both:")
+    for table, count in report.rows.items():
+        print(f"  {table:<22}{count:>9}")
+    print("Point DATABASE_URL at the new database and restart the bot.")
+    return 0
+
+
+def _list_set_aside(settings: Settings) -> int:
+    async def listing() -> list[DeadLetter]:
+        store = await open_store(settings.database_url)
+        try:
+            return await store.dead_letters(limit=1000)
+        finally:
+            await store.close()
+
+    try:
+        items = asyncio.run(listing())
+    except StorageUnavailableError as error:
+        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
+        return EXIT_DATABASE
+    if not items:
+        print("Nothing is set aside.")
+        return 0
+    print(f"{len(items)} stored item(s) could not be handled and were set aside:")
+    for item in items:
+        when = datetime.fromtimestamp(item.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        print(f"  {when}  {item.lane.value} #{item.id}  ({item.key})  {item.reason}")
+    return 0

@@ -5,9 +5,13 @@ handle (a job of a kind this version does not know) is planted in the database; 
 starts, serves customers, sets each bad row aside and reports it, on both backends.
 """
 
+import asyncio
 import json
 
+import pytest
+
 from bot import keys
+from bot.cli import main
 from flows.catalog import ShopConfig
 from storage.repository import Lane
 from tests.support.databases import execute
@@ -117,3 +121,17 @@ async def test_a_second_start_finds_nothing_left_to_trip_on(
         # The customer whose rows were bad (his conversation too) starts afresh.
         assert "Chai Point" in text_of(shop.last_reply(ROHAN))
         assert len(await shop.app[keys.STORE].dead_letters()) == 4
+
+
+async def test_the_merchant_lists_what_was_set_aside(
+    database_url: str, shop_config: ShopConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await plant_poison(database_url)
+    async with running_shop(database_url, shop_config) as shop:
+        await shop.settle()
+    env = {"DATABASE_URL": database_url}
+    assert await asyncio.to_thread(main, ["set-aside"], env) == 0
+    out = capsys.readouterr().out
+    assert "4 stored item(s)" in out
+    assert "events #1" in out
+    assert "unknown job kind 'refund_everything'" in out

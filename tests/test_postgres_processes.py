@@ -3,6 +3,9 @@ and a database that goes away and comes back."""
 
 import asyncio
 import json
+import os
+import sys
+from asyncio.subprocess import PIPE
 from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
@@ -158,3 +161,17 @@ async def test_the_shop_rides_out_a_database_failover(
         await shop.settle()
         assert "cart" in text_of(shop.last_reply(ASHA)).lower()
         assert json.dumps(shop.replies(ASHA)).count("Chai Point") >= 1
+
+
+async def test_two_migrate_commands_at_once_both_succeed(empty_database: str) -> None:
+    """The release phase of two deploys (or a release and a manual run) at the same time."""
+    env = {**os.environ, "DATABASE_URL": empty_database, "BOT_MODE": "sandbox"}
+    command = [sys.executable, "-m", "bot", "migrate"]
+    runs = [
+        await asyncio.create_subprocess_exec(*command, env=env, stdout=PIPE, stderr=PIPE)
+        for _ in range(2)
+    ]
+    outputs = [await run.communicate() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    store = await open_as(empty_database, "check")
+    await store.close()  # opening checks that every migration is there

@@ -54,6 +54,11 @@ class OpStore(ABC):
     async def _write(self, op: OpFactory[T]) -> T:
         """Run an operation in one transaction: all of it is saved, or none."""
 
+    async def _write_statement(self, op: OpFactory[T]) -> T:
+        """Run an operation of exactly one statement. A statement is atomic by itself, so a
+        backend may skip the BEGIN and COMMIT round trips around it."""
+        return await self._write(op)
+
     @property
     def shared(self) -> bool:
         return False
@@ -75,7 +80,7 @@ class OpStore(ABC):
     # --- set-aside items ------------------------------------------------------------------------
 
     async def dead_letter(self, lane: Lane, item_id: int, reason: str, now: int) -> None:
-        await self._write(partial(ops.dead_letter, lane, item_id, reason, now))
+        await self._write_statement(partial(ops.dead_letter, lane, item_id, reason, now))
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         return await self._read(partial(ops.dead_letters, limit))
@@ -114,6 +119,8 @@ class OpStore(ABC):
     # --- inbound events -------------------------------------------------------------------------
 
     async def record_events(self, events: Sequence[NewEvent], now: int) -> list[int]:
+        if len(events) == 1:  # one INSERT … ON CONFLICT: the usual webhook
+            return await self._write_statement(partial(ops.record_events, tuple(events), now))
         return await self._write(partial(ops.record_events, tuple(events), now))
 
     async def unprocessed_events(self, customer_key: str | None = None) -> list[StoredEvent]:
@@ -123,7 +130,7 @@ class OpStore(ABC):
         return await self._one(Lane.EVENTS, partial(ops.get_event, event_id))
 
     async def mark_event_processed(self, event_id: int, outcome: str, now: int) -> None:
-        await self._write(partial(ops.mark_event_processed, event_id, outcome, now))
+        await self._write_statement(partial(ops.mark_event_processed, event_id, outcome, now))
 
     # --- one step -------------------------------------------------------------------------------
 
@@ -157,13 +164,13 @@ class OpStore(ABC):
         return await self._one(Lane.OUTBOX, partial(ops.get_outbox, outbox_id))
 
     async def mark_sent(self, outbox_id: int, wamid: str, now: int) -> None:
-        await self._write(partial(ops.mark_sent, outbox_id, wamid, now))
+        await self._write_statement(partial(ops.mark_sent, outbox_id, wamid, now))
 
     async def mark_failed(self, outbox_id: int, error: str, now: int) -> None:
-        await self._write(partial(ops.mark_failed, outbox_id, error, now))
+        await self._write_statement(partial(ops.mark_failed, outbox_id, error, now))
 
     async def record_attempt(self, outbox_id: int, error: str) -> None:
-        await self._write(partial(ops.record_attempt, outbox_id, error))
+        await self._write_statement(partial(ops.record_attempt, outbox_id, error))
 
     # --- jobs -----------------------------------------------------------------------------------
 

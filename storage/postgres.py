@@ -40,15 +40,17 @@ PING_TIMEOUT_SECONDS = 3.0
 RECONNECT_DELAY_SECONDS = 1.0
 
 
-async def run_postgres(
-    conn: "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy", make_op: OpFactory[T]
-) -> T:
+async def run_postgres(conn: Connection, make_op: OpFactory[T], *, single: bool = False) -> T:
+    """Run an operation; with `single`, it must be one statement (it runs outside any
+    transaction, so a second statement would not be atomic with the first)."""
     op = make_op()
     try:
         query = next(op)
         while True:
             rows = await conn.fetch(postgres_sql(query.sql), *query.params)
             query = op.send(rows)
+            if single:
+                raise AssertionError(f"not a single statement: {query.sql[:60]!r}")
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
 
@@ -142,12 +144,21 @@ class PostgresStore(OpStore):
         except UNAVAILABLE_ERRORS as error:
             raise StorageUnavailableError(f"database unavailable: {error}") from error
 
+    async def _write_statement(self, op: OpFactory[T]) -> T:
+        return await self._run(op, transaction=False)
+
     async def _write(self, op: OpFactory[T]) -> T:
+        return await self._run(op, transaction=True)
+
+    async def _run(self, op: OpFactory[T], *, transaction: bool) -> T:
         if self._closed:
             raise StoreClosedError("the store is closed")
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                return await run_postgres(conn, op)
+            async with self._pool.acquire() as conn:
+                if not transaction:
+                    return await run_postgres(conn, op, single=True)
+                async with conn.transaction():
+                    return await run_postgres(conn, op)
         except asyncpg.IntegrityConstraintViolationError as error:
             raise ConstraintViolationError(str(error)) from error
         except UNAVAILABLE_ERRORS as error:

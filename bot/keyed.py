@@ -200,15 +200,11 @@ class KeyedWorker(ABC, Generic[Stored]):
                 async with self._store.claim(self.lane, key) as claimed:
                     if not claimed:
                         return  # another process has it, and looks again when it lets go
-                    while not self._closing:
-                        fresh = await self._fresh(key, attempted)
-                        if not fresh:
-                            break
-                        for item in fresh:
-                            if self._closing:
-                                return  # left for the other processes' sweeps
-                            attempted.add(item.id)
-                            await self._guarded(item)
+                    for item in await self._fresh(key, attempted):
+                        if self._closing:
+                            return  # left for the other processes' sweeps
+                        attempted.add(item.id)
+                        await self._guarded(item)
                 if not await self._fresh(key, attempted):
                     return
         except (StorageUnavailableError, StoreClosedError) as error:

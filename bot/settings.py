@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.database_settings import DatabaseSsl, automatic_ssl, database_kind, url_sslmode
+
 WHATSAPP_SECRETS = (
     "WHATSAPP_ACCESS_TOKEN",
     "WHATSAPP_PHONE_NUMBER_ID",
@@ -34,6 +36,10 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a web dyno must listen on every interface
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     database_url: str = "sqlite:///bot.sqlite3"
+    database_ssl: DatabaseSsl | None = None  # None: see `database_ssl_mode`
+    # Connections one process may hold. Heroku's smallest Postgres plans allow 20 in all,
+    # shared by every dyno, the release phase and old and new dynos overlapping on restarts.
+    database_pool_size: Annotated[int, Field(ge=1)] = 5
     bot_config: Path = Path("config.toml")
     log_level: str = "INFO"
     public_base_url: str | None = None
@@ -77,6 +83,18 @@ class Settings(BaseSettings):
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        value = value.strip()
+        database_kind(value)  # raises ValueError naming the accepted forms
+        return value
+
+    @field_validator("database_ssl", mode="before")
+    @classmethod
+    def _lower_case_ssl(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -89,6 +107,15 @@ class Settings(BaseSettings):
     def mode(self) -> Mode:
         assert self.bot_mode is not None, "load_settings resolves the mode"  # noqa: S101
         return self.bot_mode
+
+    @property
+    def database_ssl_mode(self) -> DatabaseSsl:
+        """TLS to Postgres: DATABASE_SSL when set, else the URL's `sslmode`, else automatic
+        (none to this machine, `require` to any other host, as Heroku Postgres needs)."""
+        if self.database_ssl is not None:
+            return self.database_ssl
+        in_url = url_sslmode(self.database_url)
+        return DatabaseSsl(in_url) if in_url else automatic_ssl(self.database_url)
 
 
 def _present(env: Mapping[str, str], name: str) -> bool:

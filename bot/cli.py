@@ -11,8 +11,16 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot.hosting import HostingPlatform, detect_platform
 from bot.logging import configure_logging, get_logger
-from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.settings import (
+    HTTP_DRAIN_SECONDS,
+    LOOPBACK,
+    Mode,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 from bot.shop_config import ConfigError, load_shop_config
 from storage.backends import open_store
 from storage.copy import CopyRefusedError, copy_database
@@ -26,6 +34,11 @@ log = get_logger("bot")
 EXIT_CONFIG = 1  # the shop's config file has problems
 EXIT_ENV = 2  # the environment is missing or has bad variables
 EXIT_DATABASE = 3  # the database cannot be reached (a release phase fails and can be retried)
+
+# Heroku's router keeps an idle connection to a dyno open for 90 s. Ours must outlast it: a
+# server that closes first races the router's next request on that connection (a 503 that
+# Meta or Razorpay then retry).
+KEEPALIVE_SECONDS = 95.0
 
 
 def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
@@ -49,14 +62,15 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     try:
         settings = load_settings(env)
     except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
         return EXIT_ENV
     configure_logging(settings.log_level)
     if args.command == "migrate":
         return _migrate(settings)
     if args.command == "set-aside":
         return _list_set_aside(settings)
-    return _serve(settings)
+    return _serve(settings, detect_platform(env))
 
 
 def _check_config(path: Path) -> int:
@@ -95,7 +109,7 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, platform: HostingPlatform | None) -> int:
     try:
         shop = load_shop_config(settings.bot_config)
     except ConfigError as error:
@@ -106,30 +120,34 @@ def _serve(settings: Settings) -> int:
         from bot.sandbox import sandbox_settings
 
         settings = sandbox_settings(settings)
-        log.warning(
-            "SANDBOX MODE: no WhatsApp or Razorpay credentials are set, so both are simulated "
-            "in this process. Nothing is sent to Meta and no money moves.",
-            open=f"http://localhost:{settings.port}/sandbox",
-        )
-        print(
-            f"\n  Sandbox shop ready: open http://localhost:{settings.port}/sandbox\n",
-            file=sys.stderr,
-            flush=True,
-        )
+        if platform is None:
+            _announce_sandbox(settings)
+        else:
+            _warn_sandbox_on_platform(settings, platform)
     code = _migrate(settings)
     if code:
         return code
     from bot.app import create_app
 
-    log.info("starting", host=settings.host, port=settings.port, mode=settings.mode.value)
+    log.info(
+        "starting",
+        host=settings.host,
+        port=settings.port,
+        mode=settings.mode.value,
+        platform=platform.name if platform else None,
+    )
     web.run_app(
         create_app(settings, shop),
         host=settings.host,
         port=settings.port,
         print=None,
         access_log=None,
-        # aiohttp's own wait for open requests; the workers' grace period follows it.
-        shutdown_timeout=3.0,
+        # On SIGTERM: stop listening, give open requests HTTP_DRAIN_SECONDS (3 s), then the
+        # workers SHUTDOWN_GRACE_SECONDS (25 s by default), then close the database. 3 + 25 =
+        # 28 s < the 30 s Heroku allows before SIGKILL, with 2 s to close and exit;
+        # load_settings refuses a grace that would not fit a platform's window.
+        shutdown_timeout=HTTP_DRAIN_SECONDS,
+        keepalive_timeout=KEEPALIVE_SECONDS,
         # aiohttp's default of 128 pending connections overflows when a burst of webhook
         # deliveries connects at once, and the kernel retries the dropped SYNs only after 1 s
         # and 3 s (BENCHMARKS.md); the kernel caps this at net.core.somaxconn.
@@ -138,6 +156,37 @@ def _serve(settings: Settings) -> int:
     )
     log.info("stopped")
     return 0
+
+
+def _announce_sandbox(settings: Settings) -> None:
+    log.warning(
+        "SANDBOX MODE: no WhatsApp or Razorpay credentials are set, so both are simulated "
+        "in this process. Nothing is sent to Meta and no money moves.",
+        open=f"http://localhost:{settings.port}/sandbox",
+    )
+    print(
+        f"\n  Sandbox shop ready: open http://localhost:{settings.port}/sandbox\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _warn_sandbox_on_platform(settings: Settings, platform: HostingPlatform) -> None:
+    """BOT_MODE=sandbox on a public host: allowed, since someone asked for it, but loudly."""
+    reach = (
+        f"It listens on {LOOPBACK} only, where {platform.name}'s router cannot reach it: "
+        "set HOST=0.0.0.0 to publish it."
+        if settings.host == LOOPBACK
+        else f"It listens on {settings.host}."
+    )
+    warning = (
+        f"SANDBOX MODE ON {platform.name.upper()}: BOT_MODE=sandbox runs the demo shop on a "
+        "public host. Anyone who reaches it can read every sandbox order at /sandbox/orders "
+        "and sign payment webhooks with the sandbox's published secrets. "
+        f"{reach} For the live shop, set BOT_MODE=live and the credentials."
+    )
+    log.warning(warning, platform=platform.name)
+    print(f"\n  WARNING: {warning}\n", file=sys.stderr, flush=True)
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:

@@ -8,7 +8,14 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.database_settings import DatabaseSsl, automatic_ssl, database_kind, url_sslmode
+from bot.database_settings import (
+    DatabaseKind,
+    DatabaseSsl,
+    automatic_ssl,
+    database_kind,
+    url_sslmode,
+)
+from bot.hosting import HostingPlatform, detect_platform
 
 WHATSAPP_SECRETS = (
     "WHATSAPP_ACCESS_TOKEN",
@@ -19,6 +26,11 @@ WHATSAPP_SECRETS = (
 RAZORPAY_SECRETS = ("RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET")
 REQUIRED_IN_LIVE_MODE = WHATSAPP_SECRETS + RAZORPAY_SECRETS
 
+LOOPBACK = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - a web dyno must listen where the router reaches it
+# After SIGTERM aiohttp waits this long for open requests; the workers' grace period follows.
+HTTP_DRAIN_SECONDS = 3.0
+
 
 class Mode(StrEnum):
     LIVE = "live"
@@ -26,14 +38,20 @@ class Mode(StrEnum):
 
 
 class SettingsError(Exception):
-    """The environment cannot start the bot. The message names every variable at fault."""
+    """The environment cannot start the bot. Each problem names the variables at fault."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    bot_mode: Mode | None = None  # None: sandbox when no credential is set, else live
-    host: str = "0.0.0.0"  # noqa: S104 - a web dyno must listen on every interface
+    bot_mode: Mode | None = None  # None: load_settings decides (see there)
+    # Unset, load_settings picks every interface for a live shop (a dyno's router must reach
+    # it) and loopback for the sandbox, which shows its orders and signing secrets to anyone.
+    host: str = LOOPBACK
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     database_url: str = "sqlite:///bot.sqlite3"
     database_ssl: DatabaseSsl | None = None  # None: see `database_ssl_mode`
@@ -125,26 +143,80 @@ def _present(env: Mapping[str, str], name: str) -> bool:
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Validate the environment. Raises `SettingsError` naming every missing or bad variable.
 
-    With no WhatsApp or Razorpay variable set the bot runs as a sandbox; with some but not all
-    it refuses to start, since a half-configured live shop would take orders it cannot charge.
+    With no WhatsApp or Razorpay variable set the bot runs as a sandbox, except on a hosting
+    platform, where only BOT_MODE=sandbox starts it; with some but not all it refuses to start,
+    since a half-configured live shop would take orders it cannot charge.
     """
+    settings = _validated(env)
+    platform = detect_platform(env)
+    mode = settings.bot_mode or _automatic_mode(env, platform)
+    problems = _missing_credentials(env, mode, settings.bot_mode, platform)
+    if platform is not None:
+        problems += _unfit_for_platform(settings, mode, platform)
+    if problems:
+        raise SettingsError(*problems)
+    host = settings.host if "host" in settings.model_fields_set else _default_host(mode)
+    return settings.model_copy(update={"bot_mode": mode, "host": host})
+
+
+def _validated(env: Mapping[str, str]) -> Settings:
     lowered = {key.lower(): value for key, value in env.items() if value != ""}
     try:
-        settings = Settings(**lowered)  # type: ignore[arg-type]
+        return Settings(**lowered)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = [
             f"{'_'.join(str(part) for part in err['loc']).upper()}: {err['msg']}"
             for err in exc.errors()
         ]
         raise SettingsError("invalid environment: " + "; ".join(problems)) from None
-    given = [name for name in REQUIRED_IN_LIVE_MODE if _present(env, name)]
-    mode = settings.bot_mode or (Mode.LIVE if given else Mode.SANDBOX)
-    if mode is Mode.LIVE:
-        missing = [name for name in REQUIRED_IN_LIVE_MODE if not _present(env, name)]
-        if missing:
-            raise SettingsError(
-                "missing required environment variables: "
-                + ", ".join(missing)
-                + ". Set them all for a live shop, or none of them to try the sandbox."
-            )
-    return settings.model_copy(update={"bot_mode": mode})
+
+
+def _automatic_mode(env: Mapping[str, str], platform: HostingPlatform | None) -> Mode:
+    # On a public host a sandbox would show every order, with phone numbers and addresses, to
+    # anyone: a merchant who deployed before setting the credentials gets an error instead.
+    if platform is not None or any(_present(env, name) for name in REQUIRED_IN_LIVE_MODE):
+        return Mode.LIVE
+    return Mode.SANDBOX
+
+
+def _missing_credentials(
+    env: Mapping[str, str], mode: Mode, chosen: Mode | None, platform: HostingPlatform | None
+) -> list[str]:
+    missing = [name for name in REQUIRED_IN_LIVE_MODE if not _present(env, name)]
+    if mode is not Mode.LIVE or not missing:
+        return []
+    problem = "missing required environment variables: " + ", ".join(missing) + ". "
+    if chosen is Mode.LIVE:
+        return [problem + "BOT_MODE=live needs them all."]
+    if platform is not None:
+        return [
+            problem + f"On {platform.name} ({platform.told_by}) the sandbox never starts by "
+            "itself, since it would show every order to anyone: set them all for the live "
+            "shop, or BOT_MODE=sandbox to try the sandbox there."
+        ]
+    return [problem + "Set them all for a live shop, or none of them to try the sandbox."]
+
+
+def _unfit_for_platform(settings: Settings, mode: Mode, platform: HostingPlatform) -> list[str]:
+    problems = []
+    sqlite = database_kind(settings.database_url) is DatabaseKind.SQLITE
+    # A sandbox's orders are made up; a live shop's are not.
+    if sqlite and mode is Mode.LIVE and not platform.persistent_disk:
+        problems.append(
+            f"DATABASE_URL is a SQLite file ({settings.database_url}), but {platform.name} "
+            f"({platform.told_by}) wipes the filesystem on every restart, and every order with "
+            f"it. Use Postgres: {platform.how_to_add_postgres}."
+        )
+    window = platform.stop_window_seconds
+    grace = settings.shutdown_grace_seconds
+    if window is not None and HTTP_DRAIN_SECONDS + grace >= window:
+        problems.append(
+            f"SHUTDOWN_GRACE_SECONDS={grace:g} does not fit: {platform.name} kills a process "
+            f"{window:g} s after SIGTERM, and open requests get {HTTP_DRAIN_SECONDS:g} s "
+            f"before the grace period starts. Use less than {window - HTTP_DRAIN_SECONDS:g}."
+        )
+    return problems
+
+
+def _default_host(mode: Mode) -> str:
+    return ALL_INTERFACES if mode is Mode.LIVE else LOOPBACK

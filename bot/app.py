@@ -23,7 +23,6 @@ from bot.runner import Runner
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
 from flows.catalog import ShopConfig
-from storage import PostgresOptions
 from storage.backends import open_store
 from storage.repository import DeadLetter, Lane
 
@@ -61,7 +60,7 @@ def create_app(
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     store = await open_store(
-        settings.database_url, postgres=postgres_options(settings), on_dead_letter=_log_dead_letter
+        settings.database_url, postgres=settings.postgres_options(), on_dead_letter=_log_dead_letter
     )
     try:
         # A sandbox over a live shop's orders would publish them; a live shop over sandbox
@@ -178,10 +177,6 @@ async def _drain(grace: float, runner: Runner, jobs: JobRunner, outbox: OutboxSe
         jobs_left=left_jobs,
         messages_left=left_messages,
     )
-
-
-def postgres_options(settings: Settings) -> PostgresOptions:
-    return PostgresOptions()
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -95,7 +95,7 @@ def _print_problems(error: ConfigError) -> None:
 
 def _migrate(settings: Settings) -> int:
     try:
-        applied = asyncio.run(migrate(settings.database_url))
+        applied = asyncio.run(migrate(settings.database_url, settings.postgres_options()))
     except DatabaseUrlError as error:
         print(f"error: DATABASE_URL: {error}", file=sys.stderr)
         return EXIT_ENV

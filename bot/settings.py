@@ -8,14 +8,9 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.database_settings import (
-    DatabaseKind,
-    DatabaseSsl,
-    automatic_ssl,
-    database_kind,
-    url_sslmode,
-)
 from bot.hosting import HostingPlatform, detect_platform
+from storage.database_url import DatabaseUrlError, is_postgres_url, parse_database_url
+from storage.postgres_connection import PostgresOptions
 
 WHATSAPP_SECRETS = (
     "WHATSAPP_ACCESS_TOKEN",
@@ -37,6 +32,15 @@ class Mode(StrEnum):
     SANDBOX = "sandbox"
 
 
+class DatabaseSsl(StrEnum):
+    """DATABASE_SSL: libpq's sslmode, for Postgres."""
+
+    DISABLE = "disable"
+    PREFER = "prefer"
+    REQUIRE = "require"  # encrypted, certificate not checked: what Heroku's small plans need
+    VERIFY_FULL = "verify-full"
+
+
 class SettingsError(Exception):
     """The environment cannot start the bot. Each problem names the variables at fault."""
 
@@ -54,7 +58,9 @@ class Settings(BaseSettings):
     host: str = LOOPBACK
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     database_url: str = "sqlite:///bot.sqlite3"
-    database_ssl: DatabaseSsl | None = None  # None: see `database_ssl_mode`
+    # None: the URL's sslmode if it has one, else none to this machine and `require` to any
+    # other host (storage/postgres_connection.py decides).
+    database_ssl: DatabaseSsl | None = None
     # Connections one process may hold. Heroku's smallest Postgres plans allow 20 in all,
     # shared by every dyno, the release phase and old and new dynos overlapping on restarts.
     database_pool_size: Annotated[int, Field(ge=1)] = 5
@@ -105,7 +111,10 @@ class Settings(BaseSettings):
     @classmethod
     def _known_database(cls, value: str) -> str:
         value = value.strip()
-        database_kind(value)  # raises ValueError naming the accepted forms
+        try:
+            parse_database_url(value)  # the parser storage opens it with, so no second opinion
+        except DatabaseUrlError as error:
+            raise ValueError(str(error)) from None
         return value
 
     @field_validator("database_ssl", mode="before")
@@ -126,14 +135,12 @@ class Settings(BaseSettings):
         assert self.bot_mode is not None, "load_settings resolves the mode"  # noqa: S101
         return self.bot_mode
 
-    @property
-    def database_ssl_mode(self) -> DatabaseSsl:
-        """TLS to Postgres: DATABASE_SSL when set, else the URL's `sslmode`, else automatic
-        (none to this machine, `require` to any other host, as Heroku Postgres needs)."""
-        if self.database_ssl is not None:
-            return self.database_ssl
-        in_url = url_sslmode(self.database_url)
-        return DatabaseSsl(in_url) if in_url else automatic_ssl(self.database_url)
+    def postgres_options(self) -> PostgresOptions:
+        """What the Postgres backend takes from the environment."""
+        return PostgresOptions(
+            ssl_mode=self.database_ssl.value if self.database_ssl else None,
+            pool_size=self.database_pool_size,
+        )
 
 
 def _present(env: Mapping[str, str], name: str) -> bool:
@@ -199,7 +206,7 @@ def _missing_credentials(
 
 def _unfit_for_platform(settings: Settings, mode: Mode, platform: HostingPlatform) -> list[str]:
     problems = []
-    sqlite = database_kind(settings.database_url) is DatabaseKind.SQLITE
+    sqlite = not is_postgres_url(settings.database_url)
     # A sandbox's orders are made up; a live shop's are not.
     if sqlite and mode is Mode.LIVE and not platform.persistent_disk:
         problems.append(

@@ -3,8 +3,9 @@
 import json
 from typing import Any
 
-from bot.database_settings import DatabaseSsl
 from bot.settings import REQUIRED_IN_LIVE_MODE, Mode, Settings, load_settings
+from storage.database_url import parse_database_url
+from storage.postgres_connection import ssl_mode
 from tests.conftest import REPO
 
 APP_JSON: dict[str, Any] = json.loads((REPO / "app.json").read_text())
@@ -89,4 +90,5 @@ def test_what_the_button_sets_starts_a_live_shop_on_a_dyno() -> None:
     assert settings.mode is Mode.LIVE
     assert settings.host == "0.0.0.0"  # noqa: S104 - where Heroku's router connects
     assert settings.port == 41234
-    assert settings.database_ssl_mode is DatabaseSsl.REQUIRE
+    database = parse_database_url(settings.database_url)
+    assert ssl_mode(database, settings.postgres_options()) == "require"

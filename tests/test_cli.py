@@ -98,6 +98,16 @@ def test_a_malformed_database_url_is_an_environment_error(
     assert "secret" not in err
 
 
+def test_database_ssl_reaches_the_release_phase_migration(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"BOT_MODE": "sandbox", "DATABASE_URL": postgres_url}
+    assert main(["migrate"], env=env) == 0  # automatic: no TLS to this machine
+    # A certificate this machine's server cannot show: refused before any SQL, and retryable.
+    assert main(["migrate"], env={**env, "DATABASE_SSL": "verify-full"}) == 3
+    assert "cannot be reached" in capsys.readouterr().err
+
+
 class RunAppCall:
     """Stands in for aiohttp's `web.run_app` to see how `python -m bot` would serve."""
 

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Connections one process may hold. Heroku's smallest Postgres plans allow 20 in all,
     # shared by every dyno, the release phase and old and new dynos overlapping on restarts.
     database_pool_size: Annotated[int, Field(ge=1)] = 5
+    # Heroku's name for this process (web.1, release.4): Postgres shows it beside each
+    # connection (pg_stat_activity's application_name), so a busy dyno is easy to find.
+    dyno: str | None = None
     bot_config: Path = Path("config.toml")
     log_level: str = "INFO"
     public_base_url: str | None = None
@@ -140,6 +143,7 @@ class Settings(BaseSettings):
         return PostgresOptions(
             ssl_mode=self.database_ssl.value if self.database_ssl else None,
             pool_size=self.database_pool_size,
+            application_name=f"whatsapp-shop-bot {self.dyno or ''}".strip()[:63],
         )
 
 

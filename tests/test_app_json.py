@@ -30,7 +30,7 @@ SCHEMA_FIELDS = {
 }
 ENV_FIELDS = {"description", "value", "required", "generator"}
 # The Postgres add-on sets DATABASE_URL and the platform sets PORT; a value here would fight them.
-SET_BY_HEROKU = {"DATABASE_URL", "PORT"}
+SET_BY_HEROKU = {"DATABASE_URL", "PORT", "DYNO"}
 
 
 def setting_names() -> set[str]:

@@ -198,4 +198,4 @@ async def test_the_payment_redirect_page_checks_its_signature(shop: Shop) -> Non
 async def test_health_check_answers_when_the_database_does(shop: Shop) -> None:
     response = await shop.client.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok"}
+    assert await response.json() == {"status": "ok", "database": "ok"}

@@ -72,6 +72,10 @@ class Texts(BaseModel):
     items_dropped: str = "No longer available, so removed from your cart: {products}."
     catalog_unknown_items: str = "Not available, so not added to your cart: {ids}."
     catalog_nothing_valid: str = "Sorry, none of the items in your order are available."
+    catalog_too_many_items: str = (
+        "Your order has more than {max} items, so only the first {max} were read. "
+        "Please check your cart before you pay."
+    )
 
     # --- checkout ---------------------------------------------------------------------------
     ask_address: str = (

@@ -11,7 +11,17 @@ Changes for other webhook fields (template status, account updates, ...) are kep
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+)
+
+from flows.cart import MAX_CATALOG_ORDER_ITEMS
 
 
 class MalformedWebhook(ValueError):
@@ -69,10 +79,17 @@ class ProductItem(_Model):
     # message is never trusted for money. They stay in the raw record as extras.
 
 
+def _lines_read(value: Any) -> Any:
+    # The state machine reads MAX_CATALOG_ORDER_ITEMS lines of an order; one more tells it there
+    # were more. Validating (and later storing) every line of a 60,000-line order held the
+    # event loop for over a second, so the rest is dropped here, unvalidated and unrecorded.
+    return value[: MAX_CATALOG_ORDER_ITEMS + 1] if isinstance(value, list) else value
+
+
 class Order(_Model):
     catalog_id: str = ""
     text: str | None = None
-    product_items: list[ProductItem]
+    product_items: Annotated[list[ProductItem], BeforeValidator(_lines_read)]
 
 
 class Location(_Model):

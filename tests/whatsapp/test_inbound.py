@@ -13,6 +13,7 @@ from bot.whatsapp import (
     read_webhook,
     render_message,
 )
+from flows.cart import MAX_CATALOG_ORDER_ITEMS
 from flows.events import (
     ButtonPressed,
     CatalogOrderReceived,
@@ -174,6 +175,19 @@ def test_order_keeps_products_and_quantities_and_ignores_prices() -> None:
     )
     assert "price" not in message.event.model_dump_json()
     assert "1299.5" in message.raw  # kept for the record, never used
+
+
+def test_an_order_of_60000_lines_is_read_only_as_far_as_the_shop_reads_it() -> None:
+    def huge(body: dict[str, Any]) -> None:
+        items = first_message(body)["order"]["product_items"]
+        first_message(body)["order"]["product_items"] = items * 30_000
+
+    message = only_message(variant("inbound_order.json", huge))
+
+    # One line past the cap tells the state machine there were more; the rest is never
+    # validated, translated or stored.
+    assert len(message.event.items) == MAX_CATALOG_ORDER_ITEMS + 1
+    assert message.raw.count("product_retailer_id") == MAX_CATALOG_ORDER_ITEMS + 1
 
 
 def test_location() -> None:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from bot.finite_json import check_finite_numbers
 from bot.payments.base import (
     CallbackResult,
     CreatedLink,
@@ -512,11 +513,16 @@ def _need(box: _Box[_E] | None, event_type: str, name: str) -> _E:
 
 def _read_envelope(raw: bytes) -> _Envelope:
     try:
-        return _Envelope.model_validate_json(raw)
+        envelope = _Envelope.model_validate_json(raw)
     except ValidationError as exc:
         raise MalformedPaymentWebhook(
             f"Razorpay webhook body is not an event envelope: {_first_error(exc)}"
         ) from exc
+    try:
+        check_finite_numbers(raw)
+    except ValueError as exc:
+        raise MalformedPaymentWebhook(f"Razorpay webhook body: {exc}") from None
+    return envelope
 
 
 def _validate_payload(event_type: str, payload: Mapping[str, Any]) -> _Payload:

@@ -21,6 +21,7 @@ from pydantic import (
     ValidationError,
 )
 
+from bot.finite_json import check_finite_numbers
 from flows.cart import MAX_CATALOG_ORDER_ITEMS
 
 
@@ -30,7 +31,10 @@ class MalformedWebhook(ValueError):
 
 class _Model(BaseModel):
     # coerce_numbers_to_str: an id or timestamp sent as a JSON number is still that id.
-    model_config = ConfigDict(extra="allow", frozen=True, coerce_numbers_to_str=True)
+    # allow_inf_nan=False: a float field given a 400-digit integer is not infinity either.
+    model_config = ConfigDict(
+        extra="allow", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False
+    )
 
 
 # --- message parts -----------------------------------------------------------------------------
@@ -234,7 +238,12 @@ def _describe(error: ValidationError) -> str:
 def parse_webhook(raw: bytes) -> WebhookPayload:
     """Parse a webhook body straight from its raw bytes, or raise `MalformedWebhook`."""
     try:
-        return WebhookPayload.model_validate_json(raw)
+        payload = WebhookPayload.model_validate_json(raw)
     except ValidationError as error:
         # `from None`: pydantic's error quotes input values, which are customers' messages.
         raise MalformedWebhook(f"not a WhatsApp webhook: {_describe(error)}") from None
+    try:
+        check_finite_numbers(raw)  # anywhere: extra fields are kept and stored too
+    except ValueError as error:
+        raise MalformedWebhook(f"not a WhatsApp webhook: {error}") from None
+    return payload

@@ -1,4 +1,4 @@
-"""The payment provider's webhook: verify, record once per event id, answer 2xx, work after."""
+"""The payment provider's webhook: verify, record once per signed event, answer 2xx, work after."""
 
 from aiohttp import web
 
@@ -32,7 +32,7 @@ async def receive(request: web.Request) -> web.Response:
     runner = request.app[RUNNER]
     new = NewEvent(
         source=provider.name,
-        dedupe_key=f"{provider.name}:{hook.event_id}",
+        dedupe_key=f"{provider.name}:{hook.dedupe_id}",
         raw=raw.decode("utf-8", errors="replace"),
         event=hook.event,
         order_id=hook.order_id,

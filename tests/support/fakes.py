@@ -225,6 +225,32 @@ class FakeRazorpay:
         }
         return json.dumps(body, separators=(",", ":")).encode()
 
+    def failed_webhook(
+        self, link_id: str, *, payment_id: str = "pay_Failed0000001", created_at: int = 1760000450
+    ) -> bytes:
+        """A `payment.failed` body for a link this fake issued: the order id is in the notes."""
+        link = self.links[link_id]
+        body = {
+            "entity": "event",
+            "account_id": "acc_Fake",
+            "event": "payment.failed",
+            "contains": ["payment"],
+            "payload": {
+                "payment": {
+                    "entity": {
+                        "id": payment_id,
+                        "amount": link["amount"],
+                        "currency": link["currency"],
+                        "status": "failed",
+                        "notes": link["notes"],
+                        "error_description": "Payment was declined by the bank",
+                    }
+                }
+            },
+            "created_at": created_at,
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
     def link_event(self, link_id: str, event: str) -> bytes:
         """`payment_link.expired` / `payment_link.cancelled` for a link."""
         link = self.links[link_id]

@@ -1,5 +1,7 @@
-"""structlog JSON to stdout: one line per event, phone numbers masked, secrets never logged."""
+"""structlog JSON to stdout: one line per event, phone numbers masked, message ids hashed,
+secrets never logged."""
 
+import hashlib
 import logging
 import re
 import sys
@@ -14,6 +16,9 @@ _PHONE_KEYS = frozenset({"phone", "customer", "customer_key", "to", "recipient",
 _SECRET_KEYS = frozenset(
     {"token", "access_token", "secret", "app_secret", "key_secret", "password", "authorization"}
 )
+# Keys whose values are WhatsApp message ids. A wamid is base64 that embeds the customer's phone
+# number (`wamid.HBgMOTE5ODEy...` is 919812...), so it is logged as a short hash instead.
+_MESSAGE_ID_KEYS = frozenset({"wamid", "message_id", "context_id"})
 _DIGITS = re.compile(r"\d")
 
 
@@ -25,6 +30,12 @@ def mask_phone(value: str) -> str:
     return head + _DIGITS.sub("*", middle) + tail if middle.isdigit() else head + "***" + tail
 
 
+def short_hash(value: str) -> str:
+    """A message id's stand-in in logs: the first 12 hex digits of its SHA-256. The same wamid
+    always gives the same hash, so log lines about one message can still be matched."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
 def _mask_sensitive(
     _logger: Any, _method: str, event: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -34,6 +45,8 @@ def _mask_sensitive(
             event[key] = "[redacted]"
         elif lowered in _PHONE_KEYS and isinstance(event[key], str):
             event[key] = mask_phone(event[key])
+        elif lowered in _MESSAGE_ID_KEYS and isinstance(event[key], str):
+            event[key] = short_hash(event[key])
     return event
 
 

@@ -166,6 +166,39 @@ async def test_a_batch_answers_every_customer_in_it(shop: Shop) -> None:
     assert recipients == {"919812300001", "919812300002"}
 
 
+async def test_a_message_for_another_business_number_is_acknowledged_not_answered(
+    shop: Shop,
+) -> None:
+    # One Meta app can hold several numbers; only ours is this shop's to answer.
+    ours = (WHATSAPP_FIXTURES / "batch_two_messages.json").read_text()
+    assert '"phone_number_id":"500600700800900"' in ours
+    theirs = ours.replace('"phone_number_id":"500600700800900"', '"phone_number_id":"1234"')
+    response = await shop.post_whatsapp(theirs.encode())
+    assert response.status == 200  # anything else, and Meta redelivers for days
+    await shop.settle()
+    assert count_events(shop) == 0
+    assert shop.graph.sent == []
+
+
+async def test_in_a_mixed_batch_only_our_numbers_messages_are_answered(shop: Shop) -> None:
+    from tests.support.harness import webhook_body
+
+    ours = json.loads(webhook_body("919812300001", "Asha", [_hi("919812300001", "wamid.a")]))
+    theirs = json.loads(webhook_body("919812300002", "Rohan", [_hi("919812300002", "wamid.b")]))
+    theirs_change = theirs["entry"][0]["changes"][0]
+    theirs_change["value"]["metadata"]["phone_number_id"] = "999888777"
+    ours["entry"].append({"id": "other-waba", "changes": [theirs_change]})
+    response = await shop.post_whatsapp(json.dumps(ours).encode())
+    assert response.status == 200
+    await shop.settle()
+    assert {message["to"] for message in shop.graph.sent} == {"919812300001"}
+    assert count_events(shop) == 1
+
+
+def _hi(phone: str, wamid: str) -> dict[str, object]:
+    return {"from": phone, "id": wamid, "timestamp": "1", "type": "text", "text": {"body": "hi"}}
+
+
 async def test_the_same_message_delivered_twice_is_answered_once(shop: Shop) -> None:
     body = (WHATSAPP_FIXTURES / "inbound_text.json").read_bytes()
     for _ in range(3):

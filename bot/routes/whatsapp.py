@@ -44,10 +44,17 @@ async def receive(request: web.Request) -> web.Response:
         log.warning("whatsapp webhook with a bad signature")
         return web.json_response({"error": "invalid signature"}, status=403)
     try:
-        batch = to_inbound_batch(parse_webhook(raw))
+        batch = to_inbound_batch(parse_webhook(raw), settings.whatsapp_phone_number_id)
     except MalformedWebhook as error:
         log.warning("malformed whatsapp webhook", error=str(error))
         return web.json_response({"error": f"malformed webhook: {error}"}, status=400)
+    if batch.other_numbers:
+        # Still a 200: Meta would redeliver anything else, for days.
+        log.warning(
+            "whatsapp webhook for another business number ignored",
+            phone_number_ids=sorted(set(batch.other_numbers))[:5],
+            changes=len(batch.other_numbers),
+        )
     _log_statuses_and_errors(batch)
     if batch.messages:
         try:

@@ -88,6 +88,18 @@ def test_timestamp_and_number_id_are_carried() -> None:
 # --- one per message type ------------------------------------------------------------------------
 
 
+def test_values_for_another_business_number_are_left_out_and_named() -> None:
+    def to_another_number(body: dict[str, Any]) -> None:
+        value_of(body)["metadata"]["phone_number_id"] = "111222333"
+
+    raw = variant("inbound_text.json", to_another_number)
+
+    mine = read_webhook(raw, PHONE_NUMBER_ID)
+    assert (mine.messages, mine.statuses, mine.other_numbers) == ([], [], ["111222333"])
+    assert len(read_webhook(raw, "111222333").messages) == 1
+    assert len(read_webhook(raw).messages) == 1  # no number given: nothing is filtered
+
+
 def test_batch_with_two_changes_yields_both_customers_messages() -> None:
     batch = read_webhook(fixture("batch_two_messages.json"))
 

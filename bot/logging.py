@@ -9,6 +9,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from aiohttp.http_exceptions import HttpProcessingError
 
 # Keys whose values are phone numbers or customer keys (a phone number or a business id).
 _PHONE_KEYS = frozenset({"phone", "customer", "customer_key", "to", "recipient", "wa_id", "from"})
@@ -61,6 +62,26 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
+class _StrangersAreNotErrors(logging.Filter):
+    """aiohttp logs "Error handling request" at ERROR, with a traceback, for any malformed HTTP
+    a client sends and for a client that hangs up mid-body: anyone on the internet could fill
+    the log with pages at will. Those become one WARNING (or INFO) line, no traceback; errors
+    of our own handlers keep their level and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            level = logging.WARNING  # a malformed request: worth seeing, not worth a page
+        elif isinstance(error, ConnectionResetError):
+            level = logging.INFO  # the client went away
+        else:
+            return True
+        record.levelno, record.levelname = level, logging.getLevelName(level)
+        record.msg = f"{record.getMessage()}: {type(error).__name__}: {str(error)[:200]}"
+        record.args, record.exc_info, record.exc_text = None, None, None
+        return level >= logging.getLogger().getEffectiveLevel()
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Configure structlog and route stdlib logging (aiohttp's) through the same JSON lines."""
     numeric = logging.getLevelName(level.upper())
@@ -91,6 +112,7 @@ def configure_logging(level: str = "INFO") -> None:
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )
     )
+    handler.addFilter(_StrangersAreNotErrors())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)

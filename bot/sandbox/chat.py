@@ -170,7 +170,8 @@ def _sse(item: ChatItem) -> bytes:
 
 def _last_event_id(request: web.Request) -> int:
     raw = request.headers.get("Last-Event-ID") or request.query.get("since") or "0"
-    return int(raw) if raw.isdigit() else 0
+    # isdigit() alone accepts "²", which int() refuses: ASCII digits only.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
 
 
 async def events(request: web.Request) -> web.StreamResponse:

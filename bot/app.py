@@ -19,6 +19,7 @@ from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
 from bot.retry import Backoff
 from bot.routes import health, payments_callback, razorpay, whatsapp
+from bot.routes.bodies import WebhookBodies
 from bot.runner import Runner
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
@@ -27,7 +28,9 @@ from storage.sqlite import open_store
 
 log = get_logger(__name__)
 
-MAX_WEBHOOK_BODY = 3 * 1024 * 1024  # Meta batches up to 3 MB; anything larger answers 413
+# For request.read() on the other routes (the sandbox's); the webhooks read their bodies through
+# bot/routes/bodies.py, with a limit, a deadline and a budget each.
+MAX_WEBHOOK_BODY = 3 * 1024 * 1024
 JOB_RETRY_SECONDS = 120.0  # how long link creation keeps trying before telling the customer
 
 
@@ -37,10 +40,12 @@ def create_app(
     *,
     clock: Clock = system_clock,
     order_ids: OrderIdFactory = new_order_id,
+    webhook_bodies: WebhookBodies | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
     app[keys.SETTINGS] = settings
     app[keys.SHOP] = shop
+    app[keys.WEBHOOK_BODIES] = webhook_bodies or WebhookBodies.standard()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_workers(clock, order_ids))

@@ -2,9 +2,10 @@
 
 from aiohttp import web
 
-from bot.keys import PAYMENTS, RUNNER, STORE
+from bot.keys import PAYMENTS, RUNNER, STORE, WEBHOOK_BODIES
 from bot.logging import get_logger
 from bot.payments.base import MalformedPaymentWebhook
+from bot.routes.bodies import BodyRefused, missing_signature, read_body
 from storage.repository import NewEvent
 
 log = get_logger(__name__)
@@ -12,11 +13,14 @@ log = get_logger(__name__)
 SIGNATURE_HEADER = "X-Razorpay-Signature"
 
 
-async def receive(request: web.Request) -> web.Response:
-    raw = await request.read()
+async def receive(request: web.Request) -> web.StreamResponse:
     provider = request.app[PAYMENTS]
     if request.headers.get(SIGNATURE_HEADER) is None:
-        return web.json_response({"error": f"missing {SIGNATURE_HEADER}"}, status=401)
+        return missing_signature(SIGNATURE_HEADER)  # before reading: no body from strangers
+    try:
+        raw = await read_body(request, request.app[WEBHOOK_BODIES].razorpay)
+    except BodyRefused as refused:
+        return refused.response
     if not provider.verify_webhook(raw, request.headers):
         log.warning("payment webhook with a bad signature")
         return web.json_response({"error": "invalid signature"}, status=403)

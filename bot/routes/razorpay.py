@@ -16,7 +16,9 @@ SIGNATURE_HEADER = "X-Razorpay-Signature"
 async def receive(request: web.Request) -> web.StreamResponse:
     provider = request.app[PAYMENTS]
     if request.headers.get(SIGNATURE_HEADER) is None:
-        return missing_signature(SIGNATURE_HEADER)  # before reading: no body from strangers
+        return await missing_signature(
+            request, SIGNATURE_HEADER
+        )  # before reading: no body from strangers
     try:
         raw = await read_body(request, request.app[WEBHOOK_BODIES].razorpay)
     except BodyRefused as refused:

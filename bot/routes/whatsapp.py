@@ -40,7 +40,9 @@ async def receive(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     header = request.headers.get(SIGNATURE_HEADER)
     if header is None:
-        return missing_signature(SIGNATURE_HEADER)  # before reading: no body from strangers
+        return await missing_signature(
+            request, SIGNATURE_HEADER
+        )  # before reading: no body from strangers
     try:
         raw = await read_body(request, request.app[WEBHOOK_BODIES].whatsapp)
     except BodyRefused as refused:

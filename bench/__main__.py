@@ -70,8 +70,9 @@ ALL_PHASES = (
     "graph-faults",
     "razorpay-faults",
     "slow-body",
+    "hostile-input",
 )
-QUICK_PHASES = ("load", "ceiling", "checkout", "carts", "kill", "slow-body")
+QUICK_PHASES = ("load", "ceiling", "checkout", "carts", "kill", "slow-body", "hostile-input")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
             results["slow_body"] = scenarios.slow_body_phase(
                 work, profile["slow_body_connections"], profile["slow_body_seconds"], log=log
             )
+        if "hostile-input" in phases:
+            log("hostile signed input: 3 MiB catalog orders, texts and names, one at a time")
+            results["hostile_input"] = scenarios.hostile_input_phase(work, log=log)
     results["seconds"] = round(time.monotonic() - started, 1)
     out = args.out or HERE / "results" / f"{profile_name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

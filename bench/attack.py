@@ -175,3 +175,83 @@ class Probes:
         while time.monotonic() < stop:
             self.rss_kib.append(procs.memory(self.bot_pid).get("VmRSS", 0))
             await asyncio.sleep(0.05)
+
+
+# --- hostile signed webhooks ------------------------------------------------------------------
+
+MAX_BODY = 3 * 1024 * 1024
+
+
+def _fill(make: Any, low: int = 1, high: int = 2_000_000) -> Any:
+    """The largest `make(n)` whose body stays within Meta's 3 MiB, by bisection."""
+    while low < high:
+        mid = (low + high + 1) // 2
+        if len(make(mid)) <= MAX_BODY:
+            low = mid
+        else:
+            high = mid - 1
+    return make(low), low
+
+
+def hostile_bodies(phone_prefix: str) -> dict[str, tuple[str, bytes]]:
+    """Signed webhooks at Meta's 3 MiB limit, each from its own customer: name -> (phone, body)."""
+
+    def one(n: int, kind: str) -> bytes:
+        phone = f"{phone_prefix}{kind}"
+        if kind == "0":
+            items = [(f"no-such-product-{i}", 1) for i in range(n)]
+            content = payloads.catalog_order(items)
+        elif kind == "1":
+            content = payloads.catalog_order([("masala-chai-250", 1)] * n)
+        elif kind == "2":
+            content = payloads.text("ab " * n)
+        else:
+            content = {
+                "type": "location",
+                "location": {"latitude": 12.97, "longitude": 77.59, "name": "ab " * n},
+            }
+        message = payloads.message(phone, f"wamid.hostile.{kind}", content)
+        return payloads.whatsapp_body(phone, "Hostile", [message])
+
+    shapes = {
+        "catalog order of unknown ids": "0",
+        "catalog order of one known id, repeated": "1",
+        "text of a million words": "2",
+        "location named with a million words": "3",
+    }
+    found = {}
+    for name, kind in shapes.items():
+        body, n = _fill(lambda n, kind=kind: one(n, kind))
+        found[f"{name} ({n:,})"] = (f"{phone_prefix}{kind}", body)
+    return found
+
+
+async def send_while_probing(
+    bot_url: str, body: bytes, probe_every: float = 0.01
+) -> tuple[int, float, list[float]]:
+    """POST one signed body; poll /healthz until the answer. Returns status, ack ms, probes ms."""
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        health: list[float] = []
+        done = asyncio.Event()
+
+        async def probe() -> None:
+            while not done.is_set():
+                started = time.monotonic()
+                async with session.get(f"{bot_url}/healthz") as response:
+                    await response.read()
+                health.append((time.monotonic() - started) * 1000)
+                await asyncio.sleep(probe_every)
+
+        prober = asyncio.ensure_future(probe())
+        started = time.monotonic()
+        async with session.post(
+            f"{bot_url}/webhooks/whatsapp", data=body, headers=payloads.whatsapp_headers(body)
+        ) as response:
+            await response.read()
+            status = response.status
+        ack_ms = (time.monotonic() - started) * 1000
+        await asyncio.sleep(1.0)  # the step runs after the 200: keep probing through it
+        done.set()
+        await prober
+        return status, ack_ms, health

@@ -164,7 +164,16 @@ def markdown(results: dict[str, Any]) -> str:
         out += ["### Razorpay faults", "", _checkout_table([results["razorpay_faults"]]), ""]
     if results.get("slow_body"):
         out += ["### Slow bodies from strangers", "", slow_body_table([results["slow_body"]]), ""]
+    if results.get("hostile_input"):
+        out += ["### Hostile signed input", "", hostile_table(results["hostile_input"]), ""]
     return "\n".join(out)
+
+
+def hostile_table(result: dict[str, Any]) -> str:
+    return _table(
+        ["input (3 MiB, signed)", "ack ms", "longest /healthz ms", "answered"],
+        [[r["input"], r["ack_ms"], r["healthz_max_ms"], r["answered"]] for r in result["inputs"]],
+    )
 
 
 def slow_body_table(rows: list[dict[str, Any]]) -> str:

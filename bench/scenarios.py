@@ -683,3 +683,41 @@ def slow_body_phase(
         assert result["healthz_p99_ms"] < SLOW_BODY_MAX_HEALTHZ_P99_MS, result
         assert result["webhooks_200"] == result["webhooks_sent"] == answered, result
     return result
+
+
+# --- hostile signed input -----------------------------------------------------------------------
+
+
+def hostile_input_phase(workdir: Path, *, check: bool = True, log: Log = print) -> dict[str, Any]:
+    """Signed webhooks at Meta's 3 MiB limit built to make one step expensive (a catalog order
+    of 36,000 lines, a text of a million words, ...), one at a time, with /healthz polled every
+    10 ms from the POST until a second after its 200: how long can one message hold the loop?"""
+    from bench.attack import hostile_bodies, send_while_probing
+
+    logdir = workdir / "logs"
+    logdir.mkdir(parents=True, exist_ok=True)
+    standins = procs.start_standins(logdir)
+    bot = procs.start_bot(logdir, standins.url, workdir / "hostile.sqlite3")
+    rows = []
+    with procs.running(standins, bot):
+        since = 0
+        for name, (phone, body) in hostile_bodies("555").items():
+            status, ack_ms, health = asyncio.run(send_while_probing(bot.url, body))
+            first, _, since = first_replies(standins.url, {phone}, wait_seconds=60, since=since)
+            rows.append(
+                {
+                    "input": name,
+                    "body_mib": round(len(body) / 2**20, 2),
+                    "status": status,
+                    "ack_ms": round(ack_ms, 1),
+                    "answered": phone in first,
+                    "healthz_max_ms": round(max(health, default=math.nan), 1),
+                    "healthz_checks": len(health),
+                }
+            )
+            log(f"    {name}: {rows[-1]}")
+        memory = procs.memory(bot.pid)
+    result = {"inputs": rows, **{f"bot_{k}_kib": v for k, v in memory.items()}}
+    if check:
+        assert all(r["status"] == 200 and r["answered"] for r in rows), rows
+    return result

@@ -20,6 +20,7 @@ from bot.payments.razorpay import RazorpayProvider
 from bot.retry import Backoff
 from bot.routes import health, payments_callback, razorpay, whatsapp
 from bot.routes.bodies import WebhookBodies
+from bot.routes.headers import add_security_headers
 from bot.runner import Runner
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
@@ -54,6 +55,7 @@ def create_app(
     app.router.add_post("/webhooks/razorpay", razorpay.receive)
     app.router.add_get("/payments/callback", payments_callback.payment_callback)
     app.router.add_get("/healthz", health.healthz)
+    add_security_headers(app)
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import setup_sandbox
 

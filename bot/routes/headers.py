@@ -1,8 +1,11 @@
 """Security headers on every response, from one hook (aiohttp's `on_response_prepare`).
 
-Every response: no MIME sniffing, never framed, no Referer sent onwards (the payment callback's
-URL carries the payment id and its signature), not stored by caches unless it says otherwise
-(static files and the chat page do), and no `Server: Python/... aiohttp/...` version banner.
+Every response: no MIME sniffing, never framed, no Referer sent to other sites (the payment
+callback page sends none at all: its URL carries the payment id and its signature), not stored
+by caches unless it says otherwise (static files and the chat page do), and no
+`Server: Python/... aiohttp/...` version banner. The rest of the site keeps `same-origin` rather
+than `no-referrer` because under `no-referrer` browsers send `Origin: null` with a form's POST,
+and the sandbox refuses requests whose origin it cannot tell.
 HTML pages get a Content-Security-Policy that allows scripts and styles from our own origin only:
 no inline code at all, so an injected `<script>` or `onclick=` does nothing. A page that needs
 more (the callback page's inline stylesheet, by hash) sets its own policy; the hook leaves it.
@@ -17,6 +20,7 @@ from bot.keys import SETTINGS
 NOSNIFF = "nosniff"
 NO_FRAMES = "DENY"
 NO_REFERRER = "no-referrer"
+SAME_ORIGIN_REFERRER = "same-origin"
 NOT_STORED = "no-store"
 # For anything that is not a page (JSON, text): nothing may load from it or frame it.
 NOT_A_PAGE_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -48,7 +52,7 @@ async def _secure(request: web.Request, response: web.StreamResponse) -> None:
     headers.popall(hdrs.SERVER, None)
     headers[hdrs.X_CONTENT_TYPE_OPTIONS] = NOSNIFF
     headers[hdrs.X_FRAME_OPTIONS] = NO_FRAMES
-    headers["Referrer-Policy"] = NO_REFERRER
+    headers.setdefault("Referrer-Policy", SAME_ORIGIN_REFERRER)
     if hdrs.CACHE_CONTROL not in headers and not isinstance(response, web.FileResponse):
         headers[hdrs.CACHE_CONTROL] = NOT_STORED
     if hdrs.CONTENT_SECURITY_POLICY not in headers:

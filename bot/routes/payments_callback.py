@@ -12,7 +12,7 @@ from aiohttp import hdrs, web
 
 from bot.keys import PAYMENTS, SETTINGS, SHOP
 from bot.logging import get_logger
-from bot.routes.headers import page_policy
+from bot.routes.headers import NO_REFERRER, page_policy
 
 log = get_logger(__name__)
 
@@ -29,8 +29,8 @@ padding:12px 24px;border-radius:24px;text-decoration:none;font-weight:600}
 .icon{font-size:48px}
 """
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
-# The URL carries the payment id and its signature: never cached, never sent on as a Referer
-# (the response hook adds no-referrer), and the page submits no forms.
+# The URL carries the payment id and its signature: never cached, never sent on as a Referer,
+# and the page submits no forms.
 _POLICY = page_policy(style_src=f"'{STYLE_HASH}'", form_action="'none'")
 
 _PAGE = """<!doctype html>
@@ -48,6 +48,7 @@ def _page(status: int = 200, **parts: str) -> web.Response:
     )
     response.headers[hdrs.CONTENT_SECURITY_POLICY] = _POLICY
     response.headers[hdrs.CACHE_CONTROL] = "no-store"
+    response.headers["Referrer-Policy"] = NO_REFERRER
     return response
 
 

@@ -147,6 +147,9 @@ def _phone(request: web.Request) -> str:
 
 async def post_message(request: web.Request) -> web.Response:
     phone = _phone(request)
+    if request.content_type != "application/json":
+        # A cross-site page can send text/plain without asking; application/json it cannot.
+        return web.json_response({"error": "send the message as application/json"}, status=415)
     try:
         data = _INPUT.validate_json(await request.read())
     except ValidationError as exc:

@@ -59,14 +59,12 @@ class BodyBudget:
 
     limit: BodyLimit
     reserved: int = 0
-    refused: int = 0  # 503s so far, for tests and benchmarks
 
     def reserve(self, declared: int | None) -> int | None:
         """The bytes reserved for a body of `declared` length, or None when there is no room."""
         size = max(self.limit.max_bytes if declared is None else declared, MIN_RESERVATION)
         ceiling = self.limit.budget_bytes if size <= SMALL_BODY else self.limit.large_budget_bytes
         if self.reserved + size > ceiling:
-            self.refused += 1
             return None
         self.reserved += size
         return size

@@ -16,9 +16,8 @@ SIGNATURE_HEADER = "X-Razorpay-Signature"
 async def receive(request: web.Request) -> web.StreamResponse:
     provider = request.app[PAYMENTS]
     if request.headers.get(SIGNATURE_HEADER) is None:
-        return await missing_signature(
-            request, SIGNATURE_HEADER
-        )  # before reading: no body from strangers
+        # Before reading: nobody's body is worth our memory until it could be verified.
+        return await missing_signature(request, SIGNATURE_HEADER)
     try:
         raw = await read_body(request, request.app[WEBHOOK_BODIES].razorpay)
     except BodyRefused as refused:

@@ -40,9 +40,8 @@ async def receive(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     header = request.headers.get(SIGNATURE_HEADER)
     if header is None:
-        return await missing_signature(
-            request, SIGNATURE_HEADER
-        )  # before reading: no body from strangers
+        # Before reading: nobody's body is worth our memory until it could be verified.
+        return await missing_signature(request, SIGNATURE_HEADER)
     try:
         raw = await read_body(request, request.app[WEBHOOK_BODIES].whatsapp)
     except BodyRefused as refused:

@@ -40,6 +40,8 @@ PROFILES: dict[str, dict[str, Any]] = {
         "kill_rate": 500.0,
         "fault_customers": 200,
         "razorpay_fault_customers": 200,
+        "slow_body_connections": 150,
+        "slow_body_seconds": 20.0,
     },
     "quick": {
         "rates": [500, 1000],
@@ -55,10 +57,22 @@ PROFILES: dict[str, dict[str, Any]] = {
         "kill_rate": 300.0,
         "fault_customers": 30,
         "razorpay_fault_customers": 30,
+        "slow_body_connections": 150,
+        "slow_body_seconds": 6.0,
     },
 }
-ALL_PHASES = ("load", "ceiling", "checkout", "carts", "kill", "graph-faults", "razorpay-faults")
-QUICK_PHASES = ("load", "ceiling", "checkout", "carts", "kill")
+ALL_PHASES = (
+    "load",
+    "ceiling",
+    "checkout",
+    "carts",
+    "kill",
+    "graph-faults",
+    "razorpay-faults",
+    "slow-body",
+    "hostile-input",
+)
+QUICK_PHASES = ("load", "ceiling", "checkout", "carts", "kill", "slow-body", "hostile-input")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +191,14 @@ def main(argv: list[str] | None = None) -> int:
                 bot_env={"HTTP_TIMEOUT_SECONDS": "2", "RETRY_BASE_SECONDS": "0.2"},
                 log=log,
             )
+        if "slow-body" in phases:
+            log("slow bodies: strangers hold connections with 3 MiB bodies (asserts bounds)")
+            results["slow_body"] = scenarios.slow_body_phase(
+                work, profile["slow_body_connections"], profile["slow_body_seconds"], log=log
+            )
+        if "hostile-input" in phases:
+            log("hostile signed input: 3 MiB catalog orders, texts and names, one at a time")
+            results["hostile_input"] = scenarios.hostile_input_phase(work, log=log)
     results["seconds"] = round(time.monotonic() - started, 1)
     out = args.out or HERE / "results" / f"{profile_name}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -162,7 +162,44 @@ def markdown(results: dict[str, Any]) -> str:
         ]
     if results.get("razorpay_faults"):
         out += ["### Razorpay faults", "", _checkout_table([results["razorpay_faults"]]), ""]
+    if results.get("slow_body"):
+        out += ["### Slow bodies from strangers", "", slow_body_table([results["slow_body"]]), ""]
+    if results.get("hostile_input"):
+        out += ["### Hostile signed input", "", hostile_table(results["hostile_input"]), ""]
     return "\n".join(out)
+
+
+def hostile_table(result: dict[str, Any]) -> str:
+    return _table(
+        ["input (3 MiB, signed)", "ack ms", "longest /healthz ms", "answered"],
+        [[r["input"], r["ack_ms"], r["healthz_max_ms"], r["answered"]] for r in result["inputs"]],
+    )
+
+
+def slow_body_table(rows: list[dict[str, Any]]) -> str:
+    return _table(
+        [
+            "stalled 3 MiB bodies",
+            "seconds",
+            "RSS before → peak MiB",
+            "growth MiB",
+            "/healthz p50 / p99 / max ms",
+            "signed webhooks acked / answered",
+            "bot's answers to the attacker",
+        ],
+        [
+            [
+                r["connections"],
+                r["seconds"],
+                f"{r['baseline_rss_mib']} → {r['peak_rss_mib']}",
+                r["rss_growth_mib"],
+                f"{r['healthz_p50_ms']} / {r['healthz_p99_ms']} / {r['healthz_max_ms']}",
+                f"{r['webhooks_200']}/{r['webhooks_sent']} / {r['webhooks_answered']}",
+                ", ".join(f"{k} {v}" for k, v in sorted(r["attack"].items()) if k != "bytes_sent"),
+            ]
+            for r in rows
+        ],
+    )
 
 
 def _checkout_table(rows: list[dict[str, Any]]) -> str:

@@ -19,6 +19,8 @@ from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
 from bot.retry import Backoff
 from bot.routes import health, payments_callback, razorpay, whatsapp
+from bot.routes.bodies import WebhookBodies
+from bot.routes.headers import add_security_headers
 from bot.runner import Runner
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
@@ -28,7 +30,9 @@ from storage.repository import DeadLetter, Lane
 
 log = get_logger(__name__)
 
-MAX_WEBHOOK_BODY = 3 * 1024 * 1024  # Meta batches up to 3 MB; anything larger answers 413
+# For request.read() on the other routes (the sandbox's); the webhooks read their bodies through
+# bot/routes/bodies.py, with a limit, a deadline and a budget each.
+MAX_WEBHOOK_BODY = 3 * 1024 * 1024
 JOB_RETRY_SECONDS = 120.0  # how long link creation keeps trying before telling the customer
 
 
@@ -38,10 +42,12 @@ def create_app(
     *,
     clock: Clock = system_clock,
     order_ids: OrderIdFactory = new_order_id,
+    webhook_bodies: WebhookBodies | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
     app[keys.SETTINGS] = settings
     app[keys.SHOP] = shop
+    app[keys.WEBHOOK_BODIES] = webhook_bodies or WebhookBodies.standard()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_workers(clock, order_ids))
@@ -50,6 +56,7 @@ def create_app(
     app.router.add_post("/webhooks/razorpay", razorpay.receive)
     app.router.add_get("/payments/callback", payments_callback.payment_callback)
     app.router.add_get("/healthz", health.healthz)
+    add_security_headers(app)
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import setup_sandbox
 
@@ -148,15 +155,19 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         app[keys.OUTBOX] = outbox
         app[keys.JOBS] = jobs
         app[keys.RUNNER] = runner
-        recovered = (await runner.recover(), await outbox.recover(), await jobs.recover())
+        # Messages first, then provider calls, then events: each listing is read before the
+        # workers recovered after it can add to what it lists.
+        messages = await outbox.recover()
+        calls = await jobs.recover()
+        events = await runner.recover()
         for worker in (runner, outbox, jobs):
             worker.start_sweeping()  # several processes share the database: pick up strays
         log.info(
             "workers started",
             mode=settings.mode.value,
-            events_recovered=recovered[0],
-            messages_recovered=recovered[1],
-            jobs_recovered=recovered[2],
+            events_recovered=events,
+            messages_recovered=messages,
+            jobs_recovered=calls,
         )
         yield
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)

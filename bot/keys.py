@@ -6,6 +6,7 @@ from aiohttp import web
 from bot.jobs import JobRunner
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
+from bot.routes.bodies import WebhookBodies
 from bot.runner import Runner
 from bot.settings import Settings
 from bot.whatsapp.client import WhatsAppClient
@@ -21,3 +22,4 @@ PAYMENTS = web.AppKey("payments", PaymentProvider)
 RUNNER = web.AppKey("runner", Runner)
 OUTBOX = web.AppKey("outbox", OutboxSender)
 JOBS = web.AppKey("jobs", JobRunner)
+WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)

@@ -1,5 +1,6 @@
 """The commands a merchant and a Procfile run: check-config, migrate, serve (and SIGTERM)."""
 
+import json
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import pytest
 from bot.cli import main
 from bot.hosting import HEROKU
 from bot.settings import REQUIRED_IN_LIVE_MODE
+from bot.shop_config import ConfigError, load_shop_config
 from tests.conftest import REPO
 
 LIVE_ENV = {name: f"value-of-{name.lower()}" for name in REQUIRED_IN_LIVE_MODE}
@@ -284,3 +286,22 @@ def test_the_sandbox_answers_on_loopback_and_nowhere_else(tmp_path: Path) -> Non
     finally:
         if process.poll() is None:
             process.kill()
+
+
+@pytest.mark.parametrize("welcome", ["{shop:>200000000}", "Hi {shop!r}"])
+def test_check_config_rejects_placeholders_with_a_format_spec_or_conversion(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], welcome: str
+) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        (REPO / "config.toml").read_text(encoding="utf-8")
+        + f"\n[messages]\nwelcome = {json.dumps(welcome)}\n",
+        encoding="utf-8",
+    )
+    assert main(["check-config", str(path)], env={}) == 1
+    err = capsys.readouterr().err
+    assert "messages.welcome" in err
+    assert "plain" in err
+    # The bot refuses to start on the same file: serve loads it through the same model.
+    with pytest.raises(ConfigError, match=r"messages\.welcome"):
+        load_shop_config(path)

@@ -10,6 +10,7 @@ from bot.sandbox.chat import add_chat_routes
 from bot.sandbox.checkout import add_checkout_routes
 from bot.sandbox.credentials import SANDBOX_CREDENTIALS, Credentials
 from bot.sandbox.graph import add_graph_routes
+from bot.sandbox.guard import sandbox_guard
 from bot.sandbox.orders import add_orders_routes
 from bot.sandbox.razorpay import add_razorpay_routes, sweep_expired
 from bot.sandbox.state import SANDBOX, SandboxState
@@ -99,3 +100,4 @@ def setup_sandbox(app: web.Application, settings: Settings) -> None:
     mount_standins(app, state)
     add_chat_routes(app)
     add_orders_routes(app)
+    app.middlewares.append(sandbox_guard(settings))

@@ -25,7 +25,7 @@ from bot.shop_config import ConfigError, load_shop_config
 from storage.backends import open_store
 from storage.copy import CopyRefusedError, copy_database
 from storage.database_url import DatabaseUrlError
-from storage.errors import StorageUnavailableError
+from storage.errors import ModeMismatchError, StorageUnavailableError
 from storage.migrate import migrate
 from storage.repository import DeadLetter
 
@@ -136,8 +136,21 @@ def _serve(settings: Settings, platform: HostingPlatform | None) -> int:
         mode=settings.mode.value,
         platform=platform.name if platform else None,
     )
+    try:
+        _run(create_app(settings, shop), settings)
+    except ModeMismatchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ENV
+    except StorageUnavailableError as error:
+        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
+        return EXIT_DATABASE
+    log.info("stopped")
+    return 0
+
+
+def _run(app: web.Application, settings: Settings) -> None:
     web.run_app(
-        create_app(settings, shop),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,
@@ -154,8 +167,6 @@ def _serve(settings: Settings, platform: HostingPlatform | None) -> int:
         backlog=1024,
         loop=_event_loop(),
     )
-    log.info("stopped")
-    return 0
 
 
 def _announce_sandbox(settings: Settings) -> None:

@@ -4,10 +4,12 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -305,3 +307,31 @@ def test_check_config_rejects_placeholders_with_a_format_spec_or_conversion(
     # The bot refuses to start on the same file: serve loads it through the same model.
     with pytest.raises(ConfigError, match=r"messages\.welcome"):
         load_shop_config(path)
+
+
+def test_the_sandbox_refuses_a_database_that_holds_live_orders(tmp_path: Path) -> None:
+    database = tmp_path / "shop.sqlite3"
+    url = f"sqlite:///{database}"
+    assert main(["migrate"], env={"DATABASE_URL": url, "BOT_MODE": "sandbox"}) == 0
+    with closing(sqlite3.connect(database)) as conn:  # what a live shop left behind
+        conn.execute("INSERT INTO shop_meta (key, value, updated_at) VALUES ('mode', 'live', 1)")
+        conn.execute(
+            "INSERT INTO customers (key, conversation, created_at, updated_at) "
+            "VALUES ('919812300001', '{}', 1, 1)"
+        )
+        conn.execute(
+            "INSERT INTO orders (id, customer_key, lines, total, currency, status, created_at, "
+            "updated_at) VALUES ('ord_1', '919812300001', '[]', 100, 'INR', 'paid', 1, 1)"
+        )
+        conn.commit()
+    env = {
+        **_environ_without_the_bots_variables(),
+        "PORT": str(_free_port()),
+        "DATABASE_URL": url,
+        "BOT_CONFIG": str(REPO / "config.toml"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=REPO, env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "holds orders made in live mode" in done.stderr.decode()

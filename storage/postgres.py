@@ -244,6 +244,10 @@ class AdvisoryLocks:
                 await self._send(conn, requests)
             except UNAVAILABLE_ERRORS as error:
                 await self._lost(requests, error)
+            except Exception as error:  # this loop must outlive any one failure
+                # An error from the server about these locks (none is expected): the waiters
+                # learn of it, and the connection, whose state is now unknown, starts afresh.
+                await self._lost(requests, error)
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None or self._conn.is_closed():

@@ -4,11 +4,21 @@ Telegram's sendMessage. The sandbox serves them under /sandbox; tests serve them
 loopback servers. Each records what arrived, and can be told what to answer next."""
 
 import asyncio
+import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
+import structlog
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from bot.sandbox.smtp import SmtpStandin
+from bot.settings import Settings
+
+log = structlog.get_logger(__name__)
 
 # Where Google Apps Script sends the sender after doPost ran (merchant notes §4).
 APPS_SCRIPT_ECHO = "https://script.googleusercontent.com/macros/echo?user_content_key=sandbox"
@@ -92,3 +102,48 @@ class MerchantInbox:
             if order_id in m.get("text", "")
         ]
         return webhooks + telegram
+
+
+# --- in the sandbox --------------------------------------------------------------------------
+
+SANDBOX_MERCHANT_EMAIL = "merchant@sandbox.invalid"
+# Fakes that only the sandbox's own stand-ins check.
+SANDBOX_WEBHOOK_SECRET = "whsec_c2FuZGJveC1tZXJjaGFudC13ZWJob29rLXNlY3JldA=="  # noqa: S105
+SANDBOX_TELEGRAM_TOKEN = "100000001:sandbox-telegram-token"  # noqa: S105
+SANDBOX_TELEGRAM_CHAT = "-100000000001"
+
+MERCHANT_INBOX = web.AppKey("merchant_inbox", MerchantInbox)
+SMTP_STANDIN = web.AppKey("smtp_standin", SmtpStandin)
+
+
+def free_loopback_port() -> int:
+    """A port nobody listens on right now, for the sandbox's SMTP stand-in (the bot's settings
+    need it before the stand-in starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def add_merchant_standins(app: web.Application, settings: Settings) -> None:
+    """Serve the webhook receiver and Telegram under /sandbox, and the SMTP stand-in on the
+    port `sandbox_settings` chose, when the sandbox wired the bot to them."""
+    secret = settings.merchant_webhook_secret
+    inbox = MerchantInbox(
+        webhook_secret=secret.get_secret_value() if secret else SANDBOX_WEBHOOK_SECRET
+    )
+    app[MERCHANT_INBOX] = inbox
+    inbox.add_routes(app, "/sandbox")
+    app[SMTP_STANDIN] = SmtpStandin()
+    if settings.merchant_email == SANDBOX_MERCHANT_EMAIL and settings.smtp_url is not None:
+        port = urlsplit(settings.smtp_url.get_secret_value()).port
+        app.cleanup_ctx.append(partial(_smtp_lifecycle, port=port or 0))
+
+
+async def _smtp_lifecycle(app: web.Application, *, port: int) -> AsyncIterator[None]:
+    smtp = app[SMTP_STANDIN]
+    try:
+        await smtp.start(port=port)
+    except OSError as error:  # the port was taken since: the sandbox still runs, without mail
+        log.warning("sandbox.smtp_standin_not_started", port=port, error=str(error))
+    yield
+    await smtp.close()

@@ -159,4 +159,7 @@ class AlertWorker(KeyedWorker[MerchantAlert]):
             self._timer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._timer
-        return await super().close(grace_seconds)
+        left = await super().close(grace_seconds)
+        for channel in self._channels.values():
+            await channel.close()
+        return left

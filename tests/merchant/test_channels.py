@@ -3,6 +3,7 @@ Webhooks reference package), email through an SMTP server on loopback, Telegram'
 sendMessage. A delivery here is the row storage queued; the channels only read it."""
 
 import json
+import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -13,7 +14,7 @@ from standardwebhooks.webhooks import Webhook
 from bot.merchant.channels.base import ChannelError, Delivered
 from bot.merchant.channels.email import EmailChannel, SmtpServer
 from bot.merchant.channels.telegram import TelegramChannel
-from bot.merchant.channels.webhook import WebhookChannel
+from bot.merchant.channels.webhook import PrivateAddressError, PublicAddressesOnly, WebhookChannel
 from bot.sandbox.merchant import MerchantInbox
 from bot.sandbox.smtp import SmtpStandin
 from storage.repository import AlertStatus, MerchantAlert
@@ -140,10 +141,27 @@ async def test_a_live_shop_refuses_private_addresses(
 ) -> None:
     receiver, base = inbox
     for url in (base, base.replace("127.0.0.1", "localhost")):
+        channel = webhook(session, url, allow_private=False)
         with pytest.raises(ChannelError, match="private address") as failure:
-            await webhook(session, url, allow_private=False).deliver(alert("webhook"))
+            await channel.deliver(alert("webhook"))
+        await channel.close()
         assert failure.value.transient is False
+        assert "MERCHANT_WEBHOOK_ALLOW_PRIVATE=1" in str(failure.value)
     assert receiver.webhooks == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "10.1.2.3", "169.254.169.254", "::1"])
+async def test_the_connection_itself_refuses_private_answers(host: str) -> None:
+    # Checked again where aiohttp resolves the name it connects to: a name that answered
+    # a public address for the check cannot answer a private one for the connection.
+    resolver = PublicAddressesOnly()
+    try:
+        with pytest.raises(PrivateAddressError):
+            await resolver.resolve(host, 443, family=socket.AF_UNSPEC)
+        [answer] = await resolver.resolve("8.8.8.8", 443)
+        assert answer["host"] == "8.8.8.8"
+    finally:
+        await resolver.close()
 
 
 async def test_the_email_names_the_order_the_address_and_its_dashboard_page() -> None:

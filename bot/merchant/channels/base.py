@@ -40,6 +40,9 @@ class Channel(Protocol):
 
     async def deliver(self, alert: MerchantAlert) -> Outcome: ...
 
+    async def close(self) -> None:
+        """Let go of what the channel opened itself (most use the shared session: nothing)."""
+
 
 def alert_data(alert: MerchantAlert) -> dict[str, Any]:
     """The event body's `data`, for channels that write text rather than send the JSON."""

@@ -75,6 +75,9 @@ class EmailChannel:
         message.set_content(order_summary(alert.event_type, data, link))
         return message
 
+    async def close(self) -> None:
+        """Nothing of its own to close."""
+
     async def deliver(self, alert: MerchantAlert) -> Outcome:
         server = self._server
         try:

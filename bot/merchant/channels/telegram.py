@@ -30,6 +30,9 @@ class TelegramChannel:
     def __repr__(self) -> str:  # the token is in the URL: never print it
         return f"TelegramChannel(chat_id={self._chat_id!r})"
 
+    async def close(self) -> None:
+        """Nothing of its own to close."""
+
     async def deliver(self, alert: MerchantAlert) -> Outcome:
         data = alert_data(alert)
         link = dashboard_link(self._public_base_url, alert.order_id)

@@ -5,7 +5,10 @@ reference package signs, so a receiver verifying with it (or any port of it) agr
 
 Never to a private, loopback or link-local address in live mode unless the merchant allows it
 (MERCHANT_WEBHOOK_ALLOW_PRIVATE=1): a URL pointing inside the host's network would otherwise
-let whoever sets it probe that network.
+let whoever sets it probe that network. The host is checked before each attempt (with a clear
+reason), and the connection itself goes through a resolver that refuses private addresses, so
+a name that resolves to a public address for the check and a private one for the connection
+(DNS rebinding) still cannot reach inside.
 """
 
 import asyncio
@@ -17,6 +20,8 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 from standardwebhooks.webhooks import Webhook
 
 from bot.merchant.channels.base import ChannelError, Delivered, Outcome
@@ -27,6 +32,31 @@ GONE = 410  # the spec: the endpoint asks not to be called again
 # Google Apps Script runs doPost on the first hop and answers 302 to a GET-only echo URL:
 # re-posting would fail and retrying would add the row twice (merchant notes §4).
 APPS_SCRIPT_HOSTS = ("script.google.com", "script.googleusercontent.com")
+
+
+class PrivateAddressError(OSError):
+    """The webhook's host resolved to an address a live shop must not post to."""
+
+
+class PublicAddressesOnly(AbstractResolver):
+    """aiohttp's resolver, refusing any answer with a private address: the connection uses
+    exactly the addresses this checked."""
+
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await self._inner.resolve(host, port, family)
+        for answer in answers:
+            address = ipaddress.ip_address(answer["host"])
+            if not _public(address):
+                raise PrivateAddressError(f"{host} resolves to {address}, a private address")
+        return answers
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 class WebhookChannel:
@@ -41,6 +71,12 @@ class WebhookChannel:
         allow_private: bool,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
+        """`session` serves a webhook allowed to private addresses; otherwise the channel
+        opens its own, whose connections go only to public addresses (see `close`)."""
+        self._own_session: aiohttp.ClientSession | None = None
+        if not allow_private:
+            connector = aiohttp.TCPConnector(resolver=PublicAddressesOnly(), limit_per_host=8)
+            session = self._own_session = aiohttp.ClientSession(connector=connector)
         self._session = session
         self._url = url
         self._signer = Webhook(secret)
@@ -72,6 +108,10 @@ class WebhookChannel:
             return Delivered(f"HTTP {status} from Google Apps Script")
         raise ChannelError(f"webhook answered HTTP {status}", transient=status != GONE)
 
+    async def close(self) -> None:
+        if self._own_session is not None:
+            await self._own_session.close()
+
     def headers(self, webhook_id: str, body: str) -> dict[str, str]:
         at = datetime.fromtimestamp(int(self._wall_clock()), UTC)
         return {
@@ -102,9 +142,15 @@ async def refuse_private(url: str) -> None:
         raise ChannelError(f"cannot resolve {host}: {error}", transient=True) from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
+        if not _public(address):
             raise ChannelError(
-                f"{host} resolves to {address}, a private address; set "
-                "MERCHANT_WEBHOOK_ALLOW_PRIVATE=1 to deliver inside your own network",
-                transient=False,
+                _refusal(f"{host} resolves to {address}, a private address"), transient=False
             )
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global and not address.is_multicast
+
+
+def _refusal(problem: str) -> str:
+    return f"{problem}; set MERCHANT_WEBHOOK_ALLOW_PRIVATE=1 to deliver inside your own network"

@@ -40,6 +40,9 @@ class OwnerWhatsAppChannel:
     def name(self) -> str:
         return owner_channel_name(self._phone)
 
+    async def close(self) -> None:
+        """Nothing of its own to close."""
+
     async def deliver(self, alert: MerchantAlert) -> Outcome:
         last = await self._store.last_message_from(self._phone)
         now = int(self._clock())

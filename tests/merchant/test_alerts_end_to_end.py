@@ -125,6 +125,7 @@ async def test_a_merchant_server_that_is_down_gets_the_same_webhook_later(
         order_id = await pay(shop)
         await deliver_alerts(shop)
         assert [w.answered for w in merchant.inbox.webhooks] == [503]
+        assert shop.app[keys.ALERTS].busy == 0  # the retry waits in the table, not a worker
 
         clock.advance(4)  # before the first retry is due (5 s, less 10 % at most)
         await deliver_alerts(shop)

@@ -32,7 +32,12 @@ from storage.repository import DeadLetterHook, Lane
 T = TypeVar("T")
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
-LOCK_NAMESPACE: Mapping[Lane, int] = {Lane.EVENTS: 0x5B01, Lane.OUTBOX: 0x5B02, Lane.JOBS: 0x5B03}
+LOCK_NAMESPACE: Mapping[Lane, int] = {
+    Lane.EVENTS: 0x5B01,
+    Lane.OUTBOX: 0x5B02,
+    Lane.JOBS: 0x5B03,
+    Lane.ALERTS: 0x5B04,
+}
 """First key of each lane's advisory locks (the second is `hashtext(key)`). Two keys that
 hash alike only make their owners take turns; the sweep catches anything that waited."""
 

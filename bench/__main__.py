@@ -50,6 +50,8 @@ SQLITE_FULL: dict[str, Any] = {
     "kill_rate": 500.0,
     "fault_customers": 200,
     "razorpay_fault_customers": 200,
+    "slow_body_connections": 150,
+    "slow_body_seconds": 20.0,
 }
 SQLITE_QUICK: dict[str, Any] = {
     "rates": [500, 1000],
@@ -65,6 +67,8 @@ SQLITE_QUICK: dict[str, Any] = {
     "kill_rate": 300.0,
     "fault_customers": 30,
     "razorpay_fault_customers": 30,
+    "slow_body_connections": 150,
+    "slow_body_seconds": 6.0,
 }
 # Postgres runs three setups in the time SQLite runs one: shorter steps, a finer grid at the
 # low end (where it is today), smaller fault runs. The checkout's background stays well below
@@ -101,10 +105,28 @@ PROFILES: dict[tuple[str, str], dict[str, Any]] = {
     ("full", "postgres"): POSTGRES_FULL,
     ("quick", "postgres"): POSTGRES_QUICK,
 }
-ALL_PHASES = ("load", "ceiling", "checkout", "carts", "kill", "graph-faults", "razorpay-faults")
+ALL_PHASES = (
+    "load",
+    "ceiling",
+    "checkout",
+    "carts",
+    "kill",
+    "graph-faults",
+    "razorpay-faults",
+    "slow-body",
+    "hostile-input",
+)
 DEFAULT_PHASES: dict[tuple[str, str], tuple[str, ...]] = {
     ("full", "sqlite"): ALL_PHASES,
-    ("quick", "sqlite"): ("load", "ceiling", "checkout", "carts", "kill"),
+    ("quick", "sqlite"): (
+        "load",
+        "ceiling",
+        "checkout",
+        "carts",
+        "kill",
+        "slow-body",
+        "hostile-input",
+    ),
     ("full", "postgres"): ("load", "checkout", "kill", "graph-faults", "razorpay-faults"),
     ("quick", "postgres"): ("load", "checkout", "kill", "graph-faults"),
 }
@@ -408,6 +430,20 @@ def _run_phases(
             },
             bot_env={"HTTP_TIMEOUT_SECONDS": "2", "RETRY_BASE_SECONDS": "0.2"},
         ),
+    )
+    timed(
+        "slow-body",
+        "slow_body",
+        "slow bodies: strangers hold connections with 3 MiB bodies (asserts bounds)",
+        lambda: scenarios.slow_body_phase(
+            work, profile["slow_body_connections"], profile["slow_body_seconds"], setup=setup
+        ),
+    )
+    timed(
+        "hostile-input",
+        "hostile_input",
+        "hostile signed input: 3 MiB catalog orders, texts and names, one at a time",
+        lambda: scenarios.hostile_input_phase(work, setup=setup),
     )
     return run
 

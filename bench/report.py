@@ -204,7 +204,44 @@ def _run_markdown(run: Row, *, several: bool) -> list[str]:
         ]
     if run.get("razorpay_faults"):
         out += [f"{h}Razorpay faults", "", _checkout_table([run["razorpay_faults"]]), ""]
+    if run.get("slow_body"):
+        out += [f"{h}slow bodies from strangers", "", slow_body_table([run["slow_body"]]), ""]
+    if run.get("hostile_input"):
+        out += [f"{h}hostile signed input", "", hostile_table(run["hostile_input"]), ""]
     return out
+
+
+def hostile_table(result: Row) -> str:
+    return _table(
+        ["input (3 MiB, signed)", "ack ms", "longest /healthz ms", "answered"],
+        [[r["input"], r["ack_ms"], r["healthz_max_ms"], r["answered"]] for r in result["inputs"]],
+    )
+
+
+def slow_body_table(rows: Sequence[Row]) -> str:
+    return _table(
+        [
+            "stalled 3 MiB bodies",
+            "seconds",
+            "RSS before → peak MiB",
+            "growth MiB",
+            "/healthz p50 / p99 / max ms",
+            "signed webhooks acked / answered",
+            "bot's answers to the attacker",
+        ],
+        [
+            [
+                r["connections"],
+                r["seconds"],
+                f"{r['baseline_rss_mib']} → {r['peak_rss_mib']}",
+                r["rss_growth_mib"],
+                f"{r['healthz_p50_ms']} / {r['healthz_p99_ms']} / {r['healthz_max_ms']}",
+                f"{r['webhooks_200']}/{r['webhooks_sent']} / {r['webhooks_answered']}",
+                ", ".join(f"{k} {v}" for k, v in sorted(r["attack"].items()) if k != "bytes_sent"),
+            ]
+            for r in rows
+        ],
+    )
 
 
 def kill_table(rows: Sequence[Row]) -> str:

@@ -892,3 +892,113 @@ def graph_faults_phase(
         f"faults injected {stats['graph_faults']}"
     )
     return result
+
+
+# --- slow bodies from strangers ----------------------------------------------------------------
+
+# What the slow-body phase asserts (issue 12): memory stays bounded, health checks stay fast and
+# real webhooks keep being answered while strangers hold connections with 3 MiB bodies.
+SLOW_BODY_MAX_RSS_GROWTH_MIB = 64
+SLOW_BODY_MAX_HEALTHZ_P99_MS = 100.0
+
+
+def slow_body_phase(
+    workdir: Path,
+    connections: int,
+    seconds: float,
+    *,
+    setup: Setup = SQLITE,
+    check: bool = True,
+    log: Log = print,
+) -> dict[str, Any]:
+    """`connections` strangers each declare a 3 MiB body, send all but its last byte and stall
+    (reconnecting whenever the bot drops them), for `seconds`; meanwhile /healthz is polled,
+    signed "hi" webhooks arrive from new customers, and the bot's RSS is sampled. With several
+    processes, the attack and the probes go to the first one."""
+    from bench.attack import Probes, start_slow_bodies
+
+    with deployed(setup, workdir, "slow-body") as d:
+        standins, bot = d.standins, d.bots.procs[0]
+        quiet = Probes(bot.url, bot.pid)
+        asyncio.run(quiet.run(2.0))  # warm up; the baseline
+        baseline_kib = procs.memory(bot.pid).get("VmRSS", 0)
+        log(f"  {connections} stalled 3 MiB bodies for {seconds:g} s, probes meanwhile …")
+        attacker, tally_queue = start_slow_bodies("127.0.0.1", bot.port, connections, seconds)
+        probes = Probes(bot.url, bot.pid)
+        asyncio.run(probes.run(seconds))
+        tally = tally_queue.get(timeout=seconds + 60)
+        attacker.join(timeout=10)
+        first, _, _ = first_replies(standins.url, set(probes.phones), wait_seconds=5)
+        memory = procs.memory(bot.pid)
+    peak_kib = max([memory.get("VmHWM", 0), *probes.rss_kib])
+    answered = sum(1 for phone in probes.phones if phone in first)
+    result = {
+        "connections": connections,
+        "seconds": seconds,
+        "baseline_rss_mib": round(baseline_kib / 1024, 1),
+        "peak_rss_mib": round(peak_kib / 1024, 1),
+        "rss_growth_mib": round((peak_kib - baseline_kib) / 1024, 1),
+        "rss_at_end_mib": round(memory.get("VmRSS", 0) / 1024, 1),
+        "healthz_checks": len(probes.healthz_ms) + probes.healthz_failed,
+        "healthz_failed": probes.healthz_failed,
+        "healthz_p50_ms": round(percentile(probes.healthz_ms, 50), 1),
+        "healthz_p99_ms": round(percentile(probes.healthz_ms, 99), 1),
+        "healthz_max_ms": round(max(probes.healthz_ms, default=math.nan), 1),
+        "healthz_p99_quiet_ms": round(percentile(quiet.healthz_ms, 99), 1),
+        "webhooks_sent": len(probes.phones),
+        "webhooks_200": probes.webhook_status.get(200, 0),
+        "webhooks_answered": answered,
+        "webhook_ack_p99_ms": round(percentile(probes.webhook_ms, 99), 1),
+        "attack": tally,
+    }
+    log(
+        f"    RSS {result['baseline_rss_mib']} → peak {result['peak_rss_mib']} MiB "
+        f"(+{result['rss_growth_mib']}); /healthz p50/p99/max {result['healthz_p50_ms']}/"
+        f"{result['healthz_p99_ms']}/{result['healthz_max_ms']} ms "
+        f"({result['healthz_failed']} failed); webhooks {result['webhooks_200']}/"
+        f"{result['webhooks_sent']} acked, {answered} answered; attack {tally}"
+    )
+    if check:
+        assert result["rss_growth_mib"] < SLOW_BODY_MAX_RSS_GROWTH_MIB, result
+        assert result["healthz_failed"] == 0, result
+        assert result["healthz_p99_ms"] < SLOW_BODY_MAX_HEALTHZ_P99_MS, result
+        assert result["webhooks_200"] == result["webhooks_sent"] == answered, result
+    return result
+
+
+# --- hostile signed input -----------------------------------------------------------------------
+
+
+def hostile_input_phase(
+    workdir: Path, *, setup: Setup = SQLITE, check: bool = True, log: Log = print
+) -> dict[str, Any]:
+    """Signed webhooks at Meta's 3 MiB limit built to make one step expensive (a catalog order
+    of 36,000 lines, a text of a million words, ...), one at a time, with /healthz polled every
+    10 ms from the POST until a second after its 200: how long can one message hold the loop?
+    With several processes, the first one gets them."""
+    from bench.attack import hostile_bodies, send_while_probing
+
+    rows = []
+    with deployed(setup, workdir, "hostile") as d:
+        standins, bot = d.standins, d.bots.procs[0]
+        since = 0
+        for name, (phone, body) in hostile_bodies("555").items():
+            status, ack_ms, health = asyncio.run(send_while_probing(bot.url, body))
+            first, _, since = first_replies(standins.url, {phone}, wait_seconds=60, since=since)
+            rows.append(
+                {
+                    "input": name,
+                    "body_mib": round(len(body) / 2**20, 2),
+                    "status": status,
+                    "ack_ms": round(ack_ms, 1),
+                    "answered": phone in first,
+                    "healthz_max_ms": round(max(health, default=math.nan), 1),
+                    "healthz_checks": len(health),
+                }
+            )
+            log(f"    {name}: {rows[-1]}")
+        memory = procs.memory(bot.pid)
+    result = {"inputs": rows, **{f"bot_{k}_kib": v for k, v in memory.items()}}
+    if check:
+        assert all(r["status"] == 200 and r["answered"] for r in rows), rows
+    return result

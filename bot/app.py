@@ -15,21 +15,27 @@ from bot import keys
 from bot.clock import Clock, OrderIdFactory, new_order_id, system_clock
 from bot.jobs import JobRunner
 from bot.logging import get_logger
+from bot.merchant.schedule import RetrySchedule
+from bot.merchant.setup import merchant_channels
+from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
 from bot.retry import Backoff
 from bot.routes import health, payments_callback, razorpay, whatsapp
+from bot.routes.bodies import WebhookBodies
+from bot.routes.headers import add_security_headers
 from bot.runner import Runner
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
 from flows.catalog import ShopConfig
-from storage import PostgresOptions
 from storage.backends import open_store
 from storage.repository import DeadLetter, Lane
 
 log = get_logger(__name__)
 
-MAX_WEBHOOK_BODY = 3 * 1024 * 1024  # Meta batches up to 3 MB; anything larger answers 413
+# For request.read() on the other routes (the sandbox's); the webhooks read their bodies through
+# bot/routes/bodies.py, with a limit, a deadline and a budget each.
+MAX_WEBHOOK_BODY = 3 * 1024 * 1024
 JOB_RETRY_SECONDS = 120.0  # how long link creation keeps trying before telling the customer
 
 
@@ -39,10 +45,12 @@ def create_app(
     *,
     clock: Clock = system_clock,
     order_ids: OrderIdFactory = new_order_id,
+    webhook_bodies: WebhookBodies | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
     app[keys.SETTINGS] = settings
     app[keys.SHOP] = shop
+    app[keys.WEBHOOK_BODIES] = webhook_bodies or WebhookBodies.standard()
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_http_session)
     app.cleanup_ctx.append(_workers(clock, order_ids))
@@ -51,6 +59,7 @@ def create_app(
     app.router.add_post("/webhooks/razorpay", razorpay.receive)
     app.router.add_get("/payments/callback", payments_callback.payment_callback)
     app.router.add_get("/healthz", health.healthz)
+    add_security_headers(app)
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import setup_sandbox
 
@@ -61,7 +70,7 @@ def create_app(
 async def _database(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     store = await open_store(
-        settings.database_url, postgres=postgres_options(settings), on_dead_letter=_log_dead_letter
+        settings.database_url, postgres=settings.postgres_options(), on_dead_letter=_log_dead_letter
     )
     try:
         # A sandbox over a live shop's orders would publish them; a live shop over sandbox
@@ -124,6 +133,13 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             clock=clock,
             concurrency=settings.worker_concurrency,
         )
+        alerts = AlertWorker(
+            store=store,
+            channels=merchant_channels(settings, session, store, whatsapp_client, clock),
+            schedule=RetrySchedule(),
+            clock=clock,
+            concurrency=settings.worker_concurrency,
+        )
         runner: Runner
         jobs = JobRunner(
             store=store,
@@ -143,24 +159,35 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             deliver=outbox.submit,
             perform=jobs.submit,
             concurrency=settings.worker_concurrency,
+            alert_channels=alerts.channel_names,
+            alerts_queued=alerts.poke,
         )
         app[keys.WHATSAPP] = whatsapp_client
         app[keys.PAYMENTS] = provider
         app[keys.OUTBOX] = outbox
         app[keys.JOBS] = jobs
         app[keys.RUNNER] = runner
-        recovered = (await runner.recover(), await outbox.recover(), await jobs.recover())
-        for worker in (runner, outbox, jobs):
+        app[keys.ALERTS] = alerts
+        # Messages first, then provider calls, then events: each listing is read before the
+        # workers recovered after it can add to what it lists.
+        messages = await outbox.recover()
+        calls = await jobs.recover()
+        events = await runner.recover()
+        for worker in (runner, outbox, jobs, alerts):
             worker.start_sweeping()  # several processes share the database: pick up strays
+        alerts.start_timer()  # deliveries due now, and each later retry when its time comes
         log.info(
             "workers started",
             mode=settings.mode.value,
-            events_recovered=recovered[0],
-            messages_recovered=recovered[1],
-            jobs_recovered=recovered[2],
+            events_recovered=events,
+            messages_recovered=messages,
+            jobs_recovered=calls,
+            merchant_channels=list(alerts.channel_names),
         )
         yield
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
+        # Merchant deliveries last: whatever is unsent stays queued for the next start.
+        await alerts.close(1.0)
 
     return context
 
@@ -178,10 +205,6 @@ async def _drain(grace: float, runner: Runner, jobs: JobRunner, outbox: OutboxSe
         jobs_left=left_jobs,
         messages_left=left_messages,
     )
-
-
-def postgres_options(settings: Settings) -> PostgresOptions:
-    return PostgresOptions()
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -1,26 +1,45 @@
-"""`python -m bot [serve]`, `python -m bot migrate`, `python -m bot check-config [PATH]`."""
+"""`python -m bot [serve]`, `migrate`, `check-config [PATH]`, `copy-db --from URL --to URL`,
+`set-aside`."""
 
 import argparse
 import asyncio
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from aiohttp import web
 
+from bot.hosting import HostingPlatform, detect_platform
 from bot.logging import configure_logging, get_logger
-from bot.settings import Mode, Settings, SettingsError, load_settings
+from bot.merchant.alerts_cli import add_alerts_command, run_alerts_command
+from bot.settings import (
+    HTTP_DRAIN_SECONDS,
+    LOOPBACK,
+    Mode,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 from bot.shop_config import ConfigError, load_shop_config
+from storage.backends import open_store
+from storage.copy import CopyRefusedError, copy_database
 from storage.database_url import DatabaseUrlError
-from storage.errors import StorageUnavailableError
+from storage.errors import ModeMismatchError, StorageUnavailableError
 from storage.migrate import migrate
+from storage.repository import DeadLetter
 
 log = get_logger("bot")
 
 EXIT_CONFIG = 1  # the shop's config file has problems
 EXIT_ENV = 2  # the environment is missing or has bad variables
 EXIT_DATABASE = 3  # the database cannot be reached (a release phase fails and can be retried)
+
+# Heroku's router keeps an idle connection to a dyno open for 90 s. Ours must outlast it: a
+# server that closes first races the router's next request on that connection (a 503 that
+# Meta or Razorpay then retry).
+KEEPALIVE_SECONDS = 95.0
 
 
 def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
@@ -30,18 +49,32 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     commands.add_parser("migrate", help="apply database migrations (the Procfile's release:)")
     check = commands.add_parser("check-config", help="validate a shop config file")
     check.add_argument("path", nargs="?", type=Path, help="default: $BOT_CONFIG or config.toml")
+    copy = commands.add_parser(
+        "copy-db", help="move a shop from a SQLite file to an empty Postgres database"
+    )
+    copy.add_argument("--from", dest="source", required=True, help="sqlite:///path/bot.sqlite3")
+    copy.add_argument("--to", dest="target", required=True, help="postgres://user:pass@host/db")
+    commands.add_parser("set-aside", help="list stored items set aside as unusable")
+    add_alerts_command(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.path or Path(env.get("BOT_CONFIG") or "config.toml"))
+    if args.command == "copy-db":
+        return _copy_db(args.source, args.target)
     try:
         settings = load_settings(env)
     except SettingsError as error:
-        print(f"error: {error}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
         return EXIT_ENV
     configure_logging(settings.log_level)
     if args.command == "migrate":
         return _migrate(settings)
-    return _serve(settings)
+    if args.command == "set-aside":
+        return _list_set_aside(settings)
+    if args.command == "alerts":
+        return run_alerts_command(args, settings.database_url)
+    return _serve(settings, detect_platform(env))
 
 
 def _check_config(path: Path) -> int:
@@ -66,7 +99,7 @@ def _print_problems(error: ConfigError) -> None:
 
 def _migrate(settings: Settings) -> int:
     try:
-        applied = asyncio.run(migrate(settings.database_url))
+        applied = asyncio.run(migrate(settings.database_url, settings.postgres_options()))
     except DatabaseUrlError as error:
         print(f"error: DATABASE_URL: {error}", file=sys.stderr)
         return EXIT_ENV
@@ -80,7 +113,7 @@ def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings) -> int:
+def _serve(settings: Settings, platform: HostingPlatform | None) -> int:
     try:
         shop = load_shop_config(settings.bot_config)
     except ConfigError as error:
@@ -91,38 +124,84 @@ def _serve(settings: Settings) -> int:
         from bot.sandbox import sandbox_settings
 
         settings = sandbox_settings(settings)
-        log.warning(
-            "SANDBOX MODE: no WhatsApp or Razorpay credentials are set, so both are simulated "
-            "in this process. Nothing is sent to Meta and no money moves.",
-            open=f"http://localhost:{settings.port}/sandbox",
-        )
-        print(
-            f"\n  Sandbox shop ready: open http://localhost:{settings.port}/sandbox\n",
-            file=sys.stderr,
-            flush=True,
-        )
+        if platform is None:
+            _announce_sandbox(settings)
+        else:
+            _warn_sandbox_on_platform(settings, platform)
     code = _migrate(settings)
     if code:
         return code
     from bot.app import create_app
 
-    log.info("starting", host=settings.host, port=settings.port, mode=settings.mode.value)
+    log.info(
+        "starting",
+        host=settings.host,
+        port=settings.port,
+        mode=settings.mode.value,
+        platform=platform.name if platform else None,
+    )
+    try:
+        _run(create_app(settings, shop), settings)
+    except ModeMismatchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ENV
+    except StorageUnavailableError as error:
+        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
+        return EXIT_DATABASE
+    log.info("stopped")
+    return 0
+
+
+def _run(app: web.Application, settings: Settings) -> None:
     web.run_app(
-        create_app(settings, shop),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,
         access_log=None,
-        # aiohttp's own wait for open requests; the workers' grace period follows it.
-        shutdown_timeout=3.0,
+        # On SIGTERM: stop listening, give open requests HTTP_DRAIN_SECONDS (3 s), then the
+        # workers SHUTDOWN_GRACE_SECONDS (25 s by default), then close the database. 3 + 25 =
+        # 28 s < the 30 s Heroku allows before SIGKILL, with 2 s to close and exit;
+        # load_settings refuses a grace that would not fit a platform's window.
+        shutdown_timeout=HTTP_DRAIN_SECONDS,
+        keepalive_timeout=KEEPALIVE_SECONDS,
         # aiohttp's default of 128 pending connections overflows when a burst of webhook
         # deliveries connects at once, and the kernel retries the dropped SYNs only after 1 s
         # and 3 s (BENCHMARKS.md); the kernel caps this at net.core.somaxconn.
         backlog=1024,
         loop=_event_loop(),
     )
-    log.info("stopped")
-    return 0
+
+
+def _announce_sandbox(settings: Settings) -> None:
+    log.warning(
+        "SANDBOX MODE: no WhatsApp or Razorpay credentials are set, so both are simulated "
+        "in this process. Nothing is sent to Meta and no money moves.",
+        open=f"http://localhost:{settings.port}/sandbox",
+    )
+    print(
+        f"\n  Sandbox shop ready: open http://localhost:{settings.port}/sandbox\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _warn_sandbox_on_platform(settings: Settings, platform: HostingPlatform) -> None:
+    """BOT_MODE=sandbox on a public host: allowed, since someone asked for it, but loudly."""
+    reach = (
+        f"It listens on {LOOPBACK} only, where {platform.name}'s router cannot reach it: "
+        "set HOST=0.0.0.0 to publish it."
+        if settings.host == LOOPBACK
+        else f"It listens on {settings.host}."
+    )
+    warning = (
+        f"SANDBOX MODE ON {platform.name.upper()}: BOT_MODE=sandbox runs the demo shop on a "
+        "public host. Anyone who reaches it can read every sandbox order at /sandbox/orders "
+        "and sign payment webhooks with the sandbox's published secrets. "
+        f"{reach} For the live shop, set BOT_MODE=live and the credentials."
+    )
+    log.warning(warning, platform=platform.name)
+    print(f"\n  WARNING: {warning}\n", file=sys.stderr, flush=True)
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -141,3 +220,42 @@ def _safe_url(url: str) -> str:
         return url
     scheme, _, rest = url.partition("://")
     return f"{scheme}://***@{rest.rpartition('@')[2]}"
+
+
+def _copy_db(source: str, target: str) -> int:
+    try:
+        report = asyncio.run(copy_database(source, target))
+    except (DatabaseUrlError, CopyRefusedError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ENV
+    except StorageUnavailableError as error:
+        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
+        return EXIT_DATABASE
+    print(f"Copied {_safe_url(source)} to {_safe_url(target)}; rows in both:")
+    for table, count in report.rows.items():
+        print(f"  {table:<22}{count:>9}")
+    print("Point DATABASE_URL at the new database and restart the bot.")
+    return 0
+
+
+def _list_set_aside(settings: Settings) -> int:
+    async def listing() -> list[DeadLetter]:
+        store = await open_store(settings.database_url)
+        try:
+            return await store.dead_letters(limit=1000)
+        finally:
+            await store.close()
+
+    try:
+        items = asyncio.run(listing())
+    except StorageUnavailableError as error:
+        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
+        return EXIT_DATABASE
+    if not items:
+        print("Nothing is set aside.")
+        return 0
+    print(f"{len(items)} stored item(s) could not be handled and were set aside:")
+    for item in items:
+        when = datetime.fromtimestamp(item.at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        print(f"  {when}  {item.lane.value} #{item.id}  ({item.key})  {item.reason}")
+    return 0

@@ -132,6 +132,7 @@ class KeyedWorker(ABC, Generic[Stored]):
         )
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
+        self._queued: set[int] = set()  # ids submitted and not yet handled (not shared)
 
     @abstractmethod
     def _key(self, item: Stored) -> str:
@@ -147,7 +148,13 @@ class KeyedWorker(ABC, Generic[Stored]):
         """Handle one item, recording its own outcome; raising sets the item aside."""
 
     def submit(self, item: Stored) -> None:
-        self._executor.submit(self._key(item), None if self._shared else item)
+        if self._shared:
+            self._executor.submit(self._key(item), None)
+        elif item.id not in self._queued:
+            # Recovery lists what a step committed a moment ago and handed over too: the same
+            # item must not be handled (a message sent) twice.
+            self._queued.add(item.id)
+            self._executor.submit(self._key(item), item)
 
     def submit_key(self, key: str) -> None:
         """Work for `key` is waiting in the store (shared stores only)."""
@@ -185,10 +192,13 @@ class KeyedWorker(ABC, Generic[Stored]):
                 self.submit_key(key)
 
     async def _run(self, key: str, item: Stored | None) -> None:
-        if item is not None:
-            await self._guarded(item)
-        else:
+        if item is None:
             await self._drain(key)
+            return
+        try:
+            await self._guarded(item)
+        finally:
+            self._queued.discard(item.id)
 
     async def _drain(self, key: str) -> None:
         """Claim `key`, handle its pending items in order until none is left, let go; then
@@ -200,15 +210,11 @@ class KeyedWorker(ABC, Generic[Stored]):
                 async with self._store.claim(self.lane, key) as claimed:
                     if not claimed:
                         return  # another process has it, and looks again when it lets go
-                    while not self._closing:
-                        fresh = await self._fresh(key, attempted)
-                        if not fresh:
-                            break
-                        for item in fresh:
-                            if self._closing:
-                                return  # left for the other processes' sweeps
-                            attempted.add(item.id)
-                            await self._guarded(item)
+                    for item in await self._fresh(key, attempted):
+                        if self._closing:
+                            return  # left for the other processes' sweeps
+                        attempted.add(item.id)
+                        await self._guarded(item)
                 if not await self._fresh(key, attempted):
                     return
         except (StorageUnavailableError, StoreClosedError) as error:

@@ -4,8 +4,10 @@ import aiohttp
 from aiohttp import web
 
 from bot.jobs import JobRunner
+from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
+from bot.routes.bodies import WebhookBodies
 from bot.runner import Runner
 from bot.settings import Settings
 from bot.whatsapp.client import WhatsAppClient
@@ -21,3 +23,5 @@ PAYMENTS = web.AppKey("payments", PaymentProvider)
 RUNNER = web.AppKey("runner", Runner)
 OUTBOX = web.AppKey("outbox", OutboxSender)
 JOBS = web.AppKey("jobs", JobRunner)
+ALERTS = web.AppKey("alerts", AlertWorker)
+WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)

@@ -1,12 +1,17 @@
 """Settings from the environment, read once at the entry point (never at import time)."""
 
+import base64
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.hosting import HostingPlatform, detect_platform
+from storage.database_url import DatabaseUrlError, is_postgres_url, parse_database_url
+from storage.postgres_connection import PostgresOptions
 
 WHATSAPP_SECRETS = (
     "WHATSAPP_ACCESS_TOKEN",
@@ -17,23 +22,52 @@ WHATSAPP_SECRETS = (
 RAZORPAY_SECRETS = ("RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET")
 REQUIRED_IN_LIVE_MODE = WHATSAPP_SECRETS + RAZORPAY_SECRETS
 
+LOOPBACK = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - a web dyno must listen where the router reaches it
+# After SIGTERM aiohttp waits this long for open requests; the workers' grace period follows.
+HTTP_DRAIN_SECONDS = 3.0
+
 
 class Mode(StrEnum):
     LIVE = "live"
     SANDBOX = "sandbox"
 
 
+class DatabaseSsl(StrEnum):
+    """DATABASE_SSL: libpq's sslmode, for Postgres."""
+
+    DISABLE = "disable"
+    PREFER = "prefer"
+    REQUIRE = "require"  # encrypted, certificate not checked: what Heroku's small plans need
+    VERIFY_FULL = "verify-full"
+
+
 class SettingsError(Exception):
-    """The environment cannot start the bot. The message names every variable at fault."""
+    """The environment cannot start the bot. Each problem names the variables at fault."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
-    bot_mode: Mode | None = None  # None: sandbox when no credential is set, else live
-    host: str = "0.0.0.0"  # noqa: S104 - a web dyno must listen on every interface
+    bot_mode: Mode | None = None  # None: load_settings decides (see there)
+    # Unset, load_settings picks every interface for a live shop (a dyno's router must reach
+    # it) and loopback for the sandbox, which shows its orders and signing secrets to anyone.
+    host: str = LOOPBACK
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     database_url: str = "sqlite:///bot.sqlite3"
+    # None: the URL's sslmode if it has one, else none to this machine and `require` to any
+    # other host (storage/postgres_connection.py decides).
+    database_ssl: DatabaseSsl | None = None
+    # Connections one process may hold. Heroku's smallest Postgres plans allow 20 in all,
+    # shared by every dyno, the release phase and old and new dynos overlapping on restarts.
+    database_pool_size: Annotated[int, Field(ge=1)] = 5
+    # Heroku's name for this process (web.1, release.4): Postgres shows it beside each
+    # connection (pg_stat_activity's application_name), so a busy dyno is easy to find.
+    dyno: str | None = None
     bot_config: Path = Path("config.toml")
     log_level: str = "INFO"
     public_base_url: str | None = None
@@ -52,6 +86,21 @@ class Settings(BaseSettings):
     # with the previous secret, so every listed secret is accepted.
     razorpay_webhook_secret: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     razorpay_api_base: str = "https://api.razorpay.com/v1"
+
+    # The merchant hears about every paid order on each channel set here (README "Knowing
+    # about every order").
+    merchant_webhook_url: str | None = None
+    merchant_webhook_secret: SecretStr | None = None  # whsec_<base64>, Standard Webhooks
+    # A live shop never posts to private, loopback or link-local addresses unless told to.
+    merchant_webhook_allow_private: bool = False
+    merchant_email: str | None = None
+    smtp_url: SecretStr | None = None  # smtp://user:pass@host:587 (STARTTLS) or smtps://…:465
+    smtp_from: str | None = None  # the sender address; MERCHANT_EMAIL when unset
+    telegram_bot_token: SecretStr | None = None
+    telegram_chat_id: str | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    # The shop owners' WhatsApp numbers (digits, comma-separated).
+    owner_whatsapp: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Tunables with sensible defaults; documented in the README.
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
@@ -72,10 +121,88 @@ class Settings(BaseSettings):
             return tuple(SecretStr(part.strip()) for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("public_base_url", "whatsapp_api_base", "razorpay_api_base")
+    @field_validator("owner_whatsapp", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            numbers = tuple(part.strip().lstrip("+") for part in value.split(",") if part.strip())
+            if not all(number.isdigit() for number in numbers):
+                raise ValueError("list phone numbers with country code, digits only: 9198…,9199…")
+            return numbers
+        return value
+
+    @field_validator("merchant_webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            key = b""
+        if not secret.startswith("whsec_") or not 24 <= len(key) <= 64:
+            raise ValueError(
+                "use the Standard Webhooks form whsec_<base64 of 24 to 64 random bytes>, "
+                "e.g. python -c \"import base64,os; print('whsec_' + "
+                'base64.b64encode(os.urandom(32)).decode())"'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _merchant_channels_complete(self) -> "Settings":
+        pairs = [
+            (
+                "MERCHANT_WEBHOOK_URL",
+                self.merchant_webhook_url,
+                "MERCHANT_WEBHOOK_SECRET",
+                self.merchant_webhook_secret,
+            ),
+            ("MERCHANT_EMAIL", self.merchant_email, "SMTP_URL", self.smtp_url),
+            (
+                "TELEGRAM_BOT_TOKEN",
+                self.telegram_bot_token,
+                "TELEGRAM_CHAT_ID",
+                self.telegram_chat_id,
+            ),
+        ]
+        for first, first_value, second, second_value in pairs:
+            if (first_value is None) != (second_value is None):
+                raise ValueError(f"{first} and {second} go together: set both or neither")
+        return self
+
+    @field_validator(
+        "public_base_url",
+        "whatsapp_api_base",
+        "razorpay_api_base",
+        "merchant_webhook_url",
+        "telegram_api_base",
+    )
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("use smtp://user:password@host:587 or smtps://user:password@host:465")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            parse_database_url(value)  # the parser storage opens it with, so no second opinion
+        except DatabaseUrlError as error:
+            raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("database_ssl", mode="before")
+    @classmethod
+    def _lower_case_ssl(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level")
     @classmethod
@@ -90,6 +217,14 @@ class Settings(BaseSettings):
         assert self.bot_mode is not None, "load_settings resolves the mode"  # noqa: S101
         return self.bot_mode
 
+    def postgres_options(self) -> PostgresOptions:
+        """What the Postgres backend takes from the environment."""
+        return PostgresOptions(
+            ssl_mode=self.database_ssl.value if self.database_ssl else None,
+            pool_size=self.database_pool_size,
+            application_name=f"whatsapp-shop-bot {self.dyno or ''}".strip()[:63],
+        )
+
 
 def _present(env: Mapping[str, str], name: str) -> bool:
     return bool(env.get(name, "").strip())
@@ -98,26 +233,80 @@ def _present(env: Mapping[str, str], name: str) -> bool:
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Validate the environment. Raises `SettingsError` naming every missing or bad variable.
 
-    With no WhatsApp or Razorpay variable set the bot runs as a sandbox; with some but not all
-    it refuses to start, since a half-configured live shop would take orders it cannot charge.
+    With no WhatsApp or Razorpay variable set the bot runs as a sandbox, except on a hosting
+    platform, where only BOT_MODE=sandbox starts it; with some but not all it refuses to start,
+    since a half-configured live shop would take orders it cannot charge.
     """
+    settings = _validated(env)
+    platform = detect_platform(env)
+    mode = settings.bot_mode or _automatic_mode(env, platform)
+    problems = _missing_credentials(env, mode, settings.bot_mode, platform)
+    if platform is not None:
+        problems += _unfit_for_platform(settings, mode, platform)
+    if problems:
+        raise SettingsError(*problems)
+    host = settings.host if "host" in settings.model_fields_set else _default_host(mode)
+    return settings.model_copy(update={"bot_mode": mode, "host": host})
+
+
+def _validated(env: Mapping[str, str]) -> Settings:
     lowered = {key.lower(): value for key, value in env.items() if value != ""}
     try:
-        settings = Settings(**lowered)  # type: ignore[arg-type]
+        return Settings(**lowered)  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = [
             f"{'_'.join(str(part) for part in err['loc']).upper()}: {err['msg']}"
             for err in exc.errors()
         ]
         raise SettingsError("invalid environment: " + "; ".join(problems)) from None
-    given = [name for name in REQUIRED_IN_LIVE_MODE if _present(env, name)]
-    mode = settings.bot_mode or (Mode.LIVE if given else Mode.SANDBOX)
-    if mode is Mode.LIVE:
-        missing = [name for name in REQUIRED_IN_LIVE_MODE if not _present(env, name)]
-        if missing:
-            raise SettingsError(
-                "missing required environment variables: "
-                + ", ".join(missing)
-                + ". Set them all for a live shop, or none of them to try the sandbox."
-            )
-    return settings.model_copy(update={"bot_mode": mode})
+
+
+def _automatic_mode(env: Mapping[str, str], platform: HostingPlatform | None) -> Mode:
+    # On a public host a sandbox would show every order, with phone numbers and addresses, to
+    # anyone: a merchant who deployed before setting the credentials gets an error instead.
+    if platform is not None or any(_present(env, name) for name in REQUIRED_IN_LIVE_MODE):
+        return Mode.LIVE
+    return Mode.SANDBOX
+
+
+def _missing_credentials(
+    env: Mapping[str, str], mode: Mode, chosen: Mode | None, platform: HostingPlatform | None
+) -> list[str]:
+    missing = [name for name in REQUIRED_IN_LIVE_MODE if not _present(env, name)]
+    if mode is not Mode.LIVE or not missing:
+        return []
+    problem = "missing required environment variables: " + ", ".join(missing) + ". "
+    if chosen is Mode.LIVE:
+        return [problem + "BOT_MODE=live needs them all."]
+    if platform is not None:
+        return [
+            problem + f"On {platform.name} ({platform.told_by}) the sandbox never starts by "
+            "itself, since it would show every order to anyone: set them all for the live "
+            "shop, or BOT_MODE=sandbox to try the sandbox there."
+        ]
+    return [problem + "Set them all for a live shop, or none of them to try the sandbox."]
+
+
+def _unfit_for_platform(settings: Settings, mode: Mode, platform: HostingPlatform) -> list[str]:
+    problems = []
+    sqlite = not is_postgres_url(settings.database_url)
+    # A sandbox's orders are made up; a live shop's are not.
+    if sqlite and mode is Mode.LIVE and not platform.persistent_disk:
+        problems.append(
+            f"DATABASE_URL is a SQLite file ({settings.database_url}), but {platform.name} "
+            f"({platform.told_by}) wipes the filesystem on every restart, and every order with "
+            f"it. Use Postgres: {platform.how_to_add_postgres}."
+        )
+    window = platform.stop_window_seconds
+    grace = settings.shutdown_grace_seconds
+    if window is not None and HTTP_DRAIN_SECONDS + grace >= window:
+        problems.append(
+            f"SHUTDOWN_GRACE_SECONDS={grace:g} does not fit: {platform.name} kills a process "
+            f"{window:g} s after SIGTERM, and open requests get {HTTP_DRAIN_SECONDS:g} s "
+            f"before the grace period starts. Use less than {window - HTTP_DRAIN_SECONDS:g}."
+        )
+    return problems
+
+
+def _default_host(mode: Mode) -> str:
+    return ALL_INTERFACES if mode is Mode.LIVE else LOOPBACK

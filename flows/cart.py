@@ -1,13 +1,17 @@
 """Cart arithmetic: adding, removing, pricing against the catalog. Prices always come from the
 merchant's config, never from a message."""
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flows.catalog import Catalog, Product
 from flows.events import OrderedItem
 from flows.orders import OrderLine
 from flows.state import CartLine
+
+# WhatsApp carts hold a handful of lines; an order with more is read only this far, so the work
+# a step does is bounded whatever arrives (one with 60,000 ids once held the loop for 45 s).
+MAX_CATALOG_ORDER_ITEMS = 100
 
 Cart = tuple[CartLine, ...]
 
@@ -59,6 +63,7 @@ class CatalogCart:
     cart: Cart
     unknown_ids: tuple[str, ...]  # not in the config, or not available
     capped: tuple[Product, ...]  # asked for more than the maximum
+    truncated: bool  # the order had more than MAX_CATALOG_ORDER_ITEMS lines; the rest unread
 
 
 def price(cart: Cart, catalog: Catalog) -> PricedCart:
@@ -95,23 +100,29 @@ def remove(cart: Cart, product_id: str) -> Cart:
 
 
 def from_catalog_order(
-    items: Iterable[OrderedItem], catalog: Catalog, max_quantity: int
+    items: Sequence[OrderedItem], catalog: Catalog, max_quantity: int
 ) -> CatalogCart:
     """A new cart from a WhatsApp catalog order. Lines for the same product are merged;
-    quantities of zero or less are ignored."""
-    cart: Cart = ()
-    unknown: list[str] = []
-    capped: list[Product] = []
-    for item in items:
+    quantities of zero or less are ignored. Reads at most `MAX_CATALOG_ORDER_ITEMS` lines, each
+    once, with dictionary look-ups only: linear in a bounded number of lines."""
+    wanted: dict[str, int] = {}  # product id -> quantity asked for, in first-seen order
+    products: dict[str, Product] = {}
+    unknown: dict[str, None] = {}  # an ordered set: each unknown id named once
+    for item in items[:MAX_CATALOG_ORDER_ITEMS]:
         if item.quantity <= 0:
             continue
         product = catalog.available(item.product_id)
         if product is None:
-            if item.product_id not in unknown:
-                unknown.append(item.product_id)
+            unknown[item.product_id] = None
             continue
-        added = add(cart, product.id, item.quantity, max_quantity)
-        cart = added.cart
-        if added.capped and product not in capped:
-            capped.append(product)
-    return CatalogCart(cart=cart, unknown_ids=tuple(unknown), capped=tuple(capped))
+        products[product.id] = product
+        wanted[product.id] = wanted.get(product.id, 0) + item.quantity
+    return CatalogCart(
+        cart=tuple(
+            CartLine(product_id=product_id, quantity=min(quantity, max_quantity))
+            for product_id, quantity in wanted.items()
+        ),
+        unknown_ids=tuple(unknown),
+        capped=tuple(products[pid] for pid, quantity in wanted.items() if quantity > max_quantity),
+        truncated=len(items) > MAX_CATALOG_ORDER_ITEMS,
+    )

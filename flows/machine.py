@@ -55,6 +55,7 @@ from flows.state import (
     Idle,
 )
 from flows.text import shorten
+from flows.texts import Texts
 
 
 class StepContext(BaseModel):
@@ -80,10 +81,14 @@ class Decision(BaseModel):
 
 ADDRESS_MIN_CHARS = 10
 ADDRESS_MAX_CHARS = 500
+ADDRESS_RAW_MAX_CHARS = 4 * ADDRESS_MAX_CHARS  # before runs of spaces are collapsed
+COMMAND_MAX_CHARS = 64  # longer than any command word, greeting or quantity
 # A link about to expire is not worth sending again: the customer needs time to pay.
 LINK_REUSE_MARGIN_SECONDS = 60
 IGNORED_MEDIA = frozenset({"sticker"})
 REASON_MAX_CHARS = 200
+UNKNOWN_IDS_SHOWN = 10
+UNKNOWN_ID_MAX_CHARS = 40
 
 _WORD_EDGES = string.punctuation + string.whitespace + "।॥…¡¿"
 _GREETING = re.compile(
@@ -209,7 +214,12 @@ def _on_payment(
 
 
 def typed_word(text: str) -> str:
-    """What a typed command looks like once case, spacing and punctuation are set aside."""
+    """What a typed command looks like once case, spacing and punctuation are set aside.
+
+    Commands, greetings and quantities are short: a long text is none of them, and is not
+    split into words at all (a 3 MB message would be a million of them)."""
+    if len(text) > COMMAND_MAX_CHARS:
+        return ""
     return " ".join(text.casefold().split()).strip(_WORD_EDGES)
 
 
@@ -378,7 +388,9 @@ def _catalog_order(
     ordered = cart.from_catalog_order(event.items, config.catalog, maximum)
     notes = [texts.quantity_capped.format(max=maximum, product=p.name) for p in ordered.capped]
     if ordered.unknown_ids:
-        notes.append(texts.catalog_unknown_items.format(ids=", ".join(ordered.unknown_ids)))
+        notes.append(texts.catalog_unknown_items.format(ids=_some_ids(ordered.unknown_ids, texts)))
+    if ordered.truncated:
+        notes.append(texts.catalog_too_many_items.format(max=cart.MAX_CATALOG_ORDER_ITEMS))
     if not ordered.cart:
         # Keep the cart the customer had: an order of nothing usable should not wipe it.
         return _reply(
@@ -386,7 +398,18 @@ def _catalog_order(
             views.offer_browse("\n".join([*notes, texts.catalog_nothing_valid]), texts),
         )
     replaced = _settled(conversation).model_copy(update={"cart": ordered.cart})
+    if ordered.truncated:
+        # Part of what they sent was not read: let them look before anything is charged.
+        return _view_cart(replaced, context, notes)
     return _with_notes(notes, _checkout(replaced, context))
+
+
+def _some_ids(ids: Sequence[str], texts: Texts) -> str:
+    """The first few unknown ids, each short: they are the customer's own words, echoed back."""
+    shown = [shorten(product_id, UNKNOWN_ID_MAX_CHARS) for product_id in ids[:UNKNOWN_IDS_SHOWN]]
+    if len(ids) > UNKNOWN_IDS_SHOWN:
+        shown.append(texts.more_lines.format(count=len(ids) - UNKNOWN_IDS_SHOWN))
+    return ", ".join(shown)
 
 
 # --- checkout --------------------------------------------------------------------------------
@@ -440,6 +463,8 @@ def _use_saved_address(conversation: Conversation, context: StepContext) -> Deci
 
 def _typed_address(conversation: Conversation, context: StepContext, text: str) -> Decision:
     texts = context.config.messages
+    if len(text) > ADDRESS_RAW_MAX_CHARS:  # too long however it is spaced: not split line by line
+        return _say(conversation, texts.address_too_long.format(max=ADDRESS_MAX_CHARS))
     address = "\n".join(
         " ".join(line.split()) for line in text.strip().splitlines() if line.strip()
     )

@@ -1,8 +1,10 @@
 """The bot's wording. Every field can be overridden under `[messages]` in config.toml.
 
 Placeholders in braces are filled with `str.format`; an override may use only the placeholders
-of the default (fewer is fine). Titles of buttons, list buttons, rows and sections are checked
-against the Cloud API limits here, so a bad override fails when the config loads, not at Meta.
+of the default (fewer is fine), and only plain: `{shop}`, never `{shop:>200000000}` (a format
+spec can ask for any width, so any amount of memory per message) nor `{shop!r}`. Titles of
+buttons, list buttons, rows and sections are checked against the Cloud API limits here, so a
+bad override fails when the config loads, not at Meta.
 """
 
 from string import Formatter
@@ -70,6 +72,10 @@ class Texts(BaseModel):
     items_dropped: str = "No longer available, so removed from your cart: {products}."
     catalog_unknown_items: str = "Not available, so not added to your cart: {ids}."
     catalog_nothing_valid: str = "Sorry, none of the items in your order are available."
+    catalog_too_many_items: str = (
+        "Your order has more than {max} items, so only the first {max} were read. "
+        "Please check your cart before you pay."
+    )
 
     # --- checkout ---------------------------------------------------------------------------
     ask_address: str = (
@@ -152,8 +158,15 @@ class Texts(BaseModel):
         allowed = placeholders(str(cls.model_fields[str(info.field_name)].default))
         try:
             unknown = placeholders(value) - allowed
+            dressed = dressed_placeholders(value)
         except ValueError as exc:
             raise ValueError(f"not a valid template: {exc}") from exc
+        if dressed:
+            # A format spec can ask for any width: 200 MB of spaces in every welcome.
+            raise ValueError(
+                f"uses {', '.join(dressed)}: write placeholders plain, like {{shop}}, "
+                "without a format spec (:...) or conversion (!r)"
+            )
         if unknown:
             known = ", ".join(f"{{{p}}}" for p in sorted(allowed)) or "none"
             raise ValueError(f"uses {', '.join(sorted(unknown))}; allowed: {known}")
@@ -166,3 +179,16 @@ def placeholders(template: str) -> set[str]:
     Attribute and index access (`{shop.__class__}`) come back whole, so they are never allowed.
     """
     return {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+
+
+def dressed_placeholders(template: str) -> list[str]:
+    """Placeholders with a format spec or a conversion, as written (`{shop:>9}`, `{shop!r}`).
+
+    Raises ValueError for a broken template, like `placeholders`.
+    """
+    found = []
+    for _, name, spec, conversion in Formatter().parse(template):
+        if name is not None and (spec or conversion):
+            written = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            found.append("{" + written + "}")
+    return found

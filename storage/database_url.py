@@ -6,6 +6,7 @@ former; `postgresql+asyncpg://` is taken too). Everything else fails here, at st
 message that says what to change, rather than later as an obscure driver error.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -28,13 +29,27 @@ class SqliteDatabase:
 @dataclass(frozen=True, slots=True)
 class PostgresDatabase:
     dsn: str  # always postgresql://, which asyncpg takes
-    host: str  # "" when the DSN names none (a local Unix socket)
+    hosts: tuple[str, ...]  # one, or several for failover; "" for the default local socket
     sslmode: str | None  # from the URL's query, if it names one
 
     @property
+    def host(self) -> str:
+        return self.hosts[0]
+
+    @property
     def is_local(self) -> bool:
-        """On this machine: loopback or a Unix socket, where TLS buys nothing."""
-        return self.host in _LOCAL_HOSTS or self.host.startswith("/")
+        """Every host on this machine (loopback or a Unix socket), where TLS buys nothing. One
+        remote host among several makes it remote: a failover must not go out in clear."""
+        return all(_is_local_host(host) for host in self.hosts)
+
+
+def _is_local_host(host: str) -> bool:
+    if host in _LOCAL_HOSTS or host.startswith("/"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_database_url(url: str) -> SqliteDatabase | PostgresDatabase:
@@ -59,15 +74,38 @@ def _postgres(url: str) -> PostgresDatabase:
     dsn = f"postgresql://{rest}"
     try:
         parts = urlsplit(dsn)
-        host = parts.hostname or ""
         query = dict(parse_qsl(parts.query))
     except ValueError as error:
         raise DatabaseUrlError(f"DATABASE_URL is not a valid URL: {error}") from None
-    host = query.get("host", host)  # libpq's ?host=/run/postgresql form for sockets
+    hosts = _hosts(parts.netloc.rpartition("@")[2], query.get("host"))
     sslmode = query.get("sslmode")
     if sslmode is not None and sslmode not in SSL_MODES:
         raise DatabaseUrlError(f"DATABASE_URL: sslmode must be one of {', '.join(SSL_MODES)}")
-    return PostgresDatabase(dsn=dsn, host=host, sslmode=sslmode)
+    return PostgresDatabase(dsn=dsn, hosts=hosts, sslmode=sslmode)
+
+
+def _hosts(netloc: str, query_host: str | None) -> tuple[str, ...]:
+    """The hosts of `host1:port1,host2:port2` (libpq's failover list), percent-decoded (a
+    socket directory may be written %2Fvar%2Frun%2Fpostgresql); `?host=` wins, as in libpq."""
+    if query_host is not None:
+        return tuple(h.strip() for h in query_host.split(","))
+    hosts = []
+    for entry in netloc.split(",") if netloc else [""]:
+        host, port = _split_port(unquote(entry))
+        if port and not port.isdigit():
+            raise DatabaseUrlError(f"DATABASE_URL: the port must be a number, got {port!r}")
+        hosts.append(host.lower())
+    return tuple(hosts)
+
+
+def _split_port(entry: str) -> tuple[str, str]:
+    if entry.startswith("["):  # [::1]:5432
+        host, _, rest = entry[1:].partition("]")
+        return host, rest.removeprefix(":")
+    if entry.startswith("/") or entry.count(":") != 1:
+        return entry, ""
+    host, _, port = entry.partition(":")
+    return host, port
 
 
 def sqlite_path(url: str) -> Path:

@@ -20,11 +20,13 @@ from storage import ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
+    AlertStatus,
     CustomerSnapshot,
     DeadLetter,
     DeadLetterHook,
     Job,
     Lane,
+    MerchantAlert,
     NewEvent,
     OutboxMessage,
     StepResult,
@@ -54,6 +56,11 @@ class OpStore(ABC):
     async def _write(self, op: OpFactory[T]) -> T:
         """Run an operation in one transaction: all of it is saved, or none."""
 
+    async def _write_statement(self, op: OpFactory[T]) -> T:
+        """Run an operation of exactly one statement. A statement is atomic by itself, so a
+        backend may skip the BEGIN and COMMIT round trips around it."""
+        return await self._write(op)
+
     @property
     def shared(self) -> bool:
         return False
@@ -75,7 +82,7 @@ class OpStore(ABC):
     # --- set-aside items ------------------------------------------------------------------------
 
     async def dead_letter(self, lane: Lane, item_id: int, reason: str, now: int) -> None:
-        await self._write(partial(ops.dead_letter, lane, item_id, reason, now))
+        await self._write_statement(partial(ops.dead_letter, lane, item_id, reason, now))
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         return await self._read(partial(ops.dead_letters, limit))
@@ -114,6 +121,8 @@ class OpStore(ABC):
     # --- inbound events -------------------------------------------------------------------------
 
     async def record_events(self, events: Sequence[NewEvent], now: int) -> list[int]:
+        if len(events) == 1:  # one INSERT … ON CONFLICT: the usual webhook
+            return await self._write_statement(partial(ops.record_events, tuple(events), now))
         return await self._write(partial(ops.record_events, tuple(events), now))
 
     async def unprocessed_events(self, customer_key: str | None = None) -> list[StoredEvent]:
@@ -123,7 +132,7 @@ class OpStore(ABC):
         return await self._one(Lane.EVENTS, partial(ops.get_event, event_id))
 
     async def mark_event_processed(self, event_id: int, outcome: str, now: int) -> None:
-        await self._write(partial(ops.mark_event_processed, event_id, outcome, now))
+        await self._write_statement(partial(ops.mark_event_processed, event_id, outcome, now))
 
     # --- one step -------------------------------------------------------------------------------
 
@@ -139,11 +148,20 @@ class OpStore(ABC):
         messages: Sequence[OutgoingMessage],
         effects: Sequence[Effect],
         now: int,
+        alert_channels: Sequence[str] = (),
     ) -> StepResult:
         """Raises `UnknownEventError` for an event id never recorded, and the driver's
         integrity error for an impossible step (e.g. an order id placed twice); either way
         nothing of the step is saved."""
-        step = ops.Step(event_id, customer, conversation, tuple(messages), tuple(effects), now)
+        step = ops.Step(
+            event_id,
+            customer,
+            conversation,
+            tuple(messages),
+            tuple(effects),
+            now,
+            tuple(alert_channels),
+        )
         return await self._write(partial(ops.commit_step, step))
 
     # --- outbox ---------------------------------------------------------------------------------
@@ -157,13 +175,13 @@ class OpStore(ABC):
         return await self._one(Lane.OUTBOX, partial(ops.get_outbox, outbox_id))
 
     async def mark_sent(self, outbox_id: int, wamid: str, now: int) -> None:
-        await self._write(partial(ops.mark_sent, outbox_id, wamid, now))
+        await self._write_statement(partial(ops.mark_sent, outbox_id, wamid, now))
 
     async def mark_failed(self, outbox_id: int, error: str, now: int) -> None:
-        await self._write(partial(ops.mark_failed, outbox_id, error, now))
+        await self._write_statement(partial(ops.mark_failed, outbox_id, error, now))
 
     async def record_attempt(self, outbox_id: int, error: str) -> None:
-        await self._write(partial(ops.record_attempt, outbox_id, error))
+        await self._write_statement(partial(ops.record_attempt, outbox_id, error))
 
     # --- jobs -----------------------------------------------------------------------------------
 
@@ -176,6 +194,38 @@ class OpStore(ABC):
 
     async def finish_job(self, job_id: int, outcome: NewEvent | None, now: int) -> int | None:
         return await self._write(partial(ops.finish_job, job_id, outcome, now))
+
+    # --- merchant alerts ------------------------------------------------------------------------
+
+    async def due_alerts(self, channel: str | None, now: int) -> list[MerchantAlert]:
+        return await self._readable(Lane.ALERTS, partial(ops.due_alerts, channel, now))
+
+    async def next_alert_due(self) -> int | None:
+        return await self._read(ops.next_alert_due)
+
+    async def record_alert_attempt(
+        self,
+        alert_id: int,
+        status: AlertStatus,
+        error: str | None,
+        next_attempt_at: int,
+        now: int,
+    ) -> None:
+        await self._write_statement(
+            partial(ops.record_alert_attempt, alert_id, status, error, next_attempt_at, now)
+        )
+
+    async def order_alerts(self, order_id: str) -> list[MerchantAlert]:
+        return await self._read(partial(ops.order_alerts, order_id))
+
+    async def recent_alerts(self, limit: int = 50) -> list[MerchantAlert]:
+        return await self._read(partial(ops.recent_alerts, limit))
+
+    async def resend_alert(self, alert_id: int, now: int) -> MerchantAlert | None:
+        return await self._write_statement(partial(ops.resend_alert, alert_id, now))
+
+    async def last_message_from(self, phone: str) -> int | None:
+        return await self._read(partial(ops.last_message_from, phone))
 
     # --- orders ---------------------------------------------------------------------------------
 

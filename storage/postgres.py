@@ -32,7 +32,12 @@ from storage.repository import DeadLetterHook, Lane
 T = TypeVar("T")
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
-LOCK_NAMESPACE: Mapping[Lane, int] = {Lane.EVENTS: 0x5B01, Lane.OUTBOX: 0x5B02, Lane.JOBS: 0x5B03}
+LOCK_NAMESPACE: Mapping[Lane, int] = {
+    Lane.EVENTS: 0x5B01,
+    Lane.OUTBOX: 0x5B02,
+    Lane.JOBS: 0x5B03,
+    Lane.ALERTS: 0x5B04,
+}
 """First key of each lane's advisory locks (the second is `hashtext(key)`). Two keys that
 hash alike only make their owners take turns; the sweep catches anything that waited."""
 
@@ -40,15 +45,17 @@ PING_TIMEOUT_SECONDS = 3.0
 RECONNECT_DELAY_SECONDS = 1.0
 
 
-async def run_postgres(
-    conn: "asyncpg.Connection | asyncpg.pool.PoolConnectionProxy", make_op: OpFactory[T]
-) -> T:
+async def run_postgres(conn: Connection, make_op: OpFactory[T], *, single: bool = False) -> T:
+    """Run an operation; with `single`, it must be one statement (it runs outside any
+    transaction, so a second statement would not be atomic with the first)."""
     op = make_op()
     try:
         query = next(op)
         while True:
             rows = await conn.fetch(postgres_sql(query.sql), *query.params)
             query = op.send(rows)
+            if single:
+                raise AssertionError(f"not a single statement: {query.sql[:60]!r}")
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
 
@@ -142,12 +149,21 @@ class PostgresStore(OpStore):
         except UNAVAILABLE_ERRORS as error:
             raise StorageUnavailableError(f"database unavailable: {error}") from error
 
+    async def _write_statement(self, op: OpFactory[T]) -> T:
+        return await self._run(op, transaction=False)
+
     async def _write(self, op: OpFactory[T]) -> T:
+        return await self._run(op, transaction=True)
+
+    async def _run(self, op: OpFactory[T], *, transaction: bool) -> T:
         if self._closed:
             raise StoreClosedError("the store is closed")
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                return await run_postgres(conn, op)
+            async with self._pool.acquire() as conn:
+                if not transaction:
+                    return await run_postgres(conn, op, single=True)
+                async with conn.transaction():
+                    return await run_postgres(conn, op)
         except asyncpg.IntegrityConstraintViolationError as error:
             raise ConstraintViolationError(str(error)) from error
         except UNAVAILABLE_ERRORS as error:
@@ -232,6 +248,10 @@ class AdvisoryLocks:
                 conn = await self._connection()
                 await self._send(conn, requests)
             except UNAVAILABLE_ERRORS as error:
+                await self._lost(requests, error)
+            except Exception as error:  # this loop must outlive any one failure
+                # An error from the server about these locks (none is expected): the waiters
+                # learn of it, and the connection, whose state is now unknown, starts afresh.
                 await self._lost(requests, error)
 
     async def _connection(self) -> asyncpg.Connection:

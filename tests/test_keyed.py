@@ -1,8 +1,12 @@
 """One customer's work runs in order, one at a time; different customers run side by side."""
 
 import asyncio
+from dataclasses import dataclass
+from pathlib import Path
 
-from bot.keyed import KeyedSerialExecutor
+from bot.keyed import KeyedSerialExecutor, KeyedWorker
+from storage import migrate, open_store
+from storage.repository import Lane, Store
 
 
 async def test_items_of_one_key_run_in_order_and_never_overlap() -> None:
@@ -78,3 +82,44 @@ async def test_close_cancels_what_outlives_the_grace_period() -> None:
     assert left == 2
     executor.submit("k", 3)  # refused quietly after close: it is durable elsewhere
     assert executor.busy == 0
+
+
+async def test_an_item_submitted_twice_before_it_ran_is_handled_once(tmp_path: Path) -> None:
+    """Recovery can list a message that a step committed and handed over a moment before."""
+    store = await open_store_for(tmp_path)
+    handled: list[int] = []
+
+    class Recorder(KeyedWorker[Item]):
+        lane = Lane.OUTBOX
+
+        def _key(self, item: Item) -> str:
+            return item.key
+
+        async def _pending(self, key: str | None) -> list[Item]:
+            return []
+
+        async def _handle(self, item: Item) -> None:
+            handled.append(item.id)
+
+    worker = Recorder(store=store, clock=lambda: 0.0, concurrency=4, name="recorder")
+    try:
+        for item in (Item(1, "asha"), Item(1, "asha"), Item(2, "asha")):
+            worker.submit(item)
+        await worker.idle()
+        worker.submit(Item(1, "asha"))  # handled and done: a later submission runs again
+        await worker.idle()
+        assert handled == [1, 2, 1]
+    finally:
+        await store.close()
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    key: str
+
+
+async def open_store_for(tmp_path: Path) -> Store:
+    url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
+    await migrate(url)
+    return await open_store(url)

@@ -1,8 +1,11 @@
-"""The README keeps up with the project: every runtime dependency is explained."""
+"""The README keeps up with the project: every runtime dependency is explained, every variable
+the bot reads is in the environment table, and the Deploy button deploys app.json's repo."""
 
+import json
 import re
 import tomllib
 
+from bot.settings import Settings
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -31,3 +34,15 @@ def test_the_libraries_left_out_on_purpose_say_why_and_stay_out() -> None:
         assert f"**`{name}`" in table
         assert reason in table
         assert name not in installed
+
+
+def test_the_environment_table_lists_every_setting_and_nothing_else() -> None:
+    table = section("Configuration").split("### The environment", 1)[1]
+    listed = set(re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.MULTILINE))
+    assert listed == {name.upper() for name in Settings.model_fields}
+
+
+def test_the_deploy_button_deploys_the_repository_app_json_names() -> None:
+    repository = json.loads((REPO / "app.json").read_text(encoding="utf-8"))["repository"]
+    button = "(https://www.herokucdn.com/deploy/button.svg)"
+    assert f"[![Deploy]{button}](https://heroku.com/deploy?template={repository})" in README

@@ -119,6 +119,29 @@ async def test_a_paid_webhook_delivered_again_confirms_only_once(
         assert len(confirmations) == 1
 
 
+async def test_a_captured_payment_failed_replayed_with_new_event_ids_messages_once(
+    database_url: str, shop_config: ShopConfig
+) -> None:
+    # X-Razorpay-Event-Id is not signed: whoever captured one signed body could send it again
+    # under fresh ids and have the customer told "payment failed" every time.
+    async with running_shop(database_url, shop_config) as shop:
+        await shop_until_pay_now(shop)
+        [link] = shop.razorpay.created
+        body = shop.razorpay.failed_webhook(link["id"])
+        for event_id in ("evt_Captured00001", "evt_Replayed00002", "evt_Replayed00003"):
+            assert (await shop.post_razorpay(body, event_id=event_id)).status == 200
+            await shop.settle()
+        failures = [m for m in shop.replies(ASHA) if "did not go through" in text_of(m)]
+        assert len(failures) == 1
+
+        # A second, real failure (another payment attempt) is news, and is said.
+        retry = shop.razorpay.failed_webhook(link["id"], payment_id="pay_Failed0000002")
+        assert (await shop.post_razorpay(retry)).status == 200
+        await shop.settle()
+        failures = [m for m in shop.replies(ASHA) if "did not go through" in text_of(m)]
+        assert len(failures) == 2
+
+
 async def test_a_payment_that_does_not_match_the_order_is_flagged_not_confirmed(
     database_url: str, shop_config: ShopConfig
 ) -> None:

@@ -90,6 +90,54 @@ async def test_signed_but_malformed_bodies_answer_400_not_500(shop: Shop) -> Non
     assert await count_events(shop) == 0
 
 
+NON_FINITE = ["1e999", "-1e999", "NaN", "Infinity", "-Infinity"]
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+@pytest.mark.parametrize("where", ["latitude", "an extra field", "a status"])
+async def test_a_signed_whatsapp_body_with_a_non_finite_number_is_refused_and_not_stored(
+    shop: Shop, number: str, where: str
+) -> None:
+    # Python's json and pydantic accept all of these and turn them into null on the way
+    # out: a stored latitude of 1e999 came back as None and the row could not be read.
+    body = (WHATSAPP_FIXTURES / "inbound_location.json").read_text()
+    if where == "latitude":
+        body = body.replace('"latitude": 12.9763472', f'"latitude": {number}')
+    elif where == "an extra field":
+        body = body.replace('"type": "location"', f'"type": "location", "zoom": {number}')
+    else:
+        body = body.replace('"messages": [', f'"statuses": [{{"id": "x", "status": "read", '
+                            f'"pricing": {{"rate": {number}}}}}], "messages": [')  # fmt: skip
+    assert number in body
+    response = await shop.post_whatsapp(body.encode())
+    assert response.status == 400
+    assert "number" in await response.text()
+    await shop.settle()
+    assert await count_events(shop) == 0
+    assert shop.graph.sent == []
+
+
+@pytest.mark.parametrize("number", NON_FINITE)
+async def test_a_signed_razorpay_body_with_a_non_finite_number_is_refused_and_not_stored(
+    shop: Shop, number: str
+) -> None:
+    body = (RAZORPAY_FIXTURES / "webhooks" / "payment_link.paid.json").read_text()
+    body = body.replace('"created_at"', f'"fee": {number}, "created_at"', 1)
+    assert number in body
+    response = await shop.post_razorpay(body.encode())
+    assert response.status == 400
+    assert await count_events(shop) == 0
+
+
+async def test_finite_numbers_of_every_shape_still_pass(shop: Shop) -> None:
+    body = (WHATSAPP_FIXTURES / "inbound_location.json").read_text()
+    body = body.replace('"latitude": 12.9763472', '"latitude": 1.29763472e1')
+    body = body.replace('"type": "location"', '"type": "location", "zoom": -0.0, "n": 1e-999')
+    assert (await shop.post_whatsapp(body.encode())).status == 200
+    await shop.settle()
+    assert await count_events(shop) == 1
+
+
 async def test_bodies_over_3_mib_answer_413(shop: Shop) -> None:
     body = (
         b'{"object":"whatsapp_business_account","entry":[],"pad":"'
@@ -113,6 +161,39 @@ async def test_a_batch_answers_every_customer_in_it(shop: Shop) -> None:
     await shop.settle()
     recipients = {message["to"] for message in shop.graph.sent}
     assert recipients == {"919812300001", "919812300002"}
+
+
+async def test_a_message_for_another_business_number_is_acknowledged_not_answered(
+    shop: Shop,
+) -> None:
+    # One Meta app can hold several numbers; only ours is this shop's to answer.
+    ours = (WHATSAPP_FIXTURES / "batch_two_messages.json").read_text()
+    assert '"phone_number_id":"500600700800900"' in ours
+    theirs = ours.replace('"phone_number_id":"500600700800900"', '"phone_number_id":"1234"')
+    response = await shop.post_whatsapp(theirs.encode())
+    assert response.status == 200  # anything else, and Meta redelivers for days
+    await shop.settle()
+    assert await count_events(shop) == 0
+    assert shop.graph.sent == []
+
+
+async def test_in_a_mixed_batch_only_our_numbers_messages_are_answered(shop: Shop) -> None:
+    from tests.support.harness import webhook_body
+
+    ours = json.loads(webhook_body("919812300001", "Asha", [_hi("919812300001", "wamid.a")]))
+    theirs = json.loads(webhook_body("919812300002", "Rohan", [_hi("919812300002", "wamid.b")]))
+    theirs_change = theirs["entry"][0]["changes"][0]
+    theirs_change["value"]["metadata"]["phone_number_id"] = "999888777"
+    ours["entry"].append({"id": "other-waba", "changes": [theirs_change]})
+    response = await shop.post_whatsapp(json.dumps(ours).encode())
+    assert response.status == 200
+    await shop.settle()
+    assert {message["to"] for message in shop.graph.sent} == {"919812300001"}
+    assert await count_events(shop) == 1
+
+
+def _hi(phone: str, wamid: str) -> dict[str, object]:
+    return {"from": phone, "id": wamid, "timestamp": "1", "type": "text", "text": {"body": "hi"}}
 
 
 async def test_the_same_message_delivered_twice_is_answered_once(shop: Shop) -> None:
@@ -198,4 +279,4 @@ async def test_the_payment_redirect_page_checks_its_signature(shop: Shop) -> Non
 async def test_health_check_answers_when_the_database_does(shop: Shop) -> None:
     response = await shop.client.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok"}
+    assert await response.json() == {"status": "ok", "database": "ok"}

@@ -52,7 +52,10 @@ class CreatedLink:
 class ProviderWebhook:
     """One signed delivery, translated. `event` is None for types we only log."""
 
-    event_id: str  # the provider's event id, else a hash of the body: the de-duplication key
+    event_id: str  # the provider's event id as sent (for logs): often outside the signature
+    # The de-duplication key, built only from what the signature covers: a captured body
+    # replayed under a new (unsigned) event id must be a duplicate, not a second event.
+    dedupe_id: str
     event_type: str
     order_id: str | None
     event: PaymentEvent | None

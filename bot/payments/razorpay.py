@@ -16,6 +16,7 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from bot.finite_json import check_finite_numbers
 from bot.payments.base import (
     CallbackResult,
     CreatedLink,
@@ -126,6 +127,7 @@ class _Payload(_Wire):
 class _Envelope(_Wire):
     event: str
     payload: dict[str, Any] = {}
+    created_at: Any = None  # Unix seconds; read only as part of the de-duplication key
 
 
 class _ApiLink(_Link):
@@ -256,6 +258,7 @@ class RazorpayProvider:
         order_id, event = _translate(envelope.event, envelope.payload)
         return ProviderWebhook(
             event_id=_webhook_event_id(raw, headers),
+            dedupe_id=_signed_event_key(envelope, raw),
             event_type=envelope.event,
             order_id=order_id,
             event=event,
@@ -417,6 +420,21 @@ def _webhook_event_id(raw: bytes, headers: Mapping[str, str]) -> str:
     return event_id or f"sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
+def _signed_event_key(envelope: _Envelope, raw: bytes) -> str:
+    """The event's identity from the signed body: its type, the id of the entity it is about
+    (`payment.failed` -> the payment, `payment_link.paid` -> the link, ...) and when Razorpay
+    created it. Redeliveries repeat all three, and so does a captured body replayed with a new
+    `X-Razorpay-Event-Id`, which the signature does not cover. A body without them is keyed by
+    its exact bytes."""
+    entity = envelope.payload.get(envelope.event.partition(".")[0])
+    inner = entity.get("entity") if isinstance(entity, Mapping) else None
+    entity_id = inner.get("id") if isinstance(inner, Mapping) else None
+    created_at = envelope.created_at
+    if isinstance(entity_id, str) and entity_id and isinstance(created_at, int | str):
+        return f"{envelope.event}:{entity_id}:{created_at}"
+    return f"sha256:{hashlib.sha256(raw).hexdigest()}"
+
+
 def _translate(event_type: str, payload: Mapping[str, Any]) -> _Translation:
     """Our order id and event for one webhook. Types we only log give event None."""
     handler = _HANDLERS.get(event_type)
@@ -512,11 +530,16 @@ def _need(box: _Box[_E] | None, event_type: str, name: str) -> _E:
 
 def _read_envelope(raw: bytes) -> _Envelope:
     try:
-        return _Envelope.model_validate_json(raw)
+        envelope = _Envelope.model_validate_json(raw)
     except ValidationError as exc:
         raise MalformedPaymentWebhook(
             f"Razorpay webhook body is not an event envelope: {_first_error(exc)}"
         ) from exc
+    try:
+        check_finite_numbers(raw)
+    except ValueError as exc:
+        raise MalformedPaymentWebhook(f"Razorpay webhook body: {exc}") from None
+    return envelope
 
 
 def _validate_payload(event_type: str, payload: Mapping[str, Any]) -> _Payload:

@@ -1,3 +1,5 @@
+"""`GET /healthz`: is the database answering, and is anything set aside for the merchant?"""
+
 from aiohttp import web
 
 from bot.keys import STORE
@@ -5,11 +7,22 @@ from bot.logging import get_logger
 
 log = get_logger(__name__)
 
+DEAD_LETTERS_SHOWN = 100
+
 
 async def healthz(request: web.Request) -> web.Response:
+    store = request.app[STORE]
     try:
-        await request.app[STORE].ping()
+        await store.ping()
+        dead_letters = await store.dead_letters(DEAD_LETTERS_SHOWN)
     except Exception as error:
-        log.error("health check failed", error=str(error))
-        return web.json_response({"status": "database unavailable"}, status=503)
-    return web.json_response({"status": "ok"})
+        # The process keeps serving: webhooks answer 500 (the providers retry) and the
+        # workers resume from the database once it is back.
+        log.warning("health check: database unreachable", error=str(error))
+        return web.json_response({"status": "degraded", "database": "unreachable"}, status=503)
+    body: dict[str, object] = {"status": "ok", "database": "ok"}
+    if dead_letters:
+        # Still healthy (the shop works), but something needs the merchant's eye.
+        body["set_aside"] = len(dead_letters)
+        body["set_aside_hint"] = "python -m bot set-aside lists them"
+    return web.json_response(body)

@@ -1,10 +1,11 @@
-"""The payment provider's webhook: verify, record once per event id, answer 2xx, work after."""
+"""The payment provider's webhook: verify, record once per signed event, answer 2xx, work after."""
 
 from aiohttp import web
 
-from bot.keys import PAYMENTS, RUNNER, STORE
+from bot.keys import PAYMENTS, RUNNER, STORE, WEBHOOK_BODIES
 from bot.logging import get_logger
 from bot.payments.base import MalformedPaymentWebhook
+from bot.routes.bodies import BodyRefused, missing_signature, read_body
 from storage.repository import NewEvent
 
 log = get_logger(__name__)
@@ -12,11 +13,15 @@ log = get_logger(__name__)
 SIGNATURE_HEADER = "X-Razorpay-Signature"
 
 
-async def receive(request: web.Request) -> web.Response:
-    raw = await request.read()
+async def receive(request: web.Request) -> web.StreamResponse:
     provider = request.app[PAYMENTS]
     if request.headers.get(SIGNATURE_HEADER) is None:
-        return web.json_response({"error": f"missing {SIGNATURE_HEADER}"}, status=401)
+        # Before reading: nobody's body is worth our memory until it could be verified.
+        return await missing_signature(request, SIGNATURE_HEADER)
+    try:
+        raw = await read_body(request, request.app[WEBHOOK_BODIES].razorpay)
+    except BodyRefused as refused:
+        return refused.response
     if not provider.verify_webhook(raw, request.headers):
         log.warning("payment webhook with a bad signature")
         return web.json_response({"error": "invalid signature"}, status=403)
@@ -32,7 +37,7 @@ async def receive(request: web.Request) -> web.Response:
     runner = request.app[RUNNER]
     new = NewEvent(
         source=provider.name,
-        dedupe_key=f"{provider.name}:{hook.event_id}",
+        dedupe_key=f"{provider.name}:{hook.dedupe_id}",
         raw=raw.decode("utf-8", errors="replace"),
         event=hook.event,
         order_id=hook.order_id,

@@ -4,14 +4,17 @@ import hmac
 
 from aiohttp import web
 
-from bot.keys import RUNNER, SETTINGS, STORE
+from bot.keys import RUNNER, SETTINGS, STORE, WEBHOOK_BODIES
 from bot.logging import get_logger
+from bot.routes.bodies import BodyRefused, missing_signature, read_body
 from bot.signatures import verify_meta_signature
 from bot.whatsapp.inbound import InboundBatch, InboundMessage, to_inbound_batch
 from bot.whatsapp.payload import MalformedWebhook, parse_webhook
 from storage.repository import NewEvent, StoredEvent
 
 log = get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
 
 
 async def verify_subscription(request: web.Request) -> web.Response:
@@ -33,21 +36,32 @@ async def verify_subscription(request: web.Request) -> web.Response:
     return web.Response(text=challenge, content_type="text/plain")
 
 
-async def receive(request: web.Request) -> web.Response:
-    raw = await request.read()  # aiohttp answers 413 past the app's client_max_size
+async def receive(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    header = request.headers.get("X-Hub-Signature-256")
+    header = request.headers.get(SIGNATURE_HEADER)
     if header is None:
-        return web.json_response({"error": "missing X-Hub-Signature-256"}, status=401)
+        # Before reading: nobody's body is worth our memory until it could be verified.
+        return await missing_signature(request, SIGNATURE_HEADER)
+    try:
+        raw = await read_body(request, request.app[WEBHOOK_BODIES].whatsapp)
+    except BodyRefused as refused:
+        return refused.response
     secret = settings.whatsapp_app_secret
     if secret is None or not verify_meta_signature(raw, header, secret.get_secret_value()):
         log.warning("whatsapp webhook with a bad signature")
         return web.json_response({"error": "invalid signature"}, status=403)
     try:
-        batch = to_inbound_batch(parse_webhook(raw))
+        batch = to_inbound_batch(parse_webhook(raw), settings.whatsapp_phone_number_id)
     except MalformedWebhook as error:
         log.warning("malformed whatsapp webhook", error=str(error))
         return web.json_response({"error": f"malformed webhook: {error}"}, status=400)
+    if batch.other_numbers:
+        # Still a 200: Meta would redeliver anything else, for days.
+        log.warning(
+            "whatsapp webhook for another business number ignored",
+            phone_number_ids=sorted(set(batch.other_numbers))[:5],
+            changes=len(batch.other_numbers),
+        )
     _log_statuses_and_errors(batch)
     if batch.messages:
         try:

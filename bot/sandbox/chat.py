@@ -147,6 +147,9 @@ def _phone(request: web.Request) -> str:
 
 async def post_message(request: web.Request) -> web.Response:
     phone = _phone(request)
+    if request.content_type != "application/json":
+        # A cross-site page can send text/plain without asking; application/json it cannot.
+        return web.json_response({"error": "send the message as application/json"}, status=415)
     try:
         data = _INPUT.validate_json(await request.read())
     except ValidationError as exc:
@@ -170,7 +173,8 @@ def _sse(item: ChatItem) -> bytes:
 
 def _last_event_id(request: web.Request) -> int:
     raw = request.headers.get("Last-Event-ID") or request.query.get("since") or "0"
-    return int(raw) if raw.isdigit() else 0
+    # isdigit() alone accepts "²", which int() refuses: ASCII digits only.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else 0
 
 
 async def events(request: web.Request) -> web.StreamResponse:

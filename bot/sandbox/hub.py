@@ -15,6 +15,10 @@ Sender = Literal["customer", "shop"]
 # A customer's message only moves forward: sent → delivered → read. "failed" means the bot
 # never acknowledged the webhook.
 _PROGRESS = {"sent": 0, "delivered": 1, "read": 2, "failed": 1}
+# What the sandbox keeps in memory: the newest messages of the most recently active customers.
+# Far more than a person clicks through, and bounded whoever posts to it.
+MAX_ITEMS_PER_CUSTOMER = 500
+MAX_CUSTOMERS = 1000
 
 
 @dataclass(slots=True)
@@ -45,9 +49,10 @@ class ChatItem:
 class ChatLog:
     phone: str
     name: str
-    items: list[ChatItem] = field(default_factory=list)
+    items: list[ChatItem] = field(default_factory=list)  # the newest MAX_ITEMS_PER_CUSTOMER
     version: int = 0
     listeners: set[asyncio.Queue[ChatItem | None]] = field(default_factory=set)
+    next_seq: int = 0  # positions stay stable when old items are dropped
 
     def since(self, version: int) -> list[ChatItem]:
         return sorted((i for i in self.items if i.version > version), key=lambda i: i.version)
@@ -64,9 +69,18 @@ class ChatHub:
         log = self.logs.get(phone)
         if log is None:
             log = self.logs[phone] = ChatLog(phone=phone, name=name or default_name(phone))
+            self._forget_quietest()
         elif name:
             log.name = name
         return log
+
+    def _forget_quietest(self) -> None:
+        """Past MAX_CUSTOMERS, drop the conversation that changed longest ago (the dict keeps
+        them in order of activity: `add` moves a conversation to the end)."""
+        while len(self.logs) > MAX_CUSTOMERS:
+            phone = next(iter(self.logs))
+            for item in self.logs.pop(phone).items:
+                self._by_wamid.pop(item.id, None)
 
     def add(
         self,
@@ -80,10 +94,16 @@ class ChatHub:
         error: dict[str, Any] | None = None,
     ) -> ChatItem:
         log = self.log(phone)
+        self.logs[phone] = self.logs.pop(phone)  # the most recently active goes last
         log.version += 1
-        item = ChatItem(len(log.items), log.version, wamid, sender, at, message, status, error)
+        item = ChatItem(log.next_seq, log.version, wamid, sender, at, message, status, error)
+        log.next_seq += 1
         log.items.append(item)
         self._by_wamid[wamid] = (log, item)
+        if len(log.items) > MAX_ITEMS_PER_CUSTOMER:
+            for old in log.items[:-MAX_ITEMS_PER_CUSTOMER]:
+                self._by_wamid.pop(old.id, None)
+            del log.items[:-MAX_ITEMS_PER_CUSTOMER]
         if sender == "shop":
             if status == "accepted":
                 self.accepted[phone] += 1

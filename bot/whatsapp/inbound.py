@@ -76,22 +76,33 @@ class InboundBatch:
     # Changes for other webhook fields, WhatsApp Pay statuses (not ours: we use Razorpay links)
     # and messages without any sender id: acknowledged, not acted on.
     ignored: int = 0
+    # Business numbers other than ours that values in this batch were addressed to; those
+    # values are skipped whole (acknowledged, not processed, not answered).
+    other_numbers: list[str] = field(default_factory=list)
 
 
-def read_webhook(raw: bytes) -> InboundBatch:
+def read_webhook(raw: bytes, phone_number_id: str | None = None) -> InboundBatch:
     """Parse and translate a verified webhook body. Raises `MalformedWebhook`."""
-    return to_inbound_batch(parse_webhook(raw))
+    return to_inbound_batch(parse_webhook(raw), phone_number_id)
 
 
-def to_inbound_batch(payload: WebhookPayload) -> InboundBatch:
-    """Every message, status and value-level error of a parsed webhook. Never raises."""
+def to_inbound_batch(payload: WebhookPayload, phone_number_id: str | None = None) -> InboundBatch:
+    """Every message, status and value-level error of a parsed webhook. Never raises.
+
+    With `phone_number_id` (our business number's id), values addressed to another number
+    of the same app are left out and named in `other_numbers`: one app can hold several
+    numbers, and answering another shop's customers from ours would be wrong twice over."""
     batch = InboundBatch()
     for entry in payload.entry:
         for change in entry.changes:
-            if isinstance(change, MessagesChange):
-                _add_value(batch, change.value)
-            else:
+            if not isinstance(change, MessagesChange):
                 batch.ignored += 1
+            elif phone_number_id is not None and (
+                change.value.metadata.phone_number_id != phone_number_id
+            ):
+                batch.other_numbers.append(change.value.metadata.phone_number_id)
+            else:
+                _add_value(batch, change.value)
     return batch
 
 

@@ -11,7 +11,18 @@ Changes for other webhook fields (template status, account updates, ...) are kep
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+)
+
+from bot.finite_json import check_finite_numbers
+from flows.cart import MAX_CATALOG_ORDER_ITEMS
 
 
 class MalformedWebhook(ValueError):
@@ -20,7 +31,10 @@ class MalformedWebhook(ValueError):
 
 class _Model(BaseModel):
     # coerce_numbers_to_str: an id or timestamp sent as a JSON number is still that id.
-    model_config = ConfigDict(extra="allow", frozen=True, coerce_numbers_to_str=True)
+    # allow_inf_nan=False: a float field given a 400-digit integer is not infinity either.
+    model_config = ConfigDict(
+        extra="allow", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False
+    )
 
 
 # --- message parts -----------------------------------------------------------------------------
@@ -69,10 +83,17 @@ class ProductItem(_Model):
     # message is never trusted for money. They stay in the raw record as extras.
 
 
+def _lines_read(value: Any) -> Any:
+    # The state machine reads MAX_CATALOG_ORDER_ITEMS lines of an order; one more tells it there
+    # were more. Validating (and later storing) every line of a 60,000-line order held the
+    # event loop for over a second, so the rest is dropped here, unvalidated and unrecorded.
+    return value[: MAX_CATALOG_ORDER_ITEMS + 1] if isinstance(value, list) else value
+
+
 class Order(_Model):
     catalog_id: str = ""
     text: str | None = None
-    product_items: list[ProductItem]
+    product_items: Annotated[list[ProductItem], BeforeValidator(_lines_read)]
 
 
 class Location(_Model):
@@ -217,7 +238,12 @@ def _describe(error: ValidationError) -> str:
 def parse_webhook(raw: bytes) -> WebhookPayload:
     """Parse a webhook body straight from its raw bytes, or raise `MalformedWebhook`."""
     try:
-        return WebhookPayload.model_validate_json(raw)
+        payload = WebhookPayload.model_validate_json(raw)
     except ValidationError as error:
         # `from None`: pydantic's error quotes input values, which are customers' messages.
         raise MalformedWebhook(f"not a WhatsApp webhook: {_describe(error)}") from None
+    try:
+        check_finite_numbers(raw)  # anywhere: extra fields are kept and stored too
+    except ValueError as error:
+        raise MalformedWebhook(f"not a WhatsApp webhook: {error}") from None
+    return payload

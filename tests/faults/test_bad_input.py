@@ -322,11 +322,14 @@ def test_signed_but_malformed_razorpay_posts_never_answer_500(
         assert live.row_counts()["orders"] == before["orders"]
 
 
-def test_bodies_over_3_mib_answer_413_and_change_nothing(live: LoopShop) -> None:
-    body = b"{" + b" " * (3 * 1024 * 1024 + 10) + b"}"
+def test_bodies_over_their_routes_limit_answer_413_and_change_nothing(live: LoopShop) -> None:
+    meta = b"{" + b" " * (3 * 1024 * 1024 + 10) + b"}"
+    razorpay = b"{" + b" " * (256 * 1024 + 10) + b"}"
     before = live.row_counts()
-    for path in ("/webhooks/whatsapp", "/webhooks/razorpay"):
-        assert live.post(path, body, meta_headers(sign_meta(body, APP_SECRET))) == 413
+    headers = meta_headers(sign_meta(meta, APP_SECRET))
+    assert live.post("/webhooks/whatsapp", meta, headers) == 413
+    headers = {"X-Razorpay-Signature": sign_razorpay(razorpay, WEBHOOK_SECRET)}
+    assert live.post("/webhooks/razorpay", razorpay, headers) == 413
     assert live.row_counts() == before
 
 

@@ -199,3 +199,34 @@ def test_catalog_prices_come_from_the_config() -> None:
     assert placed.order.lines[0].unit_price == 19950
     assert chat.state.phase == AwaitingPayment(order_id="ord_new")
     assert chat.state.cart == lines(("tulsi-green", 3))
+
+
+def test_a_catalog_order_past_the_cap_is_read_to_the_cap_and_shown_before_checkout() -> None:
+    # 150 lines, one kahwa each: only the first 100 are read, and the customer sees the cart
+    # (not the address question) with a note saying so.
+    chat = Chat(state=Conversation(address="12 MG Road, Pune"))
+    decision = chat.send(catalog_order(*[("kahwa", 1)] * (cart.MAX_CATALOG_ORDER_ITEMS + 50)))
+    assert chat.state.cart == lines(("kahwa", 20))
+    said = [m.body for m in decision.messages]
+    assert any("more than 100 items, so only the first 100 were read" in s for s in said)
+    assert "Your cart" in said[-1]
+    assert "Use this address" not in buttons(last(decision))
+
+
+def test_a_catalog_order_names_at_most_ten_unknown_ids_each_shortened() -> None:
+    chat = Chat()
+    unknown = [(f"nope-{i}-" + "x" * 100, 1) for i in range(30)]
+    decision = chat.send(catalog_order(*unknown, ("kahwa", 1)))
+    note = decision.messages[0].body
+    assert note.startswith("Not available, so not added to your cart: nope-0-xxx")
+    assert "nope-9-" in note
+    assert "nope-10-" not in note
+    assert "…and 20 more" in note
+    assert len(note) < 700
+
+
+def test_the_merchant_can_reword_the_too_many_items_note() -> None:
+    config = shop(messages={"catalog_too_many_items": "Max {max} lines per order!"})
+    chat = Chat(ctx=context(config))
+    decision = chat.send(catalog_order(*[("kettle", 1)] * 101))
+    assert any("Max 100 lines per order!" in m.body for m in decision.messages)

@@ -35,6 +35,11 @@ def test_an_override_may_drop_placeholders() -> None:
         ("welcome", "Welcome to {shop.__class__}", "shop.__class__"),
         ("welcome", "Welcome to {}", "allowed"),
         ("welcome", "Welcome to {shop", "not a valid template"),
+        # A format spec can ask for any width: 200 MB of spaces in every welcome.
+        ("welcome", "Welcome to {shop:>200000000}", r"\{shop:>200000000\}.*plain"),
+        ("welcome", "Welcome to {shop!r}", r"\{shop!r\}.*plain"),
+        ("cart_line", "{quantity:d} × {product!s:<9}", r"\{quantity:d\}, \{product!s:<9\}"),
+        ("welcome", "Welcome to {shop:{shop}}", "format spec"),
         ("hint", "   ", "blank"),
         ("button_browse", "Browse our lovely catalog", "20 characters"),
         ("row_more", "x" * 25, "24 characters"),

@@ -94,8 +94,39 @@ def test_corpus_bodies_translate(
     parsed = parse(webhook_bytes(name))
 
     assert parsed == ProviderWebhook(
-        event_id="evt_test_1", event_type=event_type, order_id=order_id, event=event
+        event_id="evt_test_1",
+        dedupe_id=parsed.dedupe_id,  # checked below
+        event_type=event_type,
+        order_id=order_id,
+        event=event,
     )
+    assert parsed.dedupe_id.startswith(f"{event_type}:")
+
+
+def test_the_dedupe_id_comes_from_the_signed_body_not_the_event_id_header() -> None:
+    raw = webhook_bytes("payment_link.paid.json")
+
+    first = parse(raw, {"X-Razorpay-Event-Id": "evt_Original00001"})
+    replayed = parse(raw, {"X-Razorpay-Event-Id": "evt_Replayed00002"})
+    without = parse(raw, {})
+
+    assert first.dedupe_id == replayed.dedupe_id == without.dedupe_id
+    assert first.dedupe_id == "payment_link.paid:plink_Qx7Rm2KpL9vTzA:1760000475"
+    failed = parse(webhook_bytes("payment.failed.json"))
+    assert failed.dedupe_id.startswith("payment.failed:pay_")
+
+
+def test_the_dedupe_id_differs_for_another_payment_of_the_same_order() -> None:
+    raw = webhook_bytes("payment.failed.json")
+    other = edited("payment.failed.json", lambda b: payment_of(b).update(id="pay_Another000001"))
+
+    assert parse(raw).dedupe_id != parse(other).dedupe_id
+
+
+def test_a_body_without_an_entity_id_or_creation_time_is_keyed_by_its_bytes() -> None:
+    raw = edited("payment_link.paid.json", lambda b: b.pop("created_at"))
+
+    assert parse(raw).dedupe_id == f"sha256:{hashlib.sha256(raw).hexdigest()}"
 
 
 def test_every_corpus_body_is_in_the_table() -> None:

@@ -139,6 +139,17 @@ async def type_message(page: "Page", text: str) -> None:
 async def test_order_and_pay_in_the_browser(
     shop_url: str, browser: "BrowserContext", tmp_path: Path
 ) -> None:
+    # Every page the shop shows runs under a Content-Security-Policy without 'unsafe-inline':
+    # anything it blocks is logged to the console, and would be a broken page.
+    blocked: list[str] = []
+
+    def watch(opened: "Page") -> None:
+        opened.on(
+            "console",
+            lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+        )
+
+    browser.on("page", watch)
     page = await browser.new_page()
     errors: list[Any] = []
     page.on("pageerror", lambda error: errors.append(error))
@@ -167,6 +178,9 @@ async def test_order_and_pay_in_the_browser(
     confirmation = page.locator(".row[data-sender=shop]", has_text="✅")
     await confirmation.last.wait_for()
     assert errors == []
+    # The sidebar's avatar colours are set through the CSSOM, which the policy allows.
+    avatar = page.locator("#customers .avatar").first
+    assert await avatar.evaluate("node => node.style.background") != ""
     screenshot = (
         SCREENSHOT if os.environ.get("SANDBOX_SCREENSHOT") == "1" else tmp_path / "chat.png"
     )
@@ -176,3 +190,4 @@ async def test_order_and_pay_in_the_browser(
     orders = await browser.new_page()
     await orders.goto(f"{shop_url}/sandbox/orders")
     await orders.locator(".pill-paid").first.wait_for()
+    assert blocked == []

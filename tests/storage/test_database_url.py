@@ -58,12 +58,22 @@ def test_postgres_urls_name_a_server(url: str, dsn: str, host: str) -> None:
         ("postgres://u@[::1]/shop", True),
         ("postgresql:///shop?host=/var/run/postgresql", True),
         ("postgres://u:p@ec2-1-2-3-4.compute-1.amazonaws.com:5432/d8x", False),
+        ("postgres://u@127.0.0.2:5432/shop", True),  # all of 127/8 is loopback
+        ("postgresql://%2Fvar%2Frun%2Fpostgresql/shop", True),  # a socket directory, encoded
+        ("postgres://u@localhost:5432,127.0.0.1:5433/shop", True),
+        # A failover list with one remote host: that host must not be reached in clear.
+        ("postgres://u@localhost:5432,db2.example.in:5432/shop", False),
     ],
 )
 def test_local_servers_are_told_apart(url: str, local: bool) -> None:
     database = parse_database_url(url)
     assert isinstance(database, PostgresDatabase)
     assert database.is_local is local
+
+
+def test_a_port_that_is_not_a_number_is_named_at_start() -> None:
+    with pytest.raises(DatabaseUrlError, match="port must be a number"):
+        parse_database_url("postgres://u:secret@db.example.com:54x2/shop")
 
 
 def test_sslmode_is_read_from_the_url_and_checked() -> None:

@@ -24,6 +24,7 @@ import pytest
 
 from storage.database_url import SqliteDatabase, parse_database_url
 from storage.migrate import migrate
+from storage.query import postgres_sql
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 ENABLE_HINT = (
@@ -71,7 +72,8 @@ def require_postgres() -> PostgresServer:
 _recycled: list[str] = []  # migrated databases emptied after their test, ready for the next
 _created: list[str] = []
 SHOP_TABLES = (
-    "customers, events, orders, order_status_history, outbox, jobs, shop_meta"  # every table
+    "customers, events, orders, order_status_history, outbox, jobs, shop_meta, "
+    "merchant_alerts"  # every table
 )
 
 
@@ -189,3 +191,19 @@ async def table_counts(url: str, tables: Iterable[str]) -> dict[str, int]:
         finally:
             await conn.close()
     return {t: int(n) for t, n in zip(tables, row, strict=True)}
+
+
+async def execute(url: str, sql: str, *params: object) -> None:
+    """Run one statement from outside the app (`?` placeholders), on either backend: how a
+    test plants a row the app would never write."""
+    database = parse_database_url(url)
+    if isinstance(database, SqliteDatabase):
+        with closing(sqlite3.connect(database.path)) as conn:
+            conn.execute(sql, params)
+            conn.commit()
+        return
+    conn = await asyncpg.connect(database.dsn, ssl=False)
+    try:
+        await conn.execute(postgres_sql(sql), *params)
+    finally:
+        await conn.close()

@@ -8,6 +8,7 @@ first, then the normal answer. Razorpay's fake also keeps links by reference id,
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 from collections import deque
@@ -42,6 +43,12 @@ def graph_error(code: int, status: int = 400, message: str = "error") -> Canned:
     )
 
 
+def meta_like_wamid(recipient: str, serial: int) -> str:
+    """Shaped like Meta's: base64 that carries the recipient's number (`HBgM` + `OTE5...`)."""
+    packed = b"\x1c\x18\x0c" + recipient.encode() + b"\x15\x02\x00\x11\x18\x12"
+    return "wamid." + base64.b64encode(packed + f"{serial:018X}".encode()).decode()
+
+
 @dataclass
 class FakeGraph:
     token: str
@@ -65,8 +72,8 @@ class FakeGraph:
             await asyncio.sleep(canned.delay)
             return web.json_response(canned.body, status=canned.status)
         self.sent.append(body)
-        wamid = f"wamid.out{next(self._ids)}"
         recipient = body.get("to") or body.get("recipient")
+        wamid = meta_like_wamid(str(recipient), next(self._ids))
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
@@ -222,6 +229,32 @@ class FakeRazorpay:
                 },
             },
             "created_at": 1760000500,
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def failed_webhook(
+        self, link_id: str, *, payment_id: str = "pay_Failed0000001", created_at: int = 1760000450
+    ) -> bytes:
+        """A `payment.failed` body for a link this fake issued: the order id is in the notes."""
+        link = self.links[link_id]
+        body = {
+            "entity": "event",
+            "account_id": "acc_Fake",
+            "event": "payment.failed",
+            "contains": ["payment"],
+            "payload": {
+                "payment": {
+                    "entity": {
+                        "id": payment_id,
+                        "amount": link["amount"],
+                        "currency": link["currency"],
+                        "status": "failed",
+                        "notes": link["notes"],
+                        "error_description": "Payment was declined by the bank",
+                    }
+                }
+            },
+            "created_at": created_at,
         }
         return json.dumps(body, separators=(",", ":")).encode()
 

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import keys
 from bot.app import create_app
+from bot.routes.bodies import WebhookBodies
 from bot.settings import Settings, load_settings
 from bot.signatures import sign_meta, sign_razorpay
 from flows.catalog import ShopConfig
@@ -184,6 +185,7 @@ async def running_shop(
     razorpay: FakeRazorpay | None = None,
     clock: FakeClock | None = None,
     extra_env: dict[str, str] | None = None,
+    webhook_bodies: WebhookBodies | None = None,
 ) -> AsyncIterator[Shop]:
     graph = graph or FakeGraph(token=ACCESS_TOKEN)
     razorpay = razorpay or FakeRazorpay(key_id=KEY_ID, key_secret=KEY_SECRET)
@@ -208,6 +210,6 @@ async def running_shop(
         }
         settings = load_settings(env)
         await migrate(settings.database_url)
-        app = create_app(settings, shop_config, clock=clock)
+        app = create_app(settings, shop_config, clock=clock, webhook_bodies=webhook_bodies)
         async with TestClient(TestServer(app)) as client:
             yield Shop(client, graph, razorpay, clock, settings)

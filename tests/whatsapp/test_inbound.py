@@ -13,6 +13,7 @@ from bot.whatsapp import (
     read_webhook,
     render_message,
 )
+from flows.cart import MAX_CATALOG_ORDER_ITEMS
 from flows.events import (
     ButtonPressed,
     CatalogOrderReceived,
@@ -85,6 +86,18 @@ def test_timestamp_and_number_id_are_carried() -> None:
 
 
 # --- one per message type ------------------------------------------------------------------------
+
+
+def test_values_for_another_business_number_are_left_out_and_named() -> None:
+    def to_another_number(body: dict[str, Any]) -> None:
+        value_of(body)["metadata"]["phone_number_id"] = "111222333"
+
+    raw = variant("inbound_text.json", to_another_number)
+
+    mine = read_webhook(raw, PHONE_NUMBER_ID)
+    assert (mine.messages, mine.statuses, mine.other_numbers) == ([], [], ["111222333"])
+    assert len(read_webhook(raw, "111222333").messages) == 1
+    assert len(read_webhook(raw).messages) == 1  # no number given: nothing is filtered
 
 
 def test_batch_with_two_changes_yields_both_customers_messages() -> None:
@@ -174,6 +187,19 @@ def test_order_keeps_products_and_quantities_and_ignores_prices() -> None:
     )
     assert "price" not in message.event.model_dump_json()
     assert "1299.5" in message.raw  # kept for the record, never used
+
+
+def test_an_order_of_60000_lines_is_read_only_as_far_as_the_shop_reads_it() -> None:
+    def huge(body: dict[str, Any]) -> None:
+        items = first_message(body)["order"]["product_items"]
+        first_message(body)["order"]["product_items"] = items * 30_000
+
+    message = only_message(variant("inbound_order.json", huge))
+
+    # One line past the cap tells the state machine there were more; the rest is never
+    # validated, translated or stored.
+    assert len(message.event.items) == MAX_CATALOG_ORDER_ITEMS + 1
+    assert message.raw.count("product_retailer_id") == MAX_CATALOG_ORDER_ITEMS + 1
 
 
 def test_location() -> None:

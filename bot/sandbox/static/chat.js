@@ -19,6 +19,8 @@
     for (const [key, value] of Object.entries(attrs)) {
       if (value === undefined || value === null || value === false) continue;
       if (key === "class") node.className = value;
+      // Through the CSSOM: the page's Content-Security-Policy refuses style="..." attributes.
+      else if (key === "style") node.style.cssText = value;
       else if (key === "html") node.innerHTML = value;
       else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, value === true ? "" : value);

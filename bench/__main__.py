@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cpu, report, scenarios, targets
+from bench import cpu, procs, report, scenarios, targets
 from bench.database import DEFAULT_SERVER, Setup
 
 HERE = Path(__file__).resolve().parent
@@ -226,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "db": args.db,
         "settings": profile,
         "phases": phases,
+        "bot_version": procs.bot_version(),
         "runs": [],
     }
     started = time.monotonic()

@@ -116,6 +116,26 @@ def bot_dir() -> Path:
     return Path(os.environ.get("BENCH_BOT_DIR") or REPO)
 
 
+def bot_version() -> str:
+    """The commit the bot runs from (with "+changes" if its checkout has uncommitted ones)."""
+    try:
+        head = subprocess.run(  # noqa: S603 - git, on our own checkout
+            ["git", "-C", str(bot_dir()), "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(  # noqa: S603
+            ["git", "-C", str(bot_dir()), "status", "--porcelain", "--", "bot", "storage", "flows"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
 def start_standins(
     logdir: Path, *, port: int | None = None, faults: Mapping[str, float] | None = None
 ) -> Proc:

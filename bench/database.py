@@ -206,7 +206,7 @@ class ScratchPostgres(PhaseDatabase):
             "SELECT COALESCE(SUM(autovacuum_count), 0) AS autovacuum_runs,"
             " COALESCE(SUM(autoanalyze_count), 0) AS autoanalyze_runs FROM pg_stat_user_tables"
         )
-        return {**{k: int(v) for k, v in database.items()}, **dict(tables.items())}
+        return {k: int(v) for k, v in [*database.items(), *tables.items()]}
 
     def server_processes(self) -> tuple[list[int], int | None]:
         # Background processes (wal writer, checkpointer, …) have no database: they write

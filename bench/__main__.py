@@ -279,9 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nresults: {out} ({results['seconds']} s)\n")
     print(report.markdown(results, with_targets=False))
     if not args.no_plot and any(run.get("load") for run in results["runs"]):
+        # The full runs' plots are the ones BENCHMARKS.md shows.
         plot = (
-            HERE / "reply_latency.png"
-            if profile_name == "full" and args.db == "sqlite"
+            HERE / ("reply_latency.png" if args.db == "sqlite" else "reply_latency_postgres.png")
+            if profile_name == "full" and not args.out
             else out.with_suffix(".png")
         )
         report.plot(results, plot)

@@ -27,10 +27,11 @@ TABLES = (
     "events",
     "outbox",
     "jobs",
+    "refunds",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 
-IDENTITY_TABLES = ("order_status_history", "events", "outbox", "jobs")
+IDENTITY_TABLES = ("order_status_history", "events", "outbox", "jobs", "refunds")
 
 
 class CopyRefusedError(StorageError):

@@ -4,6 +4,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.jobs import JobRunner
+from bot.merchant.orders import MerchantOrders
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
 from bot.routes.bodies import WebhookBodies
@@ -23,3 +24,4 @@ RUNNER = web.AppKey("runner", Runner)
 OUTBOX = web.AppKey("outbox", OutboxSender)
 JOBS = web.AppKey("jobs", JobRunner)
 WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)
+MERCHANT = web.AppKey("merchant", MerchantOrders)

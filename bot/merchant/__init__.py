@@ -1,0 +1,1 @@
+"""The merchant's side of the shop: what happens to an order after payment."""

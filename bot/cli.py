@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.hosting import HostingPlatform, detect_platform
 from bot.logging import configure_logging, get_logger
+from bot.merchant.cli import add_orders_parser, run_orders
 from bot.settings import (
     HTTP_DRAIN_SECONDS,
     LOOPBACK,
@@ -54,6 +55,7 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     copy.add_argument("--from", dest="source", required=True, help="sqlite:///path/bot.sqlite3")
     copy.add_argument("--to", dest="target", required=True, help="postgres://user:pass@host/db")
     commands.add_parser("set-aside", help="list stored items set aside as unusable")
+    add_orders_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.path or Path(env.get("BOT_CONFIG") or "config.toml"))
@@ -70,7 +72,22 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
         return _migrate(settings)
     if args.command == "set-aside":
         return _list_set_aside(settings)
+    if args.command == "orders":
+        return _orders(args, settings)
     return _serve(settings, detect_platform(env))
+
+
+def _orders(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        shop = load_shop_config(settings.bot_config)
+    except ConfigError as error:
+        _print_problems(error)
+        return EXIT_CONFIG
+    try:
+        return run_orders(args, settings, shop)
+    except StorageUnavailableError as error:
+        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
+        return EXIT_DATABASE
 
 
 def _check_config(path: Path) -> int:

@@ -1,10 +1,11 @@
 """`python -m bot orders …`: the merchant's actions from a terminal, through the same service
 (`bot.merchant.orders`) a dashboard uses.
 
-In live mode the command also does what it queued at once (the customer's message, the refund
-call) with the bot's own workers, limited to those items; whatever cannot finish stays durable
-and the bot does it (at its next start, or within seconds on Postgres). In sandbox mode the
-sandbox's stand-ins live inside the running bot, so it is left to the bot.
+The command also does what it queued at once (the customer's message, the refund call) with
+the bot's own workers, limited to those items; whatever cannot finish stays durable and the bot
+does it (at its next start, or within seconds on Postgres). In sandbox mode it talks to the
+running sandbox's stand-ins, so the customer's chat in the browser updates; with no sandbox
+running, the work waits for the next `python -m bot`.
 """
 
 import argparse
@@ -36,6 +37,7 @@ from flows.orders import FulfilmentStatus
 from storage.backends import open_store
 from storage.repository import ActionResult, Store
 
+ACTIONS = ("ship", "deliver", "cancel", "refund")
 EXIT_REFUSED = 4  # the action is not allowed for this order (or there is no such order)
 STATUSES = [s.value for s in PaymentStatus] + [s.value for s in FulfilmentStatus]
 WORK_SECONDS = 60.0  # how long the command waits for what it queued before leaving it
@@ -87,17 +89,37 @@ def _say(text: str) -> None:
 async def _run(args: argparse.Namespace, settings: Settings, shop: ShopConfig) -> int:
     store = await open_store(settings.database_url, postgres=settings.postgres_options())
     try:
-        if settings.mode is Mode.LIVE and args.orders_command in (
-            "ship",
-            "deliver",
-            "cancel",
-            "refund",
-        ):
-            async with _workers(settings, shop, store) as orders:
-                return await _command(args, orders)
+        if args.orders_command in ACTIONS:
+            wired = settings if settings.mode is Mode.LIVE else await _running_sandbox(settings)
+            if wired is not None:
+                async with _workers(wired, shop, store) as orders:
+                    return await _command(args, orders)
         return await _command(args, MerchantOrders(store=store, shop=shop, clock=system_clock))
     finally:
         await store.close()
+
+
+async def _running_sandbox(settings: Settings) -> Settings | None:
+    """The sandbox's settings when its bot answers on its port; else None: the command only
+    records the action (the sandbox does the rest when it starts)."""
+    from bot.sandbox import sandbox_settings
+
+    wired = sandbox_settings(settings)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session,
+            session.get(f"http://127.0.0.1:{settings.port}/healthz") as response,
+        ):
+            if response.status == 200:
+                return wired
+    except (aiohttp.ClientError, TimeoutError):
+        pass
+    print(
+        f"note: no sandbox answers on port {settings.port}; the customer's message and any "
+        "refund are sent when it starts",
+        file=sys.stderr,
+    )
+    return None
 
 
 async def _command(args: argparse.Namespace, orders: MerchantOrders) -> int:

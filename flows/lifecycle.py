@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flows.money import format_inr
 from flows.orders import FulfilmentStatus, Order, OrderStatus
 
 _S = OrderStatus
@@ -141,7 +142,10 @@ def may_refund(order: Order, amount: int) -> Ruling:
         return _refused("a refund must be more than zero")
     left = refundable(order)
     if amount > left:
-        return _refused(f"order {order.id}: {amount} is more than what is left to refund ({left})")
+        return _refused(
+            f"order {order.id}: {format_inr(amount)} is more than what is left to refund "
+            f"({format_inr(left)})"
+        )
     return _DO
 
 

@@ -25,6 +25,7 @@ from flows.lifecycle import (
     sources,
 )
 from flows.messages import OutgoingMessage
+from flows.money import format_inr
 from flows.notices import NotTold, customer_notice
 from flows.orders import FulfilmentStatus, Order, OrderStatus
 from flows.state import Customer
@@ -179,6 +180,8 @@ def _deliver(found: _Found, action: MerchantAction) -> Op[ActionResult]:
 def _cancel(found: _Found, action: MerchantAction) -> Op[ActionResult]:
     order = found.order
     ruling = may_cancel(order, action.refund)
+    if ruling.verdict is Verdict.DO and action.refund and refundable(order) > 0:
+        ruling = may_refund(order, refundable(order))  # both or neither: check before writing
     if ruling.verdict is not Verdict.DO:
         return _not_done(ruling, order)
     moved = yield Query(_CANCEL, (_F.CANCELLED.value, action.at, order.id, *sources(_F.CANCELLED)))
@@ -256,12 +259,16 @@ def _refund(found: _Found, action: MerchantAction, amount: int) -> Op[ActionResu
         update={"refunds_requested_total": order.refunds_requested_total + amount}
     )
     return ActionResult(
-        Verdict.DO, f"refund of {amount} for order {order.id} asked for", asked, (), (job_id,)
+        Verdict.DO,
+        f"refund of {format_inr(amount)} for order {order.id} asked for",
+        asked,
+        (),
+        (job_id,),
     )
 
 
 def _refund_words(amount: int, reason: str) -> str:
-    return f"{amount}" + (f": {reason}" if reason else "")
+    return format_inr(amount) + (f": {reason}" if reason else "")
 
 
 def _insert_job(kind: str, order: Order, payload: str, now: int) -> Op[int]:
@@ -338,7 +345,9 @@ def settle_refund(settlement: RefundSettlement) -> Op[ActionResult]:
             "UPDATE orders SET refunded_total = refunded_total + ?, updated_at = ? WHERE id = ?",
             (amount, settlement.at, order_id),
         )
-        yield Query(_HISTORY, (order_id, "refunded", settlement.at, str(amount), settlement.by))
+        yield Query(
+            _HISTORY, (order_id, "refunded", settlement.at, format_inr(amount), settlement.by)
+        )
     else:
         yield Query(
             "UPDATE orders SET refunds_requested_total = refunds_requested_total - ?, "
@@ -353,12 +362,14 @@ def settle_refund(settlement: RefundSettlement) -> Op[ActionResult]:
     if found is None:  # cannot happen: a refund row names its order by a foreign key
         raise LookupError(f"refund for a missing order {order_id}")
     if settlement.status != "processed":
-        return ActionResult(Verdict.DO, f"refund of {amount} for {order_id} failed", found.order)
+        return ActionResult(
+            Verdict.DO, f"refund of {format_inr(amount)} for {order_id} failed", found.order
+        )
     outbox = yield from _tell(
         found, found.order, Notice.REFUNDED, settlement.notice_context, settlement.at, amount
     )
     return ActionResult(
-        Verdict.DO, f"refund of {amount} for {order_id} processed", found.order, outbox
+        Verdict.DO, f"refund of {format_inr(amount)} for {order_id} processed", found.order, outbox
     )
 
 

@@ -1,6 +1,10 @@
 """The merchant's actions on an order, on both backends: applied once, in the history with who,
 the customer told (or why not), refunds never above what was paid."""
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import pytest
 
 from flows.effects import SetOrderStatus
@@ -9,6 +13,7 @@ from flows.messages import SendTemplate, SendText
 from flows.notices import NoticeContext, TemplateRef, Templates
 from flows.orders import FulfilmentStatus, OrderStatus
 from flows.texts import Texts
+from storage import migrate, open_store
 from storage.repository import (
     ActionKind,
     HistoryEntry,
@@ -226,3 +231,19 @@ async def test_the_customers_last_message_opens_the_window(shop: Shop, store: St
         )
     )
     assert closed.outbox_ids  # NOW (the text) is one hour before LATER: inside the window
+
+
+async def test_the_database_itself_refuses_more_refunded_than_paid(
+    db_url: str, db_path: Path
+) -> None:
+    """The last guard, below the rules: even a hand-written UPDATE cannot record it."""
+    await migrate(db_url)
+    store = await open_store(db_url)
+    try:
+        await paid_order(Shop(store))
+    finally:
+        await store.close()
+    with closing(sqlite3.connect(db_path)) as conn:
+        for column in ("refunds_requested_total", "refunded_total"):
+            with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+                conn.execute(f"UPDATE orders SET {column} = total + 1")  # noqa: S608

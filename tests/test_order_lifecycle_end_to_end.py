@@ -176,3 +176,24 @@ async def test_cancel_an_unpaid_order_cancels_its_link_and_a_paid_one_asks_for_a
         assert cancelled.verdict is Verdict.DO
         assert link["status"] == "cancelled"
         assert "cancelled" in text_of(shop.last_reply(ASHA))
+
+
+async def test_a_refund_razorpay_refuses_fails_and_frees_its_amount(
+    database_url: str, shop_config: ShopConfig
+) -> None:
+    async with running_shop(database_url, shop_config) as shop:
+        order_id = await paid_order(shop)
+        refused = {"error": {"code": "BAD_REQUEST_ERROR", "description": "Insufficient balance"}}
+        shop.razorpay.refund_script.append(Canned(400, refused))
+
+        asked = await merchant(shop).refund(order_id, 10_000, by=BY, reason="damaged")
+        await shop.settle()
+
+        assert asked.verdict is Verdict.DO
+        [refund] = await shop.app[keys.STORE].refunds(order_id)
+        assert refund.status == "failed"
+        assert "Insufficient balance" in (refund.failure or "")
+        order = await shop.app[keys.STORE].get_order(order_id)
+        assert order is not None
+        assert (order.refunded_total, order.refunds_requested_total) == (0, 0)
+        assert shop.razorpay.refunds == {}

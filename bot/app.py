@@ -17,6 +17,9 @@ from bot.jobs import JobRunner
 from bot.logging import get_logger
 from bot.merchant.orders import MerchantOrders
 from bot.merchant.refunds import RefundCalls
+from bot.merchant.schedule import RetrySchedule
+from bot.merchant.setup import merchant_channels
+from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
 from bot.retry import Backoff
@@ -132,6 +135,13 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             clock=clock,
             concurrency=settings.worker_concurrency,
         )
+        alerts = AlertWorker(
+            store=store,
+            channels=merchant_channels(settings, session, store, whatsapp_client, clock),
+            schedule=RetrySchedule(),
+            clock=clock,
+            concurrency=settings.worker_concurrency,
+        )
         runner: Runner
         jobs = JobRunner(
             store=store,
@@ -151,6 +161,8 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             deliver=outbox.submit,
             perform=jobs.submit,
             concurrency=settings.worker_concurrency,
+            alert_channels=alerts.channel_names,
+            alerts_queued=alerts.poke,
         )
         merchant = MerchantOrders(
             store=store,
@@ -166,22 +178,27 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         app[keys.OUTBOX] = outbox
         app[keys.JOBS] = jobs
         app[keys.RUNNER] = runner
+        app[keys.ALERTS] = alerts
         # Messages first, then provider calls, then events: each listing is read before the
         # workers recovered after it can add to what it lists.
         messages = await outbox.recover()
         calls = await jobs.recover()
         events = await runner.recover()
-        for worker in (runner, outbox, jobs):
+        for worker in (runner, outbox, jobs, alerts):
             worker.start_sweeping()  # several processes share the database: pick up strays
+        alerts.start_timer()  # deliveries due now, and each later retry when its time comes
         log.info(
             "workers started",
             mode=settings.mode.value,
             events_recovered=events,
             messages_recovered=messages,
             jobs_recovered=calls,
+            merchant_channels=list(alerts.channel_names),
         )
         yield
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
+        # Merchant deliveries last: whatever is unsent stays queued for the next start.
+        await alerts.close(1.0)
 
     return context
 

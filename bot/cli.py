@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.hosting import HostingPlatform, detect_platform
 from bot.logging import configure_logging, get_logger
+from bot.merchant.alerts_cli import add_alerts_command, run_alerts_command
 from bot.merchant.cli import add_orders_parser, run_orders
 from bot.settings import (
     HTTP_DRAIN_SECONDS,
@@ -55,6 +56,7 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     copy.add_argument("--from", dest="source", required=True, help="sqlite:///path/bot.sqlite3")
     copy.add_argument("--to", dest="target", required=True, help="postgres://user:pass@host/db")
     commands.add_parser("set-aside", help="list stored items set aside as unusable")
+    add_alerts_command(commands)
     add_orders_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
@@ -72,6 +74,8 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
         return _migrate(settings)
     if args.command == "set-aside":
         return _list_set_aside(settings)
+    if args.command == "alerts":
+        return run_alerts_command(args, settings.database_url)
     if args.command == "orders":
         return _orders(args, settings)
     return _serve(settings, detect_platform(env))

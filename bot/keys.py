@@ -5,6 +5,7 @@ from aiohttp import web
 
 from bot.jobs import JobRunner
 from bot.merchant.orders import MerchantOrders
+from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
 from bot.routes.bodies import WebhookBodies
@@ -23,5 +24,6 @@ PAYMENTS = web.AppKey("payments", PaymentProvider)
 RUNNER = web.AppKey("runner", Runner)
 OUTBOX = web.AppKey("outbox", OutboxSender)
 JOBS = web.AppKey("jobs", JobRunner)
+ALERTS = web.AppKey("alerts", AlertWorker)
 WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)
 MERCHANT = web.AppKey("merchant", MerchantOrders)

@@ -6,7 +6,7 @@ Messages and jobs are handed to their workers only after that commit.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.clock import Clock, OrderIdFactory
 from bot.keyed import KeyedWorker
@@ -47,8 +47,13 @@ class Runner(KeyedWorker[StoredEvent]):
         deliver: Callable[[OutboxMessage], None],
         perform: Callable[[Job], None],
         concurrency: int,
+        alert_channels: Sequence[str] = (),
+        alerts_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self._shop = shop
+        # Where the merchant hears about a paid order; queued in the step that paid it.
+        self._alert_channels = tuple(alert_channels)
+        self._alerts_queued = alerts_queued
         self._new_order_id = new_order_id
         self._deliver = deliver
         self._perform = perform
@@ -109,9 +114,12 @@ class Runner(KeyedWorker[StoredEvent]):
             messages=decision.messages,
             effects=decision.effects,
             now=now,
+            alert_channels=self._alert_channels,
         )
         self._log_decision(stored, customer, decision)
         self._hand_over(customer, decision, result)
+        if result.alert_ids:
+            self._alerts_queued()
 
     def _hand_over(self, customer: Customer, decision: Decision, result: StepResult) -> None:
         """After commit: messages to the outbox sender, provider calls to the job worker.

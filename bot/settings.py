@@ -1,11 +1,12 @@
 """Settings from the environment, read once at the entry point (never at import time)."""
 
+import base64
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.hosting import HostingPlatform, detect_platform
@@ -86,6 +87,21 @@ class Settings(BaseSettings):
     razorpay_webhook_secret: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     razorpay_api_base: str = "https://api.razorpay.com/v1"
 
+    # The merchant hears about every paid order on each channel set here (README "Knowing
+    # about every order").
+    merchant_webhook_url: str | None = None
+    merchant_webhook_secret: SecretStr | None = None  # whsec_<base64>, Standard Webhooks
+    # A live shop never posts to private, loopback or link-local addresses unless told to.
+    merchant_webhook_allow_private: bool = False
+    merchant_email: str | None = None
+    smtp_url: SecretStr | None = None  # smtp://user:pass@host:587 (STARTTLS) or smtps://…:465
+    smtp_from: str | None = None  # the sender address; MERCHANT_EMAIL when unset
+    telegram_bot_token: SecretStr | None = None
+    telegram_chat_id: str | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    # The shop owners' WhatsApp numbers (digits, comma-separated).
+    owner_whatsapp: Annotated[tuple[str, ...], NoDecode] = ()
+
     # Tunables with sensible defaults; documented in the README.
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     send_retry_seconds: Annotated[float, Field(gt=0)] = 300.0  # give up on a message after this
@@ -105,10 +121,73 @@ class Settings(BaseSettings):
             return tuple(SecretStr(part.strip()) for part in value.split(",") if part.strip())
         return value
 
-    @field_validator("public_base_url", "whatsapp_api_base", "razorpay_api_base")
+    @field_validator("owner_whatsapp", mode="before")
+    @classmethod
+    def _split_numbers(cls, value: object) -> object:
+        if isinstance(value, str):
+            numbers = tuple(part.strip().lstrip("+") for part in value.split(",") if part.strip())
+            if not all(number.isdigit() for number in numbers):
+                raise ValueError("list phone numbers with country code, digits only: 9198…,9199…")
+            return numbers
+        return value
+
+    @field_validator("merchant_webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            key = b""
+        if not secret.startswith("whsec_") or not 24 <= len(key) <= 64:
+            raise ValueError(
+                "use the Standard Webhooks form whsec_<base64 of 24 to 64 random bytes>, "
+                "e.g. python -c \"import base64,os; print('whsec_' + "
+                'base64.b64encode(os.urandom(32)).decode())"'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _merchant_channels_complete(self) -> "Settings":
+        pairs = [
+            (
+                "MERCHANT_WEBHOOK_URL",
+                self.merchant_webhook_url,
+                "MERCHANT_WEBHOOK_SECRET",
+                self.merchant_webhook_secret,
+            ),
+            ("MERCHANT_EMAIL", self.merchant_email, "SMTP_URL", self.smtp_url),
+            (
+                "TELEGRAM_BOT_TOKEN",
+                self.telegram_bot_token,
+                "TELEGRAM_CHAT_ID",
+                self.telegram_chat_id,
+            ),
+        ]
+        for first, first_value, second, second_value in pairs:
+            if (first_value is None) != (second_value is None):
+                raise ValueError(f"{first} and {second} go together: set both or neither")
+        return self
+
+    @field_validator(
+        "public_base_url",
+        "whatsapp_api_base",
+        "razorpay_api_base",
+        "merchant_webhook_url",
+        "telegram_api_base",
+    )
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("use smtp://user:password@host:587 or smtps://user:password@host:465")
+        return value
 
     @field_validator("database_url")
     @classmethod

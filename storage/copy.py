@@ -27,11 +27,19 @@ TABLES = (
     "events",
     "outbox",
     "jobs",
+    "merchant_alerts",
     "refunds",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 
-IDENTITY_TABLES = ("order_status_history", "events", "outbox", "jobs", "refunds")
+IDENTITY_TABLES = (
+    "order_status_history",
+    "events",
+    "outbox",
+    "jobs",
+    "merchant_alerts",
+    "refunds",
+)
 
 
 class CopyRefusedError(StorageError):

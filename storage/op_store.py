@@ -21,6 +21,7 @@ from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
     ActionResult,
+    AlertStatus,
     CustomerSnapshot,
     DeadLetter,
     DeadLetterHook,
@@ -28,6 +29,7 @@ from storage.repository import (
     Job,
     Lane,
     MerchantAction,
+    MerchantAlert,
     NewEvent,
     OutboxMessage,
     Refund,
@@ -151,11 +153,20 @@ class OpStore(ABC):
         messages: Sequence[OutgoingMessage],
         effects: Sequence[Effect],
         now: int,
+        alert_channels: Sequence[str] = (),
     ) -> StepResult:
         """Raises `UnknownEventError` for an event id never recorded, and the driver's
         integrity error for an impossible step (e.g. an order id placed twice); either way
         nothing of the step is saved."""
-        step = ops.Step(event_id, customer, conversation, tuple(messages), tuple(effects), now)
+        step = ops.Step(
+            event_id,
+            customer,
+            conversation,
+            tuple(messages),
+            tuple(effects),
+            now,
+            tuple(alert_channels),
+        )
         return await self._write(partial(ops.commit_step, step))
 
     # --- outbox ---------------------------------------------------------------------------------
@@ -188,6 +199,38 @@ class OpStore(ABC):
 
     async def finish_job(self, job_id: int, outcome: NewEvent | None, now: int) -> int | None:
         return await self._write(partial(ops.finish_job, job_id, outcome, now))
+
+    # --- merchant alerts ------------------------------------------------------------------------
+
+    async def due_alerts(self, channel: str | None, now: int) -> list[MerchantAlert]:
+        return await self._readable(Lane.ALERTS, partial(ops.due_alerts, channel, now))
+
+    async def next_alert_due(self) -> int | None:
+        return await self._read(ops.next_alert_due)
+
+    async def record_alert_attempt(
+        self,
+        alert_id: int,
+        status: AlertStatus,
+        error: str | None,
+        next_attempt_at: int,
+        now: int,
+    ) -> None:
+        await self._write_statement(
+            partial(ops.record_alert_attempt, alert_id, status, error, next_attempt_at, now)
+        )
+
+    async def order_alerts(self, order_id: str) -> list[MerchantAlert]:
+        return await self._read(partial(ops.order_alerts, order_id))
+
+    async def recent_alerts(self, limit: int = 50) -> list[MerchantAlert]:
+        return await self._read(partial(ops.recent_alerts, limit))
+
+    async def resend_alert(self, alert_id: int, now: int) -> MerchantAlert | None:
+        return await self._write_statement(partial(ops.resend_alert, alert_id, now))
+
+    async def last_message_from(self, phone: str) -> int | None:
+        return await self._read(partial(ops.last_message_from, phone))
 
     # --- orders ---------------------------------------------------------------------------------
 

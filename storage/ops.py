@@ -10,6 +10,7 @@ Reads that meet a row they cannot decode do not raise: they return it as `Unread
 store sets it aside (a dead letter), so no single stored row can stop the shop.
 """
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from flows.effects import (
 )
 from flows.events import Event
 from flows.lifecycle import ALLOWED_TRANSITIONS
+from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, event_body
 from flows.messages import OutgoingMessage
 from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus, PaymentLink
 from flows.state import Conversation, Customer
@@ -34,10 +36,12 @@ from storage.errors import UnknownEventError
 from storage.query import Op, Query, Row
 from storage.repository import (
     UNKNOWN_CUSTOMER_PREFIX,
+    AlertStatus,
     CustomerSnapshot,
     DeadLetter,
     Job,
     Lane,
+    MerchantAlert,
     NewEvent,
     OutboxMessage,
     StepResult,
@@ -196,6 +200,7 @@ class Step:
     messages: Sequence[OutgoingMessage]
     effects: Sequence[Effect]
     now: int
+    alert_channels: Sequence[str] = ()
 
 
 _UPSERT_CUSTOMER = """
@@ -220,14 +225,17 @@ def commit_step(step: Step) -> Op[StepResult]:
     # Only a message from the customer opens WhatsApp's 24-hour window; a webhook does not.
     phone, user_id = yield from _upsert_customer(step, step.now if source == "whatsapp" else None)
     job_ids: list[int] = []
+    alert_ids: list[int] = []
     for effect in step.effects:
-        job_id = yield from _apply_effect(effect, step)
+        job_id = yield from _apply_effect(effect, step, alert_ids)
         if job_id is not None:
             job_ids.append(job_id)
     outbox_ids: list[int] = []
     for message in step.messages:
         outbox_ids.append((yield from _queue_message(message, step, phone, user_id)))
-    return StepResult(outbox_ids=tuple(outbox_ids), job_ids=tuple(job_ids))
+    return StepResult(
+        outbox_ids=tuple(outbox_ids), job_ids=tuple(job_ids), alert_ids=tuple(alert_ids)
+    )
 
 
 def _claim_event(event_id: int, now: int) -> Op[str | None]:
@@ -266,15 +274,20 @@ def _upsert_customer(step: Step, inbound_at: int | None) -> Op[tuple[str | None,
     return rows[0]["phone"], rows[0]["user_id"]
 
 
-def _apply_effect(effect: Effect, step: Step) -> Op[int | None]:
-    """Apply one effect; returns a job id for effects that call the payment provider."""
+def _apply_effect(effect: Effect, step: Step, alert_ids: list[int]) -> Op[int | None]:
+    """Apply one effect; returns a job id for effects that call the payment provider, and
+    adds to `alert_ids` the merchant deliveries a status change queued."""
     match effect:
         case PlaceOrder():
             yield from _insert_order(effect.order, step.now)
         case AttachPaymentLink():
             yield from _attach_link(effect, step.now)
         case SetOrderStatus():
-            yield from _set_status(effect, step.now)
+            moved = yield from _set_status(effect, step.now)
+            event_type = ORDER_STATUS_EVENTS.get(effect.status)
+            if moved and event_type is not None and step.alert_channels:
+                event = MerchantEvent(type=event_type, order_id=effect.order_id, at=effect.at)
+                alert_ids.extend((yield from notify(event, step.alert_channels, step.now)))
         case CreatePaymentLink() | CancelPaymentLink():
             return (yield from _insert_job(effect, step))
         case _:
@@ -340,16 +353,17 @@ def _set_status_sql(sources: tuple[str, ...]) -> str:
 _SET_STATUS = {target: _set_status_sql(s) for target, s in _SOURCES.items() if s}
 
 
-def _set_status(effect: SetOrderStatus, now: int) -> Op[None]:
+def _set_status(effect: SetOrderStatus, now: int) -> Op[bool]:
+    """Apply the status change if the transition table allows it; returns whether it did."""
     sql = _SET_STATUS.get(effect.status)
     if sql is None:
-        return  # nothing may move into this status (pending_payment)
+        return False  # nothing may move into this status (pending_payment)
     paid_at = effect.at if effect.status is OrderStatus.PAID else None
     params = (effect.status.value, effect.reason, effect.payment_id, paid_at, now, effect.order_id)
-    if (yield Query(sql, (*params, *_SOURCES[effect.status]))):
-        yield Query(
-            _INSERT_HISTORY, (effect.order_id, effect.status.value, effect.at, effect.reason)
-        )
+    if not (yield Query(sql, (*params, *_SOURCES[effect.status]))):
+        return False
+    yield Query(_INSERT_HISTORY, (effect.order_id, effect.status.value, effect.at, effect.reason))
+    return True
 
 
 def _insert_job(effect: CreatePaymentLink | CancelPaymentLink, step: Step) -> Op[int]:
@@ -607,6 +621,156 @@ def _job(row: Row) -> Job:
     )
 
 
+# --- merchant alerts ----------------------------------------------------------------------------
+
+_ALERT_COLUMNS = (
+    "id, channel, event_type, order_id, webhook_id, body, status, attempts, last_error, "
+    "next_attempt_at, created_at, delivered_at"
+)
+_RESEND_ALERT = (
+    "UPDATE merchant_alerts SET status = 'pending', attempts = 0, "  # noqa: S608 -- constants
+    "next_attempt_at = ?, updated_at = ?, delivered_at = NULL, dead_letter = NULL "
+    "WHERE id = ? RETURNING " + _ALERT_COLUMNS
+)
+_INSERT_ALERT = """
+INSERT INTO merchant_alerts (channel, event_type, order_id, dedupe_key, webhook_id, body,
+                             next_attempt_at, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (channel, dedupe_key) DO NOTHING
+RETURNING id
+"""
+
+
+def notify(event: MerchantEvent, channels: Sequence[str], now: int) -> Op[list[int]]:
+    """Queue one delivery of `event` per channel, due now, inside the caller's transaction;
+    returns the ids of the new ones. An event already queued (the same order, type and
+    occurrence) is not queued again."""
+    orders = yield Query(_select(_ORDER_COLUMNS, "FROM orders WHERE id = ?"), (event.order_id,))
+    if not orders:
+        return []
+    order = _order(orders[0])
+    customers = yield Query(
+        "SELECT key, phone, user_id, name FROM customers WHERE key = ?", (order.customer_key,)
+    )
+    customer = _customer(customers[0]) if customers else None
+    body = json.dumps(event_body(event, order, customer), ensure_ascii=False)
+    webhook_id = "msg_" + hashlib.sha256(event.dedupe_key.encode()).hexdigest()[:32]
+    ids: list[int] = []
+    for channel in channels:
+        rows = yield Query(
+            _INSERT_ALERT,
+            (
+                channel,
+                event.type.value,
+                event.order_id,
+                event.dedupe_key,
+                webhook_id,
+                body,
+                now,
+                now,
+                now,
+            ),
+        )
+        ids.extend(int(row[0]) for row in rows)
+    return ids
+
+
+def due_alerts(channel: str | None, now: int) -> Op[Listing[MerchantAlert]]:
+    if channel is None:
+        query = Query(
+            _select(
+                _ALERT_COLUMNS,
+                "FROM merchant_alerts WHERE status = 'pending' AND next_attempt_at <= ? "
+                "ORDER BY id",
+            ),
+            (now,),
+        )
+    else:
+        query = Query(
+            _select(
+                _ALERT_COLUMNS,
+                "FROM merchant_alerts WHERE channel = ? AND status = 'pending' "
+                "AND next_attempt_at <= ? ORDER BY id",
+            ),
+            (channel, now),
+        )
+    rows = yield query
+    return _decode_all(rows, _merchant_alert, "channel")
+
+
+def next_alert_due() -> Op[int | None]:
+    rows = yield Query(
+        "SELECT MIN(next_attempt_at) AS due FROM merchant_alerts WHERE status = 'pending'"
+    )
+    return None if not rows or rows[0]["due"] is None else int(rows[0]["due"])
+
+
+def record_alert_attempt(
+    alert_id: int, status: AlertStatus, error: str | None, next_attempt_at: int, now: int
+) -> Op[None]:
+    yield Query(
+        "UPDATE merchant_alerts SET status = ?, attempts = attempts + 1, last_error = ?, "
+        "next_attempt_at = ?, updated_at = ?, delivered_at = ? "
+        "WHERE id = ? AND status = 'pending'",
+        (
+            status.value,
+            None if error is None else error[:1000],
+            next_attempt_at,
+            now,
+            now if status is AlertStatus.DELIVERED else None,
+            alert_id,
+        ),
+    )
+
+
+def order_alerts(order_id: str) -> Op[list[MerchantAlert]]:
+    rows = yield Query(
+        _select(_ALERT_COLUMNS, "FROM merchant_alerts WHERE order_id = ? ORDER BY id"),
+        (order_id,),
+    )
+    return [_merchant_alert(row) for row in rows]
+
+
+def recent_alerts(limit: int) -> Op[list[MerchantAlert]]:
+    rows = yield Query(
+        _select(_ALERT_COLUMNS, "FROM merchant_alerts ORDER BY id DESC LIMIT ?"), (limit,)
+    )
+    return [_merchant_alert(row) for row in rows]
+
+
+def resend_alert(alert_id: int, now: int) -> Op[MerchantAlert | None]:
+    """Pending again, due now, on a fresh schedule; the body and webhook id stay."""
+    rows = yield Query(_RESEND_ALERT, (now, now, alert_id))
+    return _merchant_alert(rows[0]) if rows else None
+
+
+def last_message_from(phone: str) -> Op[int | None]:
+    """A customer is keyed by the phone or by WhatsApp's user id: look under both."""
+    rows = yield Query(
+        "SELECT MAX(received_at) AS at FROM events WHERE source = 'whatsapp' AND "
+        "(customer_key = ? OR customer_key IN (SELECT key FROM customers WHERE phone = ?))",
+        (phone, phone),
+    )
+    return None if not rows or rows[0]["at"] is None else int(rows[0]["at"])
+
+
+def _merchant_alert(row: Row) -> MerchantAlert:
+    return MerchantAlert(
+        id=int(row["id"]),
+        channel=row["channel"],
+        event_type=row["event_type"],
+        order_id=row["order_id"],
+        webhook_id=row["webhook_id"],
+        body=row["body"],
+        status=AlertStatus(row["status"]),
+        attempts=int(row["attempts"]),
+        last_error=row["last_error"],
+        next_attempt_at=int(row["next_attempt_at"]),
+        created_at=int(row["created_at"]),
+        delivered_at=None if row["delivered_at"] is None else int(row["delivered_at"]),
+    )
+
+
 # --- work by key, for sweeps and fresh starts ---------------------------------------------------
 
 _PENDING_KEYS = {
@@ -625,6 +789,12 @@ _PENDING_KEYS = {
     Lane.JOBS: (
         "SELECT order_id AS key, MIN(id) AS first_id FROM jobs "
         "WHERE status = 'pending' AND created_at < ? GROUP BY order_id ORDER BY first_id LIMIT ?"
+    ),
+    # For alerts the time is when a delivery is next due, not when it was queued.
+    Lane.ALERTS: (
+        "SELECT channel AS key, MIN(id) AS first_id FROM merchant_alerts "
+        "WHERE status = 'pending' AND next_attempt_at < ? GROUP BY channel "
+        "ORDER BY first_id LIMIT ?"
     ),
 }
 PENDING_KEYS_LIMIT = 1000  # per sweep; the next sweep takes the rest
@@ -650,6 +820,10 @@ _DEAD_LETTER = {
         "UPDATE jobs SET status = 'done', done_at = ?, dead_letter = ? "
         "WHERE id = ? AND status = 'pending'"
     ),
+    Lane.ALERTS: (
+        "UPDATE merchant_alerts SET status = 'failed', updated_at = ?, dead_letter = ?, "
+        "last_error = 'set aside' WHERE id = ? AND status = 'pending'"
+    ),
 }
 
 
@@ -664,6 +838,8 @@ def dead_letters(limit: int) -> Op[list[DeadLetter]]:
         "UNION ALL SELECT 'outbox', id, customer_key, dead_letter, failed_at FROM outbox "
         "WHERE dead_letter IS NOT NULL "
         "UNION ALL SELECT 'jobs', id, order_id, dead_letter, done_at FROM jobs "
+        "WHERE dead_letter IS NOT NULL "
+        "UNION ALL SELECT 'alerts', id, channel, dead_letter, updated_at FROM merchant_alerts "
         "WHERE dead_letter IS NOT NULL "
         "ORDER BY at DESC, id DESC LIMIT ?",
         (limit,),

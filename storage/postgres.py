@@ -32,7 +32,12 @@ from storage.repository import DeadLetterHook, Lane
 T = TypeVar("T")
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
-LOCK_NAMESPACE: Mapping[Lane, int] = {Lane.EVENTS: 0x5B01, Lane.OUTBOX: 0x5B02, Lane.JOBS: 0x5B03}
+LOCK_NAMESPACE: Mapping[Lane, int] = {
+    Lane.EVENTS: 0x5B01,
+    Lane.OUTBOX: 0x5B02,
+    Lane.JOBS: 0x5B03,
+    Lane.ALERTS: 0x5B04,
+}
 """First key of each lane's advisory locks (the second is `hashtext(key)`). Two keys that
 hash alike only make their owners take turns; the sweep catches anything that waited."""
 
@@ -243,6 +248,10 @@ class AdvisoryLocks:
                 conn = await self._connection()
                 await self._send(conn, requests)
             except UNAVAILABLE_ERRORS as error:
+                await self._lost(requests, error)
+            except Exception as error:  # this loop must outlive any one failure
+                # An error from the server about these locks (none is expected): the waiters
+                # learn of it, and the connection, whose state is now unknown, starts afresh.
                 await self._lost(requests, error)
 
     async def _connection(self) -> asyncpg.Connection:

@@ -73,12 +73,13 @@ class Job:
 
 
 class Lane(StrEnum):
-    """The three kinds of durable work. Events and outbox messages are keyed by customer (one
-    at a time, in order, per customer); jobs by order id."""
+    """The kinds of durable work. Events and outbox messages are keyed by customer (one at a
+    time, in order, per customer); jobs by order id; merchant alerts by channel."""
 
     EVENTS = "events"
     OUTBOX = "outbox"
     JOBS = "jobs"
+    ALERTS = "alerts"  # deliveries to the merchant, keyed by channel
 
 
 UNKNOWN_CUSTOMER_PREFIX = "event:"
@@ -109,6 +110,32 @@ DeadLetterHook = Callable[[DeadLetter], None]
 class StepResult:
     outbox_ids: tuple[int, ...]
     job_ids: tuple[int, ...]
+    alert_ids: tuple[int, ...] = ()  # merchant deliveries the step queued
+
+
+class AlertStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # given up after the last scheduled attempt, or refused for good
+    SKIPPED = "skipped"  # nothing to send on this channel now (an owner's window is closed)
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantAlert:
+    """One delivery of one merchant event on one channel."""
+
+    id: int
+    channel: str
+    event_type: str
+    order_id: str
+    webhook_id: str  # Standard Webhooks `webhook-id`: the same on every attempt
+    body: str  # the event's JSON, exactly as a webhook sends it
+    status: AlertStatus
+    attempts: int
+    last_error: str | None
+    next_attempt_at: int
+    created_at: int
+    delivered_at: int | None
 
 
 class ActionKind(StrEnum):
@@ -247,10 +274,12 @@ class Store(Protocol):
         messages: Sequence[OutgoingMessage],
         effects: Sequence[Effect],
         now: int,
+        alert_channels: Sequence[str] = (),
     ) -> StepResult:
         """In one transaction: save the customer and conversation, apply order effects, queue
-        provider calls as jobs and messages in the outbox, mark the event processed. If the
-        event was already processed, change nothing and return empty ids."""
+        provider calls as jobs, messages in the outbox and, for an order event the merchant
+        hears about, one delivery per channel in `alert_channels`; mark the event processed.
+        If the event was already processed, change nothing and return empty ids."""
 
     # --- outbox ---------------------------------------------------------------------------------
     async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:
@@ -277,6 +306,38 @@ class Store(Protocol):
     async def finish_job(self, job_id: int, outcome: NewEvent | None, now: int) -> int | None:
         """Mark the job done and record its outcome event in one transaction; returns the new
         event id (None if there was no outcome or it was a duplicate)."""
+
+    # --- merchant alerts ------------------------------------------------------------------------
+    async def due_alerts(self, channel: str | None, now: int) -> list[MerchantAlert]:
+        """Pending deliveries whose next attempt is due (on one channel, if given), oldest
+        first."""
+
+    async def next_alert_due(self) -> int | None:
+        """When the earliest pending delivery is due; None when nothing is pending."""
+
+    async def record_alert_attempt(
+        self,
+        alert_id: int,
+        status: AlertStatus,
+        error: str | None,
+        next_attempt_at: int,
+        now: int,
+    ) -> None:
+        """Count one attempt of a pending delivery and record where it stands: delivered,
+        failed, skipped, or pending again at `next_attempt_at`."""
+
+    async def order_alerts(self, order_id: str) -> list[MerchantAlert]:
+        """Every delivery about one order, oldest first: the order's delivery log."""
+
+    async def recent_alerts(self, limit: int = 50) -> list[MerchantAlert]:
+        """The newest deliveries, newest first."""
+
+    async def resend_alert(self, alert_id: int, now: int) -> MerchantAlert | None:
+        """Queue a delivery again, due now, with the same body and webhook id; None for an
+        unknown id."""
+
+    async def last_message_from(self, phone: str) -> int | None:
+        """When this phone number last wrote to the shop on WhatsApp (Unix seconds)."""
 
     # --- orders ---------------------------------------------------------------------------------
     async def get_order(self, order_id: str) -> Order | None: ...

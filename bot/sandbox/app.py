@@ -11,6 +11,14 @@ from bot.sandbox.checkout import add_checkout_routes
 from bot.sandbox.credentials import SANDBOX_CREDENTIALS, Credentials
 from bot.sandbox.graph import add_graph_routes
 from bot.sandbox.guard import sandbox_guard
+from bot.sandbox.merchant import (
+    SANDBOX_MERCHANT_EMAIL,
+    SANDBOX_TELEGRAM_CHAT,
+    SANDBOX_TELEGRAM_TOKEN,
+    SANDBOX_WEBHOOK_SECRET,
+    add_merchant_standins,
+    free_loopback_port,
+)
 from bot.sandbox.orders import add_orders_routes
 from bot.sandbox.razorpay import add_razorpay_routes, sweep_expired
 from bot.sandbox.state import SANDBOX, SandboxState
@@ -25,6 +33,7 @@ def sandbox_settings(settings: Settings) -> Settings:
     local = f"http://127.0.0.1:{settings.port}"
     return settings.model_copy(
         update={
+            **_merchant_standins(settings, local),
             "whatsapp_access_token": SecretStr(creds["WHATSAPP_ACCESS_TOKEN"]),
             "whatsapp_phone_number_id": creds["WHATSAPP_PHONE_NUMBER_ID"],
             "whatsapp_app_secret": SecretStr(creds["WHATSAPP_APP_SECRET"]),
@@ -37,6 +46,23 @@ def sandbox_settings(settings: Settings) -> Settings:
             "public_base_url": settings.public_base_url or f"http://localhost:{settings.port}",
         }
     )
+
+
+def _merchant_standins(settings: Settings, local: str) -> dict[str, object]:
+    """Each merchant channel the merchant has not set up goes to a stand-in of this process,
+    so a sandbox order shows the webhook, the email and the Telegram message it caused."""
+    update: dict[str, object] = {}
+    if settings.merchant_webhook_url is None:
+        update["merchant_webhook_url"] = f"{local}/sandbox/merchant/webhook"
+        update["merchant_webhook_secret"] = SecretStr(SANDBOX_WEBHOOK_SECRET)
+    if settings.telegram_bot_token is None:
+        update["telegram_bot_token"] = SecretStr(SANDBOX_TELEGRAM_TOKEN)
+        update["telegram_chat_id"] = SANDBOX_TELEGRAM_CHAT
+        update["telegram_api_base"] = f"{local}/sandbox/telegram"
+    if settings.merchant_email is None:
+        update["merchant_email"] = SANDBOX_MERCHANT_EMAIL
+        update["smtp_url"] = SecretStr(f"smtp://127.0.0.1:{free_loopback_port()}")
+    return update
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -98,6 +124,7 @@ def setup_sandbox(app: web.Application, settings: Settings) -> None:
         public_url=settings.public_base_url or f"http://localhost:{settings.port}",
     )
     mount_standins(app, state)
+    add_merchant_standins(app, settings)
     add_chat_routes(app)
     add_orders_routes(app)
     app.middlewares.append(sandbox_guard(settings))

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from bot.keys import STORE
 from bot.sandbox.hub import ChatHub, summary
+from bot.sandbox.merchant import MERCHANT_INBOX, SMTP_STANDIN
 from bot.sandbox.pages import esc, render
 from bot.sandbox.state import SANDBOX, shop_name
 from flows.money import format_inr
@@ -56,6 +57,24 @@ def _messages(hub: ChatHub, customer_key: str) -> str:
     return f"<ul>{items or '<li>—</li>'}</ul>"
 
 
+async def _alerts(request: web.Request, order_id: str) -> str:
+    """Each delivery to the merchant about the order, then what the stand-ins received."""
+    deliveries = await request.app[STORE].order_alerts(order_id)
+    items = [
+        f"<li class='alert-{esc(a.status.value)}'><span class='when'>{_when(a.created_at)}</span>"
+        f"{esc(a.event_type)} → <b>{esc(a.channel)}</b>: {esc(a.status.value)}"
+        f" ({a.attempts} attempt{'s' if a.attempts != 1 else ''})"
+        f"{' — ' + esc(a.last_error) if a.last_error else ''}</li>"
+        for a in deliveries
+    ]
+    inbox, smtp = request.app.get(MERCHANT_INBOX), request.app.get(SMTP_STANDIN)
+    received = (inbox.for_order(order_id) if inbox else []) + (
+        smtp.for_order(order_id) if smtp else []
+    )
+    items += [f"<li><span class='when'>received</span>{esc(line)}</li>" for line in received]
+    return f"<ul>{''.join(items) or '<li>—</li>'}</ul>"
+
+
 async def _order_card(request: web.Request, order: Order) -> str:
     history = await request.app[STORE].order_history(order.id)
     hub = request.app[SANDBOX].hub
@@ -69,7 +88,8 @@ async def _order_card(request: web.Request, order: Order) -> str:
         f"<span class='when'>placed {_when(order.created_at)}</span></div>"
         f"<div class='order-body'><div><h3>Items</h3>{_lines(order)}</div>"
         f"<div><h3>Status history</h3>{_history(history)}</div>"
-        f"<div><h3>Messages sent</h3>{_messages(hub, order.customer_key)}</div></div></article>"
+        f"<div><h3>Messages sent</h3>{_messages(hub, order.customer_key)}</div>"
+        f"<div><h3>Merchant told</h3>{await _alerts(request, order.id)}</div></div></article>"
     )
 
 

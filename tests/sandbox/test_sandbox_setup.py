@@ -17,6 +17,7 @@ from bot.settings import Mode, Settings, load_settings
 from bot.shop_config import load_shop_config
 from flows.orders import Order, OrderLine, OrderStatus
 from storage.migrate import migrate
+from storage.repository import MerchantAlert
 from tests.fixtures_path import REPO_ROOT
 from tests.sandbox.conftest import auth_header, graph_path
 
@@ -96,14 +97,22 @@ async def test_sandbox_mode_mounts_everything(tmp_path: Path) -> None:
 class FakeStore:
     """Only what the orders view reads; the real store is tested in tests/storage."""
 
-    def __init__(self, orders: list[Order], history: dict[str, list[tuple[str, int, str]]]):
-        self.orders, self.history = orders, history
+    def __init__(
+        self,
+        orders: list[Order],
+        history: dict[str, list[tuple[str, int, str]]],
+        alerts: dict[str, list[MerchantAlert]] | None = None,
+    ):
+        self.orders, self.history, self.alerts = orders, history, alerts or {}
 
     async def list_orders(self, limit: int = 100) -> list[Order]:
         return self.orders[:limit]
 
     async def order_history(self, order_id: str) -> list[tuple[str, int, str]]:
         return self.history.get(order_id, [])
+
+    async def order_alerts(self, order_id: str) -> list[MerchantAlert]:
+        return self.alerts.get(order_id, [])
 
 
 ORDER = Order(

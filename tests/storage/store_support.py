@@ -81,6 +81,7 @@ class Shop:
         conversation: Conversation | None = None,
         event_id: int | None = None,
         now: int = NOW,
+        alert_channels: Sequence[str] = (),
     ) -> StepResult:
         """Commit a step for a new text event (or for `event_id`)."""
         if event_id is None:
@@ -92,6 +93,7 @@ class Shop:
             messages=messages,
             effects=effects,
             now=now,
+            alert_channels=alert_channels,
         )
 
     async def place_order(self, customer: Customer, order_id: str, **kw: int) -> Order:

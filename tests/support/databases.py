@@ -71,8 +71,9 @@ def require_postgres() -> PostgresServer:
 
 _recycled: list[str] = []  # migrated databases emptied after their test, ready for the next
 _created: list[str] = []
-SHOP_TABLES = (  # every table
-    "customers, events, orders, order_status_history, outbox, jobs, shop_meta, refunds"
+SHOP_TABLES = (
+    "customers, events, orders, order_status_history, outbox, jobs, shop_meta, "
+    "merchant_alerts, refunds"  # every table
 )
 
 

@@ -1,0 +1,45 @@
+"""The order as a merchant reads it in an email, a Telegram message or a WhatsApp text."""
+
+from typing import Any
+
+from flows.money import format_inr
+
+_HEADLINES = {"order.paid": "New paid order"}
+
+
+def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | None) -> str:
+    """Plain text: what was bought, by whom, where it goes, and where to manage it."""
+    headline = _HEADLINES.get(event_type, event_type)
+    customer = data.get("customer") or {}
+    who = " ".join(part for part in (customer.get("name"), _phone(customer.get("phone"))) if part)
+    lines = [f"{headline} {data['order_id']}: {_money(data)}"]
+    lines += [
+        f"• {item['quantity']} × {item['name']} ({format_inr(int(item['unit_price']))})"
+        for item in data.get("items", [])
+    ]
+    if who:
+        lines.append(f"Customer: {who}")
+    lines.append(f"Address: {data.get('address') or '(none given)'}")
+    payment = data.get("payment") or {}
+    if payment.get("payment_id"):
+        lines.append(f"Payment: {payment['payment_id']}")
+    if dashboard_url:
+        lines.append(f"Open: {dashboard_url}")
+    return "\n".join(lines)
+
+
+def subject(event_type: str, data: dict[str, Any]) -> str:
+    return f"{_HEADLINES.get(event_type, event_type)} {data['order_id']} ({_money(data)})"
+
+
+def dashboard_link(public_base_url: str | None, order_id: str) -> str | None:
+    return f"{public_base_url}/admin/orders/{order_id}" if public_base_url else None
+
+
+def _money(data: dict[str, Any]) -> str:
+    total = int(data["total"])
+    return format_inr(total) if data.get("currency", "INR") == "INR" else f"{total} minor units"
+
+
+def _phone(phone: object) -> str | None:
+    return f"+{phone}" if isinstance(phone, str) and phone.isdigit() else None

@@ -1,0 +1,96 @@
+"""What the merchant is told about an order: the event types and the one body every channel
+renders (a webhook sends it as is; email, Telegram and WhatsApp turn it into text).
+
+Pure data: storage builds the body in the same transaction that changed the order, so the
+merchant hears about the order as it was at that moment, and a paid order is never missed.
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from flows.orders import Order, OrderStatus
+from flows.state import Customer
+
+
+class MerchantEventType(StrEnum):
+    """Event types as the Standard Webhooks receiver sees them (`type` in the body)."""
+
+    ORDER_PAID = "order.paid"
+
+
+ORDER_STATUS_EVENTS: Mapping[OrderStatus, MerchantEventType] = {
+    OrderStatus.PAID: MerchantEventType.ORDER_PAID,
+}
+"""An order moving into one of these statuses tells the merchant: one line per event type."""
+
+
+class MerchantEvent(BaseModel):
+    """Something the merchant hears about. `occurrence` tells apart events of one type that
+    may happen more than once to an order (a second partial refund); for the rest the type
+    alone makes each event once per order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: MerchantEventType
+    order_id: str
+    at: int  # Unix seconds
+    occurrence: str = ""
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.type.value}:{self.order_id}:{self.occurrence}"
+
+
+def event_body(event: MerchantEvent, order: Order, customer: Customer | None) -> dict[str, Any]:
+    """The body every channel delivers: `{"type", "timestamp", "data"}` with the order's items,
+    customer, address and payment ids; money in integer minor units."""
+    return {
+        "type": event.type.value,
+        "timestamp": datetime.fromtimestamp(event.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "data": {
+            "order_id": order.id,
+            "status": order.status.value,
+            "payment_status": _payment_status(order.status),
+            # Fulfilment (shipped, delivered) arrives with the order's life; until then none.
+            "fulfilment_status": "unfulfilled",
+            "currency": order.currency,
+            "total": order.total,
+            "items": [
+                {
+                    "product_id": line.product_id,
+                    "name": line.name,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                }
+                for line in order.lines
+            ],
+            "customer": {
+                "name": customer.name if customer else None,
+                "phone": customer.phone if customer else None,
+                "user_id": customer.user_id if customer else None,
+            },
+            "address": order.address,
+            "payment": {
+                "provider": "razorpay",
+                "link_id": order.link.id if order.link else None,
+                "payment_id": order.payment_id,
+            },
+            "tracking": {},
+        },
+    }
+
+
+def _payment_status(status: OrderStatus) -> str:
+    match status:
+        case OrderStatus.PAID:
+            return "paid"
+        case OrderStatus.FLAGGED:
+            return "flagged"
+        case OrderStatus.PENDING_PAYMENT:
+            return "awaiting"
+        case OrderStatus.EXPIRED | OrderStatus.CANCELLED:
+            return "unpaid"

@@ -1,0 +1,127 @@
+"""The whole sandbox, over HTTP as the chat page uses it: a customer buys and pays, and the
+merchant's stand-ins get the signed webhook, the Telegram message and the email, which
+/sandbox/orders shows beside the order."""
+
+import asyncio
+import re
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.app import create_app
+from bot.sandbox import sandbox_settings
+from bot.settings import load_settings
+from bot.shop_config import load_shop_config
+from storage.migrate import migrate
+from tests.fixtures_path import REPO_ROOT
+
+PHONE = "919800000042"
+WAIT_SECONDS = 20.0  # a ceiling for a busy machine, not a speed check
+POLL_SECONDS = 0.05
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def shop_url(tmp_path: Path) -> AsyncIterator[str]:
+    port = _free_port()
+    env = {"PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}"}
+    settings = sandbox_settings(load_settings(env))
+    await migrate(settings.database_url)
+    runner = web.AppRunner(create_app(settings, load_shop_config(REPO_ROOT / "config.toml")))
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+class Customer:
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self._session = session
+        self._api = f"{base}/sandbox/api/customers/{PHONE}/messages"
+
+    async def shop_messages(self) -> list[dict[str, Any]]:
+        async with self._session.get(self._api) as response:
+            items = (await response.json())["items"]
+        return [item["message"] for item in items if item["sender"] == "shop"]
+
+    async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send, then wait for the shop's answer; returns it."""
+        before = len(await self.shop_messages())
+        async with self._session.post(self._api, json=payload) as response:
+            assert response.status == 200, await response.text()
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
+            messages = await self.shop_messages()
+            if len(messages) > before:
+                return messages[-1]
+            await asyncio.sleep(POLL_SECONDS)
+        raise AssertionError(f"the shop did not answer {payload}")
+
+    async def say(self, text: str) -> dict[str, Any]:
+        return await self.send({"type": "text", "text": text, "name": "Asha"})
+
+    async def tap(self, message: dict[str, Any], pattern: str) -> dict[str, Any]:
+        action = message["interactive"]["action"]
+        choices = [
+            (b["reply"]["title"], b["reply"]["id"], "button_reply")
+            for b in action.get("buttons", [])
+        ]
+        choices += [
+            (r["title"], r["id"], "list_reply")
+            for s in action.get("sections", [])
+            for r in s["rows"]
+        ]
+        for title, ident, kind in choices:
+            if re.search(pattern, title, re.IGNORECASE):
+                return await self.send({"type": kind, "id": ident, "title": title})
+        raise AssertionError(f"nothing matches {pattern!r} in {[c[0] for c in choices]}")
+
+
+async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        asha = Customer(session, shop_url)
+        welcome = await asha.say("hi")
+        categories = await asha.tap(welcome, "browse")
+        products = await asha.tap(categories, ".")
+        product = await asha.tap(products, ".")
+        added = await asha.tap(product, r"^\s*1\s*$")
+        await asha.tap(added, "checkout")
+        summary = await asha.say("12 MG Road, Bengaluru 560001")
+        await asha.tap(summary, "pay now")
+        link_url = ""
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
+            links = [
+                m["interactive"]["action"]["parameters"]["url"]
+                for m in await asha.shop_messages()
+                if m.get("interactive", {}).get("action", {}).get("name") == "cta_url"
+            ]
+            if links:
+                link_url = links[-1]
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        link_id = link_url.rstrip("/").rsplit("/", 1)[-1]
+
+        async with session.post(f"{shop_url}/sandbox/razorpay-control/pay/{link_id}") as paid:
+            assert paid.status == 200, await paid.text()
+
+        page = ""
+        told = ("webhook</b>: delivered", "telegram</b>: delivered", "email</b>: delivered")
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
+            async with session.get(f"{shop_url}/sandbox/orders") as response:
+                page = await response.text()
+            if all(line in page for line in told):
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        assert all(line in page for line in told), page
+        assert "signature verified" in page
+        assert "email to merchant@sandbox.invalid" in page
+        assert "telegram: New paid order" in page

@@ -1,14 +1,18 @@
 """Closed-loop customers for the checkout mix: each waits for the bot's answer before its next
 step, like a person does. Replies are read from the stand-in's arrival log (polled), so the
-latency of a reply is the stand-in's own time stamp, not the poll's."""
+latency of a reply is the stand-in's own time stamp, not the poll's. With several bot
+processes every webhook (a customer's message, Razorpay's payment event) is posted to one of
+them at random, as Heroku's router does."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
+import random
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,19 +104,31 @@ class CheckoutResult:
 
 class Shopper:
     def __init__(
-        self, bot_url: str, standins_url: str, session: aiohttp.ClientSession, inbox: Inbox
+        self,
+        bot_urls: Sequence[str],
+        standins_url: str,
+        session: aiohttp.ClientSession,
+        inbox: Inbox,
+        seed: int = 0,
     ):
-        self.bot_url = bot_url
+        self.bot_urls = list(bot_urls)
         self.standins_url = standins_url
         self.session = session
         self.inbox = inbox
         self._wamids = itertools.count()
+        self._router = random.Random(seed)
+
+    def bot_url(self) -> str:
+        """The process this delivery goes to: any of them, at random."""
+        return self._router.choice(self.bot_urls)
 
     async def say(self, phone: str, content: dict[str, Any]) -> int:
         wamid = f"wamid.shop.{phone}.{next(self._wamids)}"
         body = payloads.whatsapp_body(phone, "Shopper", [payloads.message(phone, wamid, content)])
         async with self.session.post(
-            f"{self.bot_url}/webhooks/whatsapp", data=body, headers=payloads.whatsapp_headers(body)
+            f"{self.bot_url()}/webhooks/whatsapp",
+            data=body,
+            headers=payloads.whatsapp_headers(body),
         ) as response:
             await response.read()
             return response.status
@@ -157,7 +173,7 @@ class Shopper:
             body, headers = await self.pay(result, f"evt_B{phone[-13:]}")
             result.paid_at = time.monotonic()
             async with self.session.post(
-                f"{self.bot_url}/webhooks/razorpay", data=body, headers=headers
+                f"{self.bot_url()}/webhooks/razorpay", data=body, headers=headers
             ) as response:
                 await response.read()
                 result.pay_ack = time.monotonic()
@@ -172,7 +188,7 @@ class Shopper:
 
 
 async def run_checkouts(
-    bot_url: str,
+    bot_urls: Sequence[str],
     standins_url: str,
     phones: list[str],
     *,
@@ -187,7 +203,7 @@ async def run_checkouts(
         inbox = Inbox(standins_url, session)
         await inbox.poll_once()
         poller = asyncio.create_task(inbox.poll_forever())
-        shopper = Shopper(bot_url, standins_url, session, inbox)
+        shopper = Shopper(bot_urls, standins_url, session, inbox)
         t0 = time.monotonic()
         tasks = []
         for i, phone in enumerate(phones):

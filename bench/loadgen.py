@@ -10,6 +10,10 @@ backlog (which shows up as generator lag).
 Latencies are measured from the *scheduled* time, so a slow server cannot hide its queueing
 behind a generator that fell behind (coordinated omission). The generator's own lag
 (actual write time − scheduled time) is reported next to them.
+
+Several bot processes: each request goes to one of their ports drawn at random, the way
+Heroku's router picks a dyno for every request independently (`spread`). Each port has its
+own keep-alive connections, so a process that dies only stalls the requests sent to it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import contextlib
 import math
 import multiprocessing
+import random
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -33,6 +38,15 @@ def render_request(host: str, port: int, path: str, body: bytes, headers: dict[s
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def spread(n: int, ports: Sequence[int], seed: int = 0) -> list[int]:
+    """The port each of `n` requests goes to: drawn at random for every request, like
+    Heroku's router (no stickiness: one customer's messages land on any process)."""
+    if not ports:
+        raise ValueError("no port to send to")
+    rng = random.Random(seed)
+    return [rng.choice(ports) for _ in range(n)]
+
+
 @dataclass
 class Timings:
     """Per request, in `time.monotonic()` seconds (NaN when it never happened)."""
@@ -41,13 +55,14 @@ class Timings:
     sent: list[float]
     acked: list[float]
     status: list[int]  # 0: no answer (connection lost, or still open at the deadline)
+    port: list[int]  # where the request was sent
     started: float = 0.0
     finished: float = 0.0
     errors: int = 0
 
     @classmethod
     def empty(cls, n: int) -> Timings:
-        return cls([NAN] * n, [NAN] * n, [NAN] * n, [0] * n)
+        return cls([NAN] * n, [NAN] * n, [NAN] * n, [0] * n, [0] * n)
 
     def merge(self, index: Sequence[int], part: Timings) -> None:
         for j, i in enumerate(index):
@@ -55,14 +70,16 @@ class Timings:
             self.sent[i] = part.sent[j]
             self.acked[i] = part.acked[j]
             self.status[i] = part.status[j]
+            self.port[i] = part.port[j]
         self.errors += part.errors
         self.started = min(self.started or part.started, part.started)
         self.finished = max(self.finished, part.finished)
 
 
 class _Conn(asyncio.Protocol):
-    def __init__(self, gen: _Generator) -> None:
+    def __init__(self, gen: _Generator, pool: _Pool) -> None:
         self.gen = gen
+        self.pool = pool
         self.transport: Any = None  # uvloop's transports are not asyncio.Transport subclasses
         self.current = -1
         self.buf = bytearray()
@@ -101,39 +118,47 @@ class _Conn(asyncio.Protocol):
 
 
 @dataclass
-class _Generator:
-    host: str
+class _Pool:
+    """Keep-alive connections to one port, and the requests waiting for one of them."""
+
     port: int
-    requests: Sequence[bytes]
-    timings: Timings
     max_conns: int
     idle: list[_Conn] = field(default_factory=list)
     conns: set[_Conn] = field(default_factory=set)
     backlog: deque[int] = field(default_factory=deque)
     opening: int = 0
+
+
+@dataclass
+class _Generator:
+    host: str
+    requests: Sequence[bytes]
+    timings: Timings
+    pools: dict[int, _Pool]
     outstanding: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
     all_scheduled: bool = False
     openers: set[asyncio.Task[None]] = field(default_factory=set)
 
-    async def open(self) -> None:
-        self.opening += 1
+    async def open(self, pool: _Pool) -> None:
+        pool.opening += 1
         try:
             loop = asyncio.get_running_loop()
-            _, conn = await loop.create_connection(lambda: _Conn(self), self.host, self.port)
+            _, conn = await loop.create_connection(lambda: _Conn(self, pool), self.host, pool.port)
         except OSError:
             self.timings.errors += 1
             return
         finally:
-            self.opening -= 1
-        self.conns.add(conn)
+            pool.opening -= 1
+        pool.conns.add(conn)
         self.release(conn)
 
     def release(self, conn: _Conn) -> None:
-        if self.backlog:
-            self.write(conn, self.backlog.popleft())
+        pool = conn.pool
+        if pool.backlog:
+            self.write(conn, pool.backlog.popleft())
         else:
-            self.idle.append(conn)
+            pool.idle.append(conn)
 
     def write(self, conn: _Conn, index: int) -> None:
         self.timings.sent[index] = time.monotonic()
@@ -141,14 +166,15 @@ class _Generator:
 
     def submit(self, index: int) -> None:
         self.outstanding += 1
-        if self.idle:
-            self.write(self.idle.pop(), index)
+        pool = self.pools[self.timings.port[index]]
+        if pool.idle:
+            self.write(pool.idle.pop(), index)
             return
-        self.backlog.append(index)
+        pool.backlog.append(index)
         # A few connects at a time: a storm of SYNs overflows the server's listen backlog
         # (aiohttp's default is 128) and the kernel then retries them after 1 s, 3 s, …
-        if self.opening < 4 and len(self.conns) + self.opening < self.max_conns:
-            task = asyncio.get_running_loop().create_task(self.open())
+        if pool.opening < 4 and len(pool.conns) + pool.opening < pool.max_conns:
+            task = asyncio.get_running_loop().create_task(self.open(pool))
             self.openers.add(task)
             task.add_done_callback(self.openers.discard)
 
@@ -160,9 +186,10 @@ class _Generator:
         self._check_done()
 
     def lost(self, conn: _Conn) -> None:
-        self.conns.discard(conn)
-        if conn in self.idle:
-            self.idle.remove(conn)
+        pool = conn.pool
+        pool.conns.discard(conn)
+        if conn in pool.idle:
+            pool.idle.remove(conn)
         if conn.current >= 0:
             self.outstanding -= 1
             self.timings.errors += 1
@@ -176,21 +203,27 @@ class _Generator:
 
 async def run_open_loop(
     host: str,
-    port: int,
+    ports: Sequence[int],
     requests: Sequence[bytes],
     rate: float,
     *,
+    seed: int = 0,
     start_at: float | None = None,
     warm_conns: int = 256,
     max_conns: int = 2000,
     drain_seconds: float = 30.0,
 ) -> Timings:
-    """Send `requests` at `rate` per second from `start_at` (monotonic); wait for the answers
-    for at most `drain_seconds` after the last one is due."""
+    """Send `requests` at `rate` per second from `start_at` (monotonic), each to one of
+    `ports` at random (`spread` with `seed`); wait for the answers for at most
+    `drain_seconds` after the last one is due. Connections are shared out among the ports."""
     timings = Timings.empty(len(requests))
-    gen = _Generator(host, port, requests, timings, max_conns)
-    for _ in range(0, min(warm_conns, max_conns), 16):
-        await asyncio.gather(*(gen.open() for _ in range(16)))
+    timings.port = spread(len(requests), ports, seed)
+    per_port = max(1, max_conns // len(set(ports)))
+    pools = {port: _Pool(port, per_port) for port in ports}
+    gen = _Generator(host, requests, timings, pools)
+    warm = min(warm_conns, max_conns) // len(pools)
+    for _ in range(0, warm, 16):
+        await asyncio.gather(*(gen.open(pool) for pool in pools.values() for _ in range(16)))
     t0 = start_at if start_at is not None else time.monotonic() + 0.05
     timings.started = t0
     for i in range(len(requests)):
@@ -212,17 +245,19 @@ async def run_open_loop(
     for task in list(gen.openers):
         task.cancel()
     await asyncio.gather(*gen.openers, return_exceptions=True)
-    for conn in list(gen.conns):
-        if conn.transport is not None:
-            conn.transport.close()
+    for pool in pools.values():
+        for conn in list(pool.conns):
+            if conn.transport is not None:
+                conn.transport.close()
     return timings
 
 
 def _child(
     host: str,
-    port: int,
+    ports: Sequence[int],
     requests: Sequence[bytes],
     rate: float,
+    seed: int,
     start_at: float,
     max_conns: int,
     drain: float,
@@ -233,9 +268,10 @@ def _child(
         timings = loop.run_until_complete(
             run_open_loop(
                 host,
-                port,
+                ports,
                 requests,
                 rate,
+                seed=seed,
                 start_at=start_at,
                 max_conns=max_conns,
                 drain_seconds=drain,
@@ -256,20 +292,22 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 def run_processes(
     host: str,
-    port: int,
+    ports: Sequence[int],
     requests: Sequence[bytes],
     rate: float,
     *,
-    processes: int = 1,
+    generators: int = 1,
+    seed: int = 0,
     max_conns: int = 2000,
     drain_seconds: float = 30.0,
 ) -> Timings:
-    """Split the schedule round-robin over `processes` forked generators, each at
-    `rate / processes`, all starting at the same instant. Call from synchronous code."""
+    """Split the schedule round-robin over `generators` forked generator processes, each at
+    `rate / generators`, all starting at the same instant; each request goes to one of
+    `ports` at random. Call from synchronous code."""
     ctx = multiprocessing.get_context("fork")
     out: multiprocessing.Queue[Timings] = ctx.Queue()
-    start_at = time.monotonic() + 0.5 + 0.1 * processes
-    parts = [list(range(k, len(requests), processes)) for k in range(processes)]
+    start_at = time.monotonic() + 0.5 + 0.1 * generators
+    parts = [list(range(k, len(requests), generators)) for k in range(generators)]
     procs = []
     for k, index in enumerate(parts):
         mine = [requests[i] for i in index]
@@ -277,11 +315,12 @@ def run_processes(
             target=_child,
             args=(
                 host,
-                port,
+                ports,
                 mine,
-                rate / processes,
+                rate / generators,
+                seed * 1000 + k,
                 start_at + k / rate,
-                max_conns // processes,
+                max_conns // generators,
                 drain_seconds,
                 out,
             ),

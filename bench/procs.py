@@ -59,15 +59,6 @@ def memory(pid: int) -> dict[str, int]:
     return found
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process (all its threads) has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 @dataclass
 class Proc:
     name: str
@@ -98,6 +89,10 @@ class Proc:
             os.kill(self.popen.pid, signal.SIGKILL)
             self.popen.wait(10)
 
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
 
 def _spawn(
     name: str,
@@ -121,6 +116,26 @@ def bot_dir() -> Path:
     return Path(os.environ.get("BENCH_BOT_DIR") or REPO)
 
 
+def bot_version() -> str:
+    """The commit the bot runs from (with "+changes" if its checkout has uncommitted ones)."""
+    try:
+        head = subprocess.run(  # noqa: S603 - git, on our own checkout
+            ["git", "-C", str(bot_dir()), "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(  # noqa: S603
+            ["git", "-C", str(bot_dir()), "status", "--porcelain", "--", "bot", "storage", "flows"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
+
+
 def start_standins(
     logdir: Path, *, port: int | None = None, faults: Mapping[str, float] | None = None
 ) -> Proc:
@@ -133,12 +148,12 @@ def start_standins(
     return proc
 
 
-def bot_env(standins_url: str, database: Path, port: int, **extra: str) -> dict[str, str]:
+def bot_env(standins_url: str, database_url: str, port: int, **extra: str) -> dict[str, str]:
     return {
         "BOT_MODE": "live",
         "PORT": str(port),
         "HOST": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url,
         "BOT_CONFIG": str(bot_dir() / "config.toml"),
         "LOG_LEVEL": "WARNING",
         "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
@@ -154,19 +169,98 @@ def bot_env(standins_url: str, database: Path, port: int, **extra: str) -> dict[
     }
 
 
+def migrate(logdir: Path, database_url: str) -> None:
+    """`python -m bot migrate`, as a release phase runs it before any process starts."""
+    log = logdir / "migrate.log"
+    with open(log, "ab") as out:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "migrate"],
+            cwd=bot_dir(),
+            env={**os.environ, **bot_env("http://127.0.0.1:9", database_url, 9)},
+            stdout=out,
+            stderr=out,
+            timeout=120,
+            check=False,
+        )
+    if done.returncode:
+        raise RuntimeError(f"python -m bot migrate exited with {done.returncode}; see {log}")
+
+
 def start_bot(
     logdir: Path,
     standins_url: str,
-    database: Path,
+    database_url: str,
     *,
     port: int | None = None,
     env: Mapping[str, str] | None = None,
+    name: str = "bot",
 ) -> Proc:
     port = port or free_port()
-    env = bot_env(standins_url, database, port, **(env or {}))
-    proc = _spawn("bot", ["-m", "bot"], env, port, logdir, cwd=bot_dir())
+    env = bot_env(standins_url, database_url, port, **(env or {}))
+    proc = _spawn(name, ["-m", "bot"], env, port, logdir, cwd=bot_dir())
     wait_http(f"{proc.url}/healthz", timeout=60, proc=proc.popen)
     return proc
+
+
+@dataclass
+class Bots:
+    """The bot processes of a phase, all on one database (several only on Postgres)."""
+
+    procs: list[Proc]
+
+    @property
+    def ports(self) -> list[int]:
+        """Where deliveries may go: the processes still running."""
+        return [p.port for p in self.procs if p.alive]
+
+    @property
+    def urls(self) -> list[str]:
+        return [p.url for p in self.procs if p.alive]
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.alive]
+
+    def memory(self) -> dict[str, int]:
+        """VmRSS and VmHWM of the largest process (each one is a dyno of its own)."""
+        found = [memory(pid) for pid in self.pids()]
+        return {key: max((m.get(key, 0) for m in found), default=0) for key in ("VmRSS", "VmHWM")}
+
+    def stop(self, timeout: float = 30.0) -> None:
+        for proc in self.procs:
+            proc.stop(timeout)
+
+
+def start_bots(
+    logdir: Path,
+    standins_url: str,
+    database_url: str,
+    count: int = 1,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> Bots:
+    """Migrate, then start `count` processes on the database at once and wait until each
+    answers its health check."""
+    migrate(logdir, database_url)
+    ports = [free_port() for _ in range(count)]
+    procs = [
+        _spawn(
+            f"bot-{k + 1}" if count > 1 else "bot",
+            ["-m", "bot"],
+            bot_env(standins_url, database_url, port, **(env or {})),
+            port,
+            logdir,
+            cwd=bot_dir(),
+        )
+        for k, port in enumerate(ports)
+    ]
+    bots = Bots(procs)
+    try:
+        for proc in procs:
+            wait_http(f"{proc.url}/healthz", timeout=60, proc=proc.popen)
+    except BaseException:
+        bots.stop()
+        raise
+    return bots
 
 
 def start_ceiling(logdir: Path, standins_url: str, *, uvloop: bool = False) -> Proc:
@@ -180,7 +274,7 @@ def start_ceiling(logdir: Path, standins_url: str, *, uvloop: bool = False) -> P
 
 
 @contextlib.contextmanager
-def running(*procs: Proc) -> Iterator[None]:
+def running(*procs: Proc | Bots) -> Iterator[None]:
     try:
         yield
     finally:

@@ -1,4 +1,4 @@
-"""Markdown tables and the latency plot from a results JSON.
+"""Markdown tables, target lines and the latency plot from a results JSON.
 
 python -m bench.report bench/results/full.json [--plot bench/reply_latency.png]
 """
@@ -9,8 +9,13 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from bench.targets import Check, evaluate, sustained, sustained_row
+
+Row = Mapping[str, Any]
 
 
 def _f(value: Any) -> str:
@@ -25,7 +30,11 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def load_table(rows: list[dict[str, Any]]) -> str:
+def _cores(row: Row, role: str) -> Any:
+    return row.get("cpu_cores", {}).get(role, math.nan)
+
+
+def load_table(rows: Sequence[Row]) -> str:
     return _table(
         [
             "offered msg/s",
@@ -39,6 +48,9 @@ def load_table(rows: list[dict[str, Any]]) -> str:
             "unanswered",
             "dup replies",
             "peak RSS MiB",
+            "bot CPU µs/msg",
+            "DB CPU µs/msg",
+            "cores: bots / DB / other",
         ],
         [
             [
@@ -53,35 +65,92 @@ def load_table(rows: list[dict[str, Any]]) -> str:
                 r["unanswered"],
                 r["duplicate_replies"],
                 r.get("bot_VmHWM_kib", 0) // 1024,
+                r.get("bot_cpu_us_per_message", math.nan),
+                r.get("db_cpu_us_per_message", math.nan),
+                " / ".join(_f(_cores(r, k)) for k in ("bots", "db", "other")),
             ]
             for r in rows
         ],
     )
 
 
-def sustained(rows: list[dict[str, Any]]) -> float:
-    """The highest offered rate with every message acknowledged and answered, reply p99 < 1 s
-    and the answered rate within 5% of the offered one."""
-    good = [
-        r["offered_rate"]
-        for r in rows
-        if r["not_acked"] == 0
-        and r["unanswered"] == 0
-        and r["reply_p99_ms"] < 1000
-        and r["achieved_rate"] >= 0.95 * r["offered_rate"]
-    ]
-    return max(good, default=0.0)
+def comparison_table(runs: Sequence[Row]) -> str:
+    """One line per setup: the sustained rate and what it cost, the checkout's confirmation
+    latency, the kill -9 outcome."""
+    lines = []
+    for run in runs:
+        rows = run.get("load") or []
+        row = sustained_row(rows) if rows else None
+        # CPU per message at the sustained rate (or the lowest rate tried, if none was).
+        costed = row or (rows[0] if rows else {})
+        checkout = run.get("checkout") or {}
+        kill = run.get("kill") or {}
+        lines.append(
+            [
+                run["label"] + (" (reference)" if run.get("reference") else ""),
+                sustained(rows) if rows else math.nan,
+                row["reply_p99_ms"] if row else math.nan,
+                row["ack_p99_ms"] if row else math.nan,
+                costed.get("bot_cpu_us_per_message", math.nan),
+                costed.get("db_cpu_us_per_message", math.nan)
+                if run["db"] == "postgres"
+                else "in the bot",
+                costed.get("db_transactions_per_message", math.nan),
+                checkout.get("confirm_p99_ms", math.nan),
+                _kill_summary(kill) if kill else "–",
+            ]
+        )
+    return _table(
+        [
+            "setup",
+            "sustained msg/s",
+            "reply p99 ms",
+            "ack p99 ms",
+            "bot CPU µs/msg",
+            "DB CPU µs/msg",
+            "DB commits/msg",
+            "payment→confirmation p99 ms",
+            "kill -9: lost / confirmed twice / out of order; left by the killed one, finished in",
+        ],
+        lines,
+    )
 
 
-def markdown(results: dict[str, Any]) -> str:
+def _kill_summary(kill: Row) -> str:
+    lost = kill["acked_messages_unanswered"] + kill["acked_payments_not_confirmed"]
+    return (
+        f"{lost} / {kill['payments_confirmed_more_than_once']} / "
+        f"{kill.get('customers_answered_out_of_order', 0)}; "
+        f"{kill.get('left_unanswered_by_killed_process', '–')} in "
+        f"{_f(kill.get('victim_work_done_s', math.nan))} s"
+        + (" (restarted)" if kill.get("restarted", True) else "")
+    )
+
+
+def markdown(results: Mapping[str, Any], *, with_targets: bool = True) -> str:
+    runs = results.get("runs") or []
     out: list[str] = []
-    if results.get("load"):
-        out += ["### The bot, open-loop", "", load_table(results["load"]), ""]
-    if results.get("ceiling"):
-        out += ["### The smallest aiohttp bot (ceiling)", "", load_table(results["ceiling"]), ""]
-    if results.get("load") and results.get("ceiling"):
-        ours, ceiling = sustained(results["load"]), sustained(results["ceiling"])
-        peak = max(r["achieved_rate"] for r in results["ceiling"])
+    if len(runs) > 1:
+        out += ["### Setups side by side", "", comparison_table(runs), ""]
+    for run in runs:
+        out += _run_markdown(run, several=len(runs) > 1)
+    checks = [Check(**c) for c in results["targets"]] if "targets" in results else evaluate(runs)
+    if checks and with_targets:
+        out += ["### Targets", "", *[f"- {check.line()}" for check in checks], ""]
+    return "\n".join(out)
+
+
+def _run_markdown(run: Row, *, several: bool) -> list[str]:
+    label = run["label"] + (" (reference)" if run.get("reference") else "")
+    h = f"### {label}: " if several else "### "
+    out: list[str] = []
+    if run.get("load"):
+        out += [f"{h}the bot, open-loop", "", load_table(run["load"]), ""]
+    if run.get("ceiling"):
+        out += [f"{h}the smallest aiohttp bot (ceiling)", "", load_table(run["ceiling"]), ""]
+    if run.get("load") and run.get("ceiling"):
+        ours, ceiling = sustained(run["load"]), sustained(run["ceiling"])
+        peak = max(r["achieved_rate"] for r in run["ceiling"])
         share = f"{100 * ours / ceiling:.0f}%" if ceiling else "–"
         share_peak = f"{100 * ours / peak:.0f}%" if peak else "–"
         out += [
@@ -91,12 +160,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"{peak:g} msg/s ({share_peak}).",
             "",
         ]
-    if results.get("checkout"):
-        out += ["### Checkout mix", "", _checkout_table([results["checkout"]]), ""]
-    if results.get("carts"):
-        c = results["carts"]
+    if run.get("checkout"):
+        out += [f"{h}checkout mix", "", _checkout_table([run["checkout"]]), ""]
+    if run.get("carts"):
+        c = run["carts"]
         out += [
-            "### Open carts",
+            f"{h}open carts",
             "",
             f"{c['open_carts']} open carts after {c['messages']} add-to-cart taps at "
             f"{c['offered_rate']:g}/s (reply p99 {c['reply_p99_ms']} ms, unanswered "
@@ -104,38 +173,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"{c.get('bot_VmHWM_kib', 0) // 1024} MiB.",
             "",
         ]
-    if results.get("kill"):
-        k = results["kill"]
+    if run.get("kill"):
+        out += [f"{h}kill -9 under load", "", kill_table([run["kill"]]), ""]
+    if run.get("graph_faults"):
         out += [
-            "### kill -9 under load",
-            "",
-            _table(
-                [
-                    "deliveries",
-                    "acked before kill",
-                    "not acked (redelivered)",
-                    "acked msgs unanswered",
-                    "acked payments unconfirmed",
-                    "payments confirmed twice",
-                    "duplicate sends",
-                ],
-                [
-                    [
-                        k["messages"] + k["payments"],
-                        k["acked_before_kill"],
-                        k["not_acked_before_kill"],
-                        k["acked_messages_unanswered"],
-                        k["acked_payments_not_confirmed"],
-                        k["payments_confirmed_more_than_once"],
-                        k["duplicate_sends"],
-                    ]
-                ],
-            ),
-            "",
-        ]
-    if results.get("graph_faults"):
-        out += [
-            "### Graph API faults",
+            f"{h}Graph API faults",
             "",
             _table(
                 [
@@ -155,28 +197,28 @@ def markdown(results: dict[str, Any]) -> str:
                         g["customers_out_of_order"],
                         g["seconds_until_all_delivered"],
                     ]
-                    for g in results["graph_faults"]
+                    for g in run["graph_faults"]
                 ],
             ),
             "",
         ]
-    if results.get("razorpay_faults"):
-        out += ["### Razorpay faults", "", _checkout_table([results["razorpay_faults"]]), ""]
-    if results.get("slow_body"):
-        out += ["### Slow bodies from strangers", "", slow_body_table([results["slow_body"]]), ""]
-    if results.get("hostile_input"):
-        out += ["### Hostile signed input", "", hostile_table(results["hostile_input"]), ""]
-    return "\n".join(out)
+    if run.get("razorpay_faults"):
+        out += [f"{h}Razorpay faults", "", _checkout_table([run["razorpay_faults"]]), ""]
+    if run.get("slow_body"):
+        out += [f"{h}slow bodies from strangers", "", slow_body_table([run["slow_body"]]), ""]
+    if run.get("hostile_input"):
+        out += [f"{h}hostile signed input", "", hostile_table(run["hostile_input"]), ""]
+    return out
 
 
-def hostile_table(result: dict[str, Any]) -> str:
+def hostile_table(result: Row) -> str:
     return _table(
         ["input (3 MiB, signed)", "ack ms", "longest /healthz ms", "answered"],
         [[r["input"], r["ack_ms"], r["healthz_max_ms"], r["answered"]] for r in result["inputs"]],
     )
 
 
-def slow_body_table(rows: list[dict[str, Any]]) -> str:
+def slow_body_table(rows: Sequence[Row]) -> str:
     return _table(
         [
             "stalled 3 MiB bodies",
@@ -202,7 +244,41 @@ def slow_body_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def _checkout_table(rows: list[dict[str, Any]]) -> str:
+def kill_table(rows: Sequence[Row]) -> str:
+    return _table(
+        [
+            "processes",
+            "deliveries",
+            "acked before kill (by the killed one)",
+            "not acked (redelivered)",
+            "acked msgs unanswered",
+            "acked payments unconfirmed",
+            "payments confirmed twice",
+            "customers out of order",
+            "duplicate sends",
+            "acked by the killed one, unanswered at the kill",
+            "all answered after s",
+        ],
+        [
+            [
+                f"{k.get('processes', 1)}" + (" (restarted)" if k.get("restarted", True) else ""),
+                k["messages"] + k["payments"],
+                f"{k['acked_before_kill']} ({k.get('acked_by_killed_process', '–')})",
+                k["not_acked_before_kill"],
+                k["acked_messages_unanswered"],
+                k["acked_payments_not_confirmed"],
+                k["payments_confirmed_more_than_once"],
+                k.get("customers_answered_out_of_order", "–"),
+                k["duplicate_sends"],
+                k.get("left_unanswered_by_killed_process", "–"),
+                k.get("victim_work_done_s", math.nan),
+            ]
+            for k in rows
+        ],
+    )
+
+
+def _checkout_table(rows: Sequence[Row]) -> str:
     return _table(
         [
             "customers",
@@ -236,22 +312,24 @@ def _checkout_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def plot(results: dict[str, Any], path: Path) -> None:
+def plot(results: Mapping[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    series = (
-        ("load", "shop bot", "o", "tab:blue"),
-        ("ceiling", "minimal aiohttp bot", "s", "tab:green"),
-    )
-    for key, label, marker, color in series:
-        rows = results.get(key) or []
-        if not rows:
-            continue
+    series: list[tuple[str, Sequence[Row]]] = []
+    for run in results.get("runs") or []:
+        if run.get("load"):
+            series.append((run["label"], run["load"]))
+        if run.get("ceiling"):
+            series.append(("minimal aiohttp bot", run["ceiling"]))
+    markers = "osD^vP*X"
+    for k, (label, rows) in enumerate(series):
         rates = [r["offered_rate"] for r in rows]
+        color = f"C{k}"
+        marker = markers[k % len(markers)]
         ax.plot(
             rates,
             [r["reply_p99_ms"] for r in rows],
@@ -273,9 +351,9 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("offered rate (inbound messages per second, open loop)")
     ax.set_ylabel("inbound → reply at Graph stand-in (ms)")
-    ax.set_title("Reply latency against offered rate (2 cores, SQLite)")
+    ax.set_title("Reply latency against offered rate (2 cores)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -15,6 +15,8 @@ from bot import keys
 from bot.clock import Clock, OrderIdFactory, new_order_id, system_clock
 from bot.jobs import JobRunner
 from bot.logging import get_logger
+from bot.merchant.orders import MerchantOrders
+from bot.merchant.refunds import RefundCalls
 from bot.merchant.schedule import RetrySchedule
 from bot.merchant.setup import merchant_channels
 from bot.merchant.worker import AlertWorker
@@ -162,6 +164,15 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             alert_channels=alerts.channel_names,
             alerts_queued=alerts.poke,
         )
+        merchant = MerchantOrders(
+            store=store,
+            shop=app[keys.SHOP],
+            clock=clock,
+            deliver=outbox.submit,
+            perform=jobs.submit,
+        )
+        RefundCalls(store=store, provider=provider, orders=merchant, jobs=jobs, clock=clock)
+        app[keys.MERCHANT] = merchant
         app[keys.WHATSAPP] = whatsapp_client
         app[keys.PAYMENTS] = provider
         app[keys.OUTBOX] = outbox

@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.hosting import HostingPlatform, detect_platform
 from bot.logging import configure_logging, get_logger
 from bot.merchant.alerts_cli import add_alerts_command, run_alerts_command
+from bot.merchant.cli import add_orders_parser, run_orders
 from bot.settings import (
     HTTP_DRAIN_SECONDS,
     LOOPBACK,
@@ -56,6 +57,7 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     copy.add_argument("--to", dest="target", required=True, help="postgres://user:pass@host/db")
     commands.add_parser("set-aside", help="list stored items set aside as unusable")
     add_alerts_command(commands)
+    add_orders_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.path or Path(env.get("BOT_CONFIG") or "config.toml"))
@@ -74,7 +76,22 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
         return _list_set_aside(settings)
     if args.command == "alerts":
         return run_alerts_command(args, settings.database_url)
+    if args.command == "orders":
+        return _orders(args, settings)
     return _serve(settings, detect_platform(env))
+
+
+def _orders(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        shop = load_shop_config(settings.bot_config)
+    except ConfigError as error:
+        _print_problems(error)
+        return EXIT_CONFIG
+    try:
+        return run_orders(args, settings, shop)
+    except StorageUnavailableError as error:
+        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
+        return EXIT_DATABASE
 
 
 def _check_config(path: Path) -> int:

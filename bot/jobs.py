@@ -31,6 +31,11 @@ class UnknownJobError(ValueError):
     """A stored job of a kind this version does not know (set aside, not retried)."""
 
 
+JobHandler = Callable[[Job], Awaitable[None]]
+"""Performs one kind of job (e.g. refunds, `bot.merchant.refunds`); the runner then marks it
+done. Raising leaves it to the worker's set-aside rules."""
+
+
 class JobRunner(KeyedWorker[Job]):
     lane = Lane.JOBS
 
@@ -51,7 +56,11 @@ class JobRunner(KeyedWorker[Job]):
         self._backoff = backoff
         self._callback_url = callback_url
         self._on_outcome = on_outcome
+        self._handlers: dict[str, JobHandler] = {}
         super().__init__(store=store, clock=clock, concurrency=concurrency, name="jobs")
+
+    def add_handler(self, kind: str, handler: JobHandler) -> None:
+        self._handlers[kind] = handler
 
     def _key(self, job: Job) -> str:
         # Keyed by order: a cancel never overtakes the creation of the same order's link.
@@ -65,6 +74,9 @@ class JobRunner(KeyedWorker[Job]):
             outcome = await self._create_link(job)
         elif job.kind == "cancel_payment_link":
             await self._cancel_link(job)
+            outcome = None
+        elif job.kind in self._handlers:
+            await self._handlers[job.kind](job)
             outcome = None
         else:
             raise UnknownJobError(f"unknown job kind {job.kind!r}")
@@ -112,6 +124,10 @@ class JobRunner(KeyedWorker[Job]):
             log.warning("payment link not cancelled", link_id=link_id, error=str(error))
             return
         log.info("payment link cancelled", link_id=link_id, order_id=job.order_id)
+
+    async def with_retries(self, call: Callable[[], Awaitable[T]], job: Job) -> T:
+        """Call the provider, retrying transient failures with back-off until it gives up."""
+        return await self._with_retries(call, job)
 
     async def _with_retries(self, call: Callable[[], Awaitable[T]], job: Job) -> T:
         started = time.monotonic()

@@ -4,6 +4,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.jobs import JobRunner
+from bot.merchant.orders import MerchantOrders
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
@@ -25,3 +26,4 @@ OUTBOX = web.AppKey("outbox", OutboxSender)
 JOBS = web.AppKey("jobs", JobRunner)
 ALERTS = web.AppKey("alerts", AlertWorker)
 WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)
+MERCHANT = web.AppKey("merchant", MerchantOrders)

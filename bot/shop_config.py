@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from flows.catalog import CheckoutOptions, Product, ShopConfig, ShopInfo
+from flows.notices import Templates
 from flows.texts import Texts
 
 # The model behind each part of the file, for naming the keys an unknown key might have meant.
@@ -16,6 +17,7 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
     "checkout": CheckoutOptions,
     "products": Product,
     "messages": Texts,
+    "templates": Templates,
 }
 
 

@@ -22,6 +22,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from flows.catalog_rules import catalog_problems
 from flows.limits import PAYMENT_LINK_MIN_EXPIRY_MINUTES
 from flows.money import InvalidPrice, parse_rupees
+from flows.notices import Templates
 from flows.texts import Texts
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -86,6 +87,7 @@ class ShopConfig(_Frozen):
     checkout: CheckoutOptions = CheckoutOptions()
     products: Annotated[tuple[Product, ...], Field(min_length=1)]
     messages: Texts = Texts()
+    templates: Templates = Templates()
 
     @model_validator(mode="wrap")
     @classmethod

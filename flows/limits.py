@@ -5,6 +5,7 @@ cannot be constructed.
 """
 
 TEXT_BODY_MAX = 4096
+TEMPLATE_PARAMETER_MAX = 1024  # a body parameter fills a body of at most 1024 characters
 
 INTERACTIVE_BODY_MAX = 1024
 HEADER_TEXT_MAX = 60

@@ -92,6 +92,19 @@ class SendCtaUrl(_Message):
     footer: Footer | None = None
 
 
+TemplateParameter = Annotated[str, Field(min_length=1, max_length=limits.TEMPLATE_PARAMETER_MAX)]
+
+
+class SendTemplate(_Message):
+    """A template the merchant had approved by Meta: the only message allowed outside the
+    customer's 24-hour window. The body parameters fill `{{1}}`, `{{2}}`, … in order."""
+
+    kind: Literal["template"] = "template"
+    name: Annotated[str, Field(pattern=r"^[a-z0-9_]{1,512}$")]
+    language: Annotated[str, Field(pattern=r"^[a-z]{2,3}(_[A-Za-z]{2,4})?$")]
+    body_parameters: tuple[TemplateParameter, ...] = ()
+
+
 OutgoingMessage = Annotated[
-    SendText | SendButtons | SendList | SendCtaUrl, Field(discriminator="kind")
+    SendText | SendButtons | SendList | SendCtaUrl | SendTemplate, Field(discriminator="kind")
 ]

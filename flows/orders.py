@@ -18,6 +18,15 @@ class OrderStatus(StrEnum):
         return self is not OrderStatus.PENDING_PAYMENT
 
 
+class FulfilmentStatus(StrEnum):
+    """Where the goods are; separate from the payment (see `flows.lifecycle`)."""
+
+    UNFULFILLED = "unfulfilled"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
 class OrderLine(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -53,6 +62,14 @@ class Order(BaseModel):
     payment_id: str | None = None
     created_at: int  # Unix seconds
     paid_at: int | None = None
+    fulfilment: FulfilmentStatus = FulfilmentStatus.UNFULFILLED
+    courier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    shipped_at: int | None = None
+    delivered_at: int | None = None
+    refunded_total: int = 0  # paise the provider says it refunded
+    refunds_requested_total: int = 0  # paise asked for and not failed: never above `total`
 
     @model_validator(mode="after")
     def _total_matches_lines(self) -> "Order":

@@ -125,6 +125,19 @@ class Texts(BaseModel):
         "Sorry, we could not create a payment link for order {order_id}. Please try again."
     )
 
+    # --- after payment: the merchant ships, delivers, cancels, refunds ----------------------
+    shipped_notice: str = "📦 Your order {order_id} is on its way!"
+    shipped_courier: str = "Courier: {courier}"
+    shipped_tracking: str = "Tracking: {tracking}"
+    delivered_notice: str = (
+        "✅ Your order {order_id} has been delivered. Thank you for shopping with us!"
+    )
+    cancelled_notice: str = "Your order {order_id} has been cancelled by the shop."
+    refunded_notice: str = (
+        "We have refunded {amount} for order {order_id}. It reaches your account in 5–7 working "
+        "days."
+    )
+
     # --- titles: the Cloud API limits apply ---------------------------------------------------
     button_browse: ButtonTitle = "Browse"
     button_view_cart: ButtonTitle = "View cart"

@@ -28,10 +28,18 @@ TABLES = (
     "outbox",
     "jobs",
     "merchant_alerts",
+    "refunds",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 
-IDENTITY_TABLES = ("order_status_history", "events", "outbox", "jobs", "merchant_alerts")
+IDENTITY_TABLES = (
+    "order_status_history",
+    "events",
+    "outbox",
+    "jobs",
+    "merchant_alerts",
+    "refunds",
+)
 
 
 class CopyRefusedError(StorageError):

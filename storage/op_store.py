@@ -16,19 +16,24 @@ from flows.effects import Effect
 from flows.messages import OutgoingMessage
 from flows.orders import Order
 from flows.state import Conversation, Customer
-from storage import ops
+from storage import lifecycle_ops, ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
+    ActionResult,
     AlertStatus,
     CustomerSnapshot,
     DeadLetter,
     DeadLetterHook,
+    HistoryEntry,
     Job,
     Lane,
+    MerchantAction,
     MerchantAlert,
     NewEvent,
     OutboxMessage,
+    Refund,
+    RefundSettlement,
     StepResult,
     StoredEvent,
 )
@@ -237,6 +242,37 @@ class OpStore(ABC):
 
     async def order_history(self, order_id: str) -> list[tuple[str, int, str]]:
         return await self._read(partial(ops.order_history, order_id))
+
+    async def order_timeline(self, order_id: str) -> list[HistoryEntry]:
+        return await self._read(partial(lifecycle_ops.order_timeline, order_id))
+
+    async def search_orders(
+        self, statuses: Sequence[str], search: str | None, limit: int
+    ) -> list[Order]:
+        return await self._read(
+            partial(lifecycle_ops.search_orders, tuple(statuses), search, limit)
+        )
+
+    async def customer_of(self, order_id: str) -> Customer | None:
+        return await self._lookup(partial(lifecycle_ops.customer_of, order_id))
+
+    # --- the merchant's actions -----------------------------------------------------------------
+
+    async def act_on_order(self, action: MerchantAction) -> ActionResult:
+        return await self._write(partial(lifecycle_ops.act_on_order, action))
+
+    async def refunds(self, order_id: str) -> list[Refund]:
+        return await self._read(partial(lifecycle_ops.refunds, order_id))
+
+    async def record_refund_answer(
+        self, refund_id: int, provider_refund_id: str, answer: str
+    ) -> None:
+        await self._write_statement(
+            partial(lifecycle_ops.record_refund_answer, refund_id, provider_refund_id, answer)
+        )
+
+    async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
+        return await self._write(partial(lifecycle_ops.settle_refund, settlement))
 
 
 def _wall_clock() -> int:

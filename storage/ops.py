@@ -27,9 +27,10 @@ from flows.effects import (
     SetOrderStatus,
 )
 from flows.events import Event
+from flows.lifecycle import ALLOWED_TRANSITIONS
 from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, event_body
 from flows.messages import OutgoingMessage
-from flows.orders import Order, OrderLine, OrderStatus, PaymentLink
+from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus, PaymentLink
 from flows.state import Conversation, Customer
 from storage.errors import UnknownEventError
 from storage.query import Op, Query, Row
@@ -52,17 +53,6 @@ T = TypeVar("T")
 _EVENT: TypeAdapter[Event] = TypeAdapter(Event)
 _MESSAGE: TypeAdapter[OutgoingMessage] = TypeAdapter(OutgoingMessage)
 _LINES: TypeAdapter[tuple[OrderLine, ...]] = TypeAdapter(tuple[OrderLine, ...])
-
-_S = OrderStatus
-ALLOWED_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
-    _S.PENDING_PAYMENT: frozenset({_S.PAID, _S.EXPIRED, _S.CANCELLED, _S.FLAGGED}),
-    # A payment can land after the link expired or was replaced: the money is real, record it.
-    _S.EXPIRED: frozenset({_S.PAID, _S.FLAGGED}),
-    _S.CANCELLED: frozenset({_S.PAID, _S.FLAGGED}),
-    _S.PAID: frozenset(),
-    _S.FLAGGED: frozenset(),
-}
-"""Order status changes storage applies; any other `SetOrderStatus` is skipped."""
 
 _SOURCES: Mapping[OrderStatus, tuple[str, ...]] = {
     target: tuple(s.value for s, targets in ALLOWED_TRANSITIONS.items() if target in targets)
@@ -214,23 +204,26 @@ class Step:
 
 
 _UPSERT_CUSTOMER = """
-INSERT INTO customers (key, phone, user_id, name, conversation, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO customers (key, phone, user_id, name, conversation, created_at, updated_at,
+                       last_inbound_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET
     phone = COALESCE(excluded.phone, customers.phone),
     user_id = COALESCE(excluded.user_id, customers.user_id),
     name = COALESCE(excluded.name, customers.name),
     conversation = excluded.conversation,
-    updated_at = excluded.updated_at
+    updated_at = excluded.updated_at,
+    last_inbound_at = COALESCE(excluded.last_inbound_at, customers.last_inbound_at)
 RETURNING phone, user_id
 """
 
 
 def commit_step(step: Step) -> Op[StepResult]:
-    claimed = yield from _claim_event(step.event_id, step.now)
-    if not claimed:
+    source = yield from _claim_event(step.event_id, step.now)
+    if source is None:
         return StepResult(outbox_ids=(), job_ids=())  # already processed: a replay
-    phone, user_id = yield from _upsert_customer(step)
+    # Only a message from the customer opens WhatsApp's 24-hour window; a webhook does not.
+    phone, user_id = yield from _upsert_customer(step, step.now if source == "whatsapp" else None)
     job_ids: list[int] = []
     alert_ids: list[int] = []
     for effect in step.effects:
@@ -245,22 +238,23 @@ def commit_step(step: Step) -> Op[StepResult]:
     )
 
 
-def _claim_event(event_id: int, now: int) -> Op[bool]:
-    """Mark the event processed; False if it already was. Doubles as the idempotency check:
-    whichever process commits first wins, the other's step changes nothing."""
+def _claim_event(event_id: int, now: int) -> Op[str | None]:
+    """Mark the event processed and return its source; None if it already was. Doubles as
+    the idempotency check: whichever process commits first wins, the other's step changes
+    nothing."""
     claimed = yield Query(
         "UPDATE events SET processed_at = ?, outcome = 'processed' "
-        "WHERE id = ? AND processed_at IS NULL RETURNING id",
+        "WHERE id = ? AND processed_at IS NULL RETURNING source",
         (now, event_id),
     )
     if claimed:
-        return True
+        return str(claimed[0]["source"])
     if not (yield Query("SELECT 1 FROM events WHERE id = ?", (event_id,))):
         raise UnknownEventError(f"no event with id {event_id}")
-    return False
+    return None
 
 
-def _upsert_customer(step: Step) -> Op[tuple[str | None, str | None]]:
+def _upsert_customer(step: Step, inbound_at: int | None) -> Op[tuple[str | None, str | None]]:
     """Save the customer, keeping known contact details the new event lacks; returns the
     phone and user id to address replies to."""
     c = step.customer
@@ -274,6 +268,7 @@ def _upsert_customer(step: Step) -> Op[tuple[str | None, str | None]]:
             step.conversation.model_dump_json(),
             step.now,
             step.now,
+            inbound_at,
         ),
     )
     return rows[0]["phone"], rows[0]["user_id"]
@@ -409,7 +404,9 @@ def _queue_message(
 
 _ORDER_COLUMNS = (
     "id, customer_key, lines, total, currency, address, status, link_id, link_url, "
-    "link_expires_at, payment_id, created_at, paid_at"
+    "link_expires_at, payment_id, created_at, paid_at, fulfilment_status, courier, "
+    "tracking_number, tracking_url, shipped_at, delivered_at, refunded_total, "
+    "refunds_requested_total"
 )
 
 
@@ -493,6 +490,14 @@ def _order(row: Row) -> Order:
         payment_id=row["payment_id"],
         created_at=row["created_at"],
         paid_at=row["paid_at"],
+        fulfilment=FulfilmentStatus(row["fulfilment_status"]),
+        courier=row["courier"],
+        tracking_number=row["tracking_number"],
+        tracking_url=row["tracking_url"],
+        shipped_at=row["shipped_at"],
+        delivered_at=row["delivered_at"],
+        refunded_total=row["refunded_total"],
+        refunds_requested_total=row["refunds_requested_total"],
     )
 
 

@@ -9,7 +9,9 @@ from typing import Protocol
 
 from flows.effects import Effect
 from flows.events import Event
+from flows.lifecycle import Verdict
 from flows.messages import OutgoingMessage
+from flows.notices import NoticeContext
 from flows.orders import Order
 from flows.state import Conversation, Customer
 
@@ -134,6 +136,82 @@ class MerchantAlert:
     next_attempt_at: int
     created_at: int
     delivered_at: int | None
+
+
+class ActionKind(StrEnum):
+    SHIP = "ship"
+    DELIVER = "deliver"
+    CANCEL = "cancel"
+    REFUND = "refund"
+
+
+NoticeContextFactory = Callable[[int | None], NoticeContext]
+"""Given the customer's last inbound time, what a notice to them needs (wording, templates,
+now): storage reads that time in the action's transaction."""
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantAction:
+    """One thing the merchant does to an order, checked against `flows.lifecycle` and applied
+    in one transaction. `by` says who, for the order's history ("cli:asha", "admin:…")."""
+
+    kind: ActionKind
+    order_id: str
+    by: str
+    at: int
+    notice_context: NoticeContextFactory
+    courier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    amount: int | None = None  # refund: paise; None with cancel-and-refund: what is left
+    reason: str = ""
+    refund: bool = False  # cancel: refund what was paid as well
+    request_key: str | None = None  # refund: the same key is the same refund (a retry)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    verdict: Verdict
+    message: str  # what happened, in words, for the CLI and the dashboard
+    order: Order | None
+    outbox_ids: tuple[int, ...] = ()
+    job_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    id: int
+    order_id: str
+    amount: int
+    reason: str
+    status: str  # "pending" | "processed" | "failed"
+    idempotency_key: str
+    provider_refund_id: str | None
+    requested_by: str
+    requested_at: int
+    settled_at: int | None
+    failure: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundSettlement:
+    """The provider's final word on a refund: from its answer to the call, or a webhook."""
+
+    status: str  # "processed" | "failed"
+    at: int
+    by: str  # "razorpay", …
+    notice_context: NoticeContextFactory
+    refund_id: int | None = None  # ours, when the provider echoes it (notes) or we called
+    provider_refund_id: str | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    status: str
+    at: int
+    reason: str
+    actor: str | None
 
 
 class Store(Protocol):
@@ -268,5 +346,33 @@ class Store(Protocol):
 
     async def order_history(self, order_id: str) -> list[tuple[str, int, str]]:
         """(status, at, reason) rows, oldest first."""
+
+    async def order_timeline(self, order_id: str) -> list[HistoryEntry]:
+        """The order's history with who did each step, oldest first."""
+
+    async def search_orders(
+        self, statuses: Sequence[str], search: str | None, limit: int
+    ) -> list[Order]:
+        """Newest first. `statuses`: payment (`PaymentStatus`) or fulfilment status values,
+        any of them matching; `search`: an order id or (part of) a customer's phone."""
+
+    async def customer_of(self, order_id: str) -> Customer | None: ...
+
+    # --- the merchant's actions -----------------------------------------------------------------
+    async def act_on_order(self, action: MerchantAction) -> ActionResult:
+        """Apply one action if `flows.lifecycle` allows it, with its history row, the customer's
+        notice (outbox) and, for refunds, the provider call (a job), in one transaction."""
+
+    async def refunds(self, order_id: str) -> list[Refund]: ...
+
+    async def record_refund_answer(
+        self, refund_id: int, provider_refund_id: str, answer: str
+    ) -> None:
+        """Keep the provider's answer to the refund call (its refund id, the raw body)."""
+
+    async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
+        """Move a pending refund to processed or failed (once: a repeat changes nothing); a
+        processed refund adds up on the order and tells the customer, a failed one frees its
+        amount to be refunded again."""
 
     async def close(self) -> None: ...

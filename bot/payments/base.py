@@ -18,9 +18,12 @@ __all__ = [
     "MalformedPaymentWebhook",
     "PaymentProvider",
     "PaymentProviderError",
+    "ProviderRefund",
     "ProviderRejected",
     "ProviderUnavailable",
     "ProviderWebhook",
+    "RefundRequest",
+    "RefundUpdate",
     "header_value",
 ]
 
@@ -49,6 +52,38 @@ class CreatedLink:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundRequest:
+    """Give back `amount` (minor units) of a captured payment."""
+
+    payment_id: str
+    amount: int
+    currency: str
+    # The same on every attempt of one refund (the provider's idempotency key): a retry after
+    # a timeout can never refund twice.
+    idempotency_key: str
+    notes: Mapping[str, str] = field(default_factory=dict)  # our refund and order ids
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRefund:
+    """The provider's answer to a refund request."""
+
+    refund_id: str
+    status: str  # "pending" | "processed" | "failed"
+    raw: str  # the answer as sent, kept with the refund
+
+
+@dataclass(frozen=True, slots=True)
+class RefundUpdate:
+    """A refund webhook, translated: the refund reached its final state."""
+
+    provider_refund_id: str
+    status: str  # "processed" | "failed"
+    refund_id: int | None  # ours, from the notes we sent with the request
+    failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderWebhook:
     """One signed delivery, translated. `event` is None for types we only log."""
 
@@ -59,6 +94,7 @@ class ProviderWebhook:
     event_type: str
     order_id: str | None
     event: PaymentEvent | None
+    refund: RefundUpdate | None = None  # refund.processed / refund.failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +160,11 @@ class PaymentProvider(Protocol):
 
     async def cancel_link(self, link_id: str) -> None:
         """Cancel an unpaid link. A link already paid, expired or cancelled: ProviderRejected."""
+        ...
+
+    async def refund(self, request: RefundRequest) -> ProviderRefund:
+        """Refund part or all of a payment; the same idempotency key refunds once however
+        often it is sent. One attempt: raises ProviderUnavailable or ProviderRejected."""
         ...
 
     def verify_webhook(self, raw: bytes, headers: Mapping[str, str]) -> bool:

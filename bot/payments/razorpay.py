@@ -23,9 +23,12 @@ from bot.payments.base import (
     LinkRequest,
     MalformedPaymentWebhook,
     PaymentProviderError,
+    ProviderRefund,
     ProviderRejected,
     ProviderUnavailable,
     ProviderWebhook,
+    RefundRequest,
+    RefundUpdate,
     header_value,
 )
 from bot.signatures import verify_razorpay_callback, verify_razorpay_signature
@@ -124,6 +127,19 @@ class _Payload(_Wire):
     order: _Box[_Order] | None = None
 
 
+class _Refund(_Wire):
+    id: str
+    payment_id: str = ""
+    amount: int = 0
+    status: str = ""
+    notes: Notes = {}
+    error_description: str | None = None  # absent on most failures: Razorpay says little
+
+
+class _RefundPayload(_Wire):
+    refund: _Box[_Refund]
+
+
 class _Envelope(_Wire):
     event: str
     payload: dict[str, Any] = {}
@@ -196,6 +212,23 @@ class RazorpayProvider:
         path = f"/payment_links/{quote(link_id, safe='')}/cancel"
         await self._call("POST", path, "cancel payment link")
 
+    async def refund(self, request: RefundRequest) -> ProviderRefund:
+        path = f"/payments/{quote(request.payment_id, safe='')}/refund"
+        body = {"amount": request.amount, "notes": dict(request.notes)}
+        data = await self._call(
+            "POST",
+            path,
+            "refund payment",
+            body=body,
+            # Razorpay: the same key and body never refund twice; 409 while the first is in
+            # flight (a ProviderUnavailable: retried later with the same key).
+            headers={"X-Refund-Idempotency": request.idempotency_key},
+        )
+        refund = _read(_Refund, data, "refund payment")
+        return ProviderRefund(
+            refund_id=refund.id, status=refund.status or "pending", raw=json.dumps(data)
+        )
+
     async def _existing_link(self, request: LinkRequest) -> CreatedLink:
         data = await self._call(
             "GET",
@@ -224,6 +257,7 @@ class RazorpayProvider:
         *,
         body: Mapping[str, object] | None = None,
         params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> object:
         """One request; returns the decoded JSON of a 2xx answer, raises our errors otherwise."""
         try:
@@ -232,7 +266,7 @@ class RazorpayProvider:
                 f"{self._base}{path}",
                 json=body,
                 params=params,
-                headers=self._headers,
+                headers={**self._headers, **(headers or {})},
                 timeout=self._timeout,
                 # The shared session may raise on 4xx itself; we need the body to classify.
                 raise_for_status=False,
@@ -255,13 +289,19 @@ class RazorpayProvider:
 
     def parse_webhook(self, raw: bytes, headers: Mapping[str, str]) -> ProviderWebhook:
         envelope = _read_envelope(raw)
-        order_id, event = _translate(envelope.event, envelope.payload)
+        refund = None
+        if envelope.event in _REFUND_OUTCOMES:
+            order_id, refund = _refund_update(envelope.event, envelope.payload)
+            event = None
+        else:
+            order_id, event = _translate(envelope.event, envelope.payload)
         return ProviderWebhook(
             event_id=_webhook_event_id(raw, headers),
             dedupe_id=_signed_event_key(envelope, raw),
             event_type=envelope.event,
             order_id=order_id,
             event=event,
+            refund=refund,
         )
 
     def verify_callback(self, query: Mapping[str, str]) -> CallbackResult | None:
@@ -505,8 +545,28 @@ _HANDLERS: Final[Mapping[str, Callable[[_Payload], _Translation]]] = {
     "payment_link.partially_paid": _log_only,
     "payment.captured": _log_only,
     "order.paid": _log_only,
-    "refund.processed": _log_only,
 }
+
+_REFUND_OUTCOMES: Final = {"refund.processed": "processed", "refund.failed": "failed"}
+
+
+def _refund_update(event_type: str, payload: Mapping[str, Any]) -> tuple[str | None, RefundUpdate]:
+    """A refund's final state; our refund and order ids come back in the notes we sent."""
+    try:
+        refund = _RefundPayload.model_validate(payload).refund.entity
+    except ValidationError as exc:
+        raise MalformedPaymentWebhook(
+            f"Razorpay {event_type} webhook payload: {_first_error(exc)}"
+        ) from exc
+    ours = refund.notes.get("refund_id", "")
+    update = RefundUpdate(
+        provider_refund_id=refund.id,
+        status=_REFUND_OUTCOMES[event_type],
+        refund_id=int(ours) if ours.isdigit() else None,
+        failure=refund.error_description
+        or ("the provider could not refund" if event_type == "refund.failed" else None),
+    )
+    return refund.notes.get("order_id") or None, update
 
 
 def _order_id(entities: _Payload) -> str | None:

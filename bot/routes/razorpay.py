@@ -2,11 +2,11 @@
 
 from aiohttp import web
 
-from bot.keys import PAYMENTS, RUNNER, STORE, WEBHOOK_BODIES
+from bot.keys import MERCHANT, PAYMENTS, RUNNER, STORE, WEBHOOK_BODIES
 from bot.logging import get_logger
-from bot.payments.base import MalformedPaymentWebhook
+from bot.payments.base import MalformedPaymentWebhook, RefundUpdate
 from bot.routes.bodies import BodyRefused, missing_signature, read_body
-from storage.repository import NewEvent
+from storage.repository import NewEvent, RefundSettlement
 
 log = get_logger(__name__)
 
@@ -43,6 +43,10 @@ async def receive(request: web.Request) -> web.StreamResponse:
         order_id=hook.order_id,
     )
     try:
+        if hook.refund is not None:
+            # Before recording: settling is idempotent, so if it fails the 500 brings the
+            # webhook back and it is tried again (a recorded event would be a duplicate).
+            await _settle_refund(request, hook.refund, int(runner.now()))
         ids = await store.record_events([new], int(runner.now()))
         stored = await store.get_event(ids[0]) if ids else None
     except Exception:
@@ -50,9 +54,35 @@ async def receive(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": "temporarily unavailable"}, status=500)
     if not ids:
         bound.info("duplicate payment webhook ignored")
+    elif hook.refund is not None:
+        bound.info("refund webhook applied", status=hook.refund.status)
     elif hook.event is None:
         bound.info("payment webhook recorded; no action for this event type")
     elif stored is not None:
         bound.info("payment webhook recorded")
         runner.submit(stored)
     return web.json_response({"status": "ok"})
+
+
+async def _settle_refund(request: web.Request, update: RefundUpdate, now: int) -> None:
+    merchant = request.app[MERCHANT]
+    result = await merchant.settle_refund(
+        RefundSettlement(
+            status=update.status,
+            at=now,
+            by=request.app[PAYMENTS].name,
+            notice_context=merchant.notice_context,
+            refund_id=update.refund_id,
+            provider_refund_id=update.provider_refund_id,
+            failure=update.failure,
+        )
+    )
+    if update.status == "failed":
+        # The merchant must act (top up the balance, refund another way): an error, not info.
+        log.error(
+            "refund failed at the provider",
+            provider_refund_id=update.provider_refund_id,
+            refund_id=update.refund_id,
+            failure=update.failure,
+            outcome=result.message,
+        )

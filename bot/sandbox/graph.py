@@ -161,6 +161,28 @@ def _check_interactive(body: Mapping[str, Any]) -> None:
     check(_obj(interactive.get("action"), "interactive.action"))
 
 
+def _check_template(body: Mapping[str, Any]) -> None:
+    """The Cloud API's template shape. The sandbox has no approved templates to look the name
+    up in, so any well-formed one is accepted (a live shop learns of a wrong name from Meta's
+    error 132001)."""
+    template = _obj(body.get("template"), "template")
+    _text(template, "name", "template", 512)
+    language = _obj(template.get("language"), "template.language")
+    _text(language, "code", "template.language", 15)
+    components = template.get("components", [])
+    if not isinstance(components, list):
+        raise InvalidMessage("template.components must be a list")
+    for n, component in enumerate(components):
+        part = _obj(component, f"template.components[{n}]")
+        parameters = part.get("parameters", [])
+        if not isinstance(parameters, list):
+            raise InvalidMessage(f"template.components[{n}].parameters must be a list")
+        for p, parameter in enumerate(parameters):
+            where = f"template.components[{n}].parameters[{p}]"
+            if _obj(parameter, where).get("type") == "text":
+                _text(parameter, "text", where, limits.TEMPLATE_PARAMETER_MAX)
+
+
 def check_message(body: object) -> str:
     """Validate a send body; returns the recipient (`to` or `recipient`) or raises."""
     message = _obj(body, "the request body")
@@ -176,8 +198,12 @@ def check_message(body: object) -> str:
         _check_text(message)
     elif kind == "interactive":
         _check_interactive(message)
+    elif kind == "template":
+        _check_template(message)
     else:
-        raise InvalidMessage(f"type {kind!r} is not supported by the sandbox: text or interactive")
+        raise InvalidMessage(
+            f"type {kind!r} is not supported by the sandbox: text, interactive or template"
+        )
     return recipient.lstrip("+")
 
 

@@ -163,6 +163,7 @@ class Payment:
 class LinkStore:
     def __init__(self) -> None:
         self.links: dict[str, Entity] = {}
+        self.refunds: dict[str, Entity] = {}  # by X-Refund-Idempotency key
         self._attempted: set[str] = set()  # every reference id ever used, like Razorpay
         self._order_attempts: dict[str, int] = {}
 
@@ -235,6 +236,52 @@ class LinkStore:
         link = self._open(link_id, "pay")
         order_id = self._start_attempt(link)
         return Payment(link, _payment(link, order_id, now, captured=False), None)
+
+    def refund(self, payment_id: str, body: object, key: str, now: int) -> tuple[Entity, bool]:
+        """Razorpay's refund of a captured payment; returns the refund and whether it is new.
+        The same idempotency key returns the first refund (a retry never refunds twice), and
+        refunds never add up to more than was captured."""
+        if not (10 <= len(key) <= 255) or not key.replace("-", "").replace("_", "").isalnum():
+            raise bad_request("X-Refund-Idempotency must be 10+ characters of A-Z a-z 0-9 _ -")
+        if key in self.refunds:
+            return self.refunds[key], False
+        if not isinstance(body, Mapping) or not _is_int(body.get("amount")):
+            raise bad_request("The amount must be an integer in paise.")
+        amount = int(body["amount"])
+        if amount < 100:
+            raise bad_request("The amount must be at least INR 1.00")
+        captured = self._captured(payment_id)
+        refunded = sum(r["amount"] for r in self.refunds.values() if r["payment_id"] == payment_id)
+        if refunded >= captured:
+            raise bad_request("The payment has been fully refunded already")
+        if refunded + amount > captured:
+            raise bad_request("The refund amount provided is greater than amount captured")
+        notes = body.get("notes") or {}
+        _check_notes(notes)
+        refund: Entity = {
+            "id": razorpay_id("rfnd_"),
+            "entity": "refund",
+            "amount": amount,
+            "currency": "INR",
+            "payment_id": payment_id,
+            "notes": notes,
+            "receipt": None,
+            "acquirer_data": {"arn": None},
+            "created_at": now,
+            "batch_id": None,
+            "status": "pending",  # normal speed: processed later, told by webhook
+            "speed_processed": "normal",
+            "speed_requested": "normal",
+        }
+        self.refunds[key] = refund
+        return refund, True
+
+    def _captured(self, payment_id: str) -> int:
+        for link in self.links.values():
+            for payment in link.get("payments", []):
+                if payment["payment_id"] == payment_id and payment["status"] == "captured":
+                    return int(payment["amount"])
+        raise bad_request("The id provided does not exist")
 
     def _open(self, link_id: str, action: str) -> Entity:
         link = self.get(link_id)

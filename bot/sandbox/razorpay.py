@@ -197,6 +197,36 @@ async def cancel_link(request: web.Request, state: SandboxState) -> Entity:
     return link
 
 
+REFUND_SECONDS = 2.0  # Razorpay takes 5-7 working days; the sandbox, a moment
+
+
+@_rest
+async def refund_payment(request: web.Request, state: SandboxState) -> Entity:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise bad_request("The request body must be a JSON object.") from None
+    key = request.headers.get("X-Refund-Idempotency", "")
+    refund, new = state.links.refund(
+        request.match_info["payment_id"], body, key, int(state.clock())
+    )
+    if new:
+        state.spawn(_process_refund(state, refund))
+    return refund
+
+
+async def _process_refund(state: SandboxState, refund: Entity) -> None:
+    """The refund reaches the customer: `refund.processed`, signed, as Razorpay sends it."""
+    await state.nap(REFUND_SECONDS)
+    if state.closing.is_set():
+        return
+    now = int(state.clock())
+    refund.update(status="processed")
+    payment = {"id": refund["payment_id"], "entity": "payment", "amount_refunded": refund["amount"]}
+    event = webhook_event("refund.processed", {"refund": refund, "payment": payment}, now)
+    await send_webhook(state, event)
+
+
 async def _send_quietly(state: SandboxState, event: Entity) -> None:
     await send_webhook(state, event)
 
@@ -216,4 +246,5 @@ def add_razorpay_routes(app: web.Application) -> None:
     router.add_get(RAZORPAY_PREFIX + "/payment_links", list_links)
     router.add_get(RAZORPAY_PREFIX + "/payment_links/{link_id}", fetch_link)
     router.add_post(RAZORPAY_PREFIX + "/payment_links/{link_id}/cancel", cancel_link)
+    router.add_post(RAZORPAY_PREFIX + "/payments/{payment_id}/refund", refund_payment)
     router.add_post(CONTROL_PREFIX + "/{action}/{link_id}", control)

@@ -13,6 +13,7 @@ from flows.messages import (
     SendButtons,
     SendCtaUrl,
     SendList,
+    SendTemplate,
     SendText,
 )
 
@@ -59,6 +60,8 @@ def _content(message: OutgoingMessage) -> JsonObject:
     if isinstance(message, SendCtaUrl):
         parameters = {"display_text": message.display_text, "url": message.url}
         return _interactive("cta_url", message, {"name": "cta_url", "parameters": parameters})
+    if isinstance(message, SendTemplate):
+        return {"type": "template", "template": _template(message)}
     raise TypeError(f"cannot render {type(message).__name__}")  # a new kind needs a branch here
 
 
@@ -87,3 +90,11 @@ def _section(section: Section) -> JsonObject:
             rendered["description"] = row.description
         rows.append(rendered)
     return {"title": section.title, "rows": rows}
+
+
+def _template(message: SendTemplate) -> JsonObject:
+    template: JsonObject = {"name": message.name, "language": {"code": message.language}}
+    if message.body_parameters:
+        parameters = [{"type": "text", "text": text} for text in message.body_parameters]
+        template["components"] = [{"type": "body", "parameters": parameters}]
+    return template

@@ -9,6 +9,7 @@ from multidict import CIMultiDict
 from razorpay_corpus import WEBHOOKS, make_provider, webhook_bytes
 
 from bot.payments import MalformedPaymentWebhook, ProviderWebhook
+from bot.payments.base import RefundUpdate
 from flows.events import (
     PaymentCaptured,
     PaymentEvent,
@@ -99,8 +100,34 @@ def test_corpus_bodies_translate(
         event_type=event_type,
         order_id=order_id,
         event=event,
+        refund=REFUND_UPDATES.get(name),
     )
     assert parsed.dedupe_id.startswith(f"{event_type}:")
+
+
+# A refund made outside the bot (the dashboard): no refund id of ours in its notes.
+REFUND_UPDATES = {
+    "refund.processed.json": RefundUpdate(
+        provider_refund_id="rfnd_Ug8Za5BtD0pLcS", status="processed", refund_id=None
+    )
+}
+
+
+def test_a_refund_the_bot_asked_for_names_it_and_its_order() -> None:
+    def ours(body: dict[str, Any]) -> None:
+        body["event"] = "refund.failed"
+        body["payload"]["refund"]["entity"]["notes"] = {"refund_id": "7", "order_id": "ord_9"}
+
+    parsed = parse(edited("refund.processed.json", ours))
+
+    assert parsed.order_id == "ord_9"
+    assert parsed.event is None
+    assert parsed.refund == RefundUpdate(
+        provider_refund_id="rfnd_Ug8Za5BtD0pLcS",
+        status="failed",
+        refund_id=7,
+        failure="the provider could not refund",
+    )
 
 
 def test_the_dedupe_id_comes_from_the_signed_body_not_the_event_id_header() -> None:

@@ -10,6 +10,8 @@ from aiohttp.test_utils import TestClient
 from bot.sandbox import SandboxState
 from bot.sandbox.graph import InvalidMessage, check_message
 from bot.settings import Settings
+from bot.whatsapp import render_message
+from flows.messages import SendTemplate
 from tests.sandbox.conftest import auth_header, graph_path
 
 TO = "919800000001"
@@ -190,6 +192,21 @@ def test_envelope_rules() -> None:
     rejects({**text("x"), "type": "sticker"}, "type 'sticker' is not supported")
     rejects(text("   "), "text.body must not be empty")
     assert check_message({**text("x"), "to": None, "recipient": "IN.abc123"}) == "IN.abc123"
+
+
+def test_templates_are_accepted_in_the_cloud_api_shape() -> None:
+    """What the shop sends outside the 24-hour window (bot/whatsapp/render.py renders it)."""
+    shipped = render_message(
+        SendTemplate(name="order_shipped", language="en", body_parameters=("ORD-1", "DTDC")),
+        phone=TO,
+        user_id=None,
+    )
+    assert check_message(shipped) == TO
+    no_language = {**shipped, "template": {"name": "order_shipped"}}
+    rejects(no_language, "template.language must be a JSON object")
+    no_text = copy.deepcopy(shipped)
+    no_text["template"]["components"][0]["parameters"][0]["text"] = ""
+    rejects(no_text, "parameters[0].text must not be empty")
 
 
 # --- the HTTP route ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What the stand-ins send the bot: signed Razorpay webhooks shaped like the fixtures, the signed
 browser redirect, and the checkout page that triggers them."""
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -12,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.sandbox import SandboxState
+from bot.sandbox import razorpay as sandbox_razorpay
 from bot.sandbox.signing import (
     meta_signature,
     razorpay_callback_signature,
@@ -261,3 +263,52 @@ async def test_fail_and_expire_come_back_to_the_page(
     assert response.status == 200
     assert str(response.url).startswith(str(client.make_url(f"/sandbox/pay/{link_id}")))
     assert notice in await response.text()
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+
+async def test_refunds_once_per_key_and_sends_refund_processed_like_the_fixture(
+    client: TestClient[Any, Any],
+    settings: Settings,
+    fake_bot: FakeBot,
+    state: SandboxState,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sandbox_razorpay, "REFUND_SECONDS", 0.0)
+    link_id = await new_link(client, settings)
+    await client.post(f"/sandbox/razorpay-control/pay/{link_id}")
+    payment_id = only_event(fake_bot, settings)["payload"]["payment"]["entity"]["id"]
+    fake_bot.received.clear()
+
+    async def refund(amount: int, key: str) -> Any:
+        response = await client.post(
+            f"/sandbox/razorpay/v1/payments/{payment_id}/refund",
+            json={"amount": amount, "notes": {"refund_id": "1", "order_id": "ORD-1"}},
+            headers={**basic(settings), "X-Refund-Idempotency": key},
+        )
+        return response.status, await response.json()
+
+    running = set(state.tasks)  # the expiry sweep runs until shutdown
+    first = await refund(50_000, "refund-key-0001")
+    retried = await refund(50_000, "refund-key-0001")
+    too_much = await refund(100_000, "refund-key-0002")
+    await asyncio.gather(*(state.tasks - running))  # the refund's webhook
+
+    assert first[0] == retried[0] == 200
+    assert first[1]["id"] == retried[1]["id"]
+    assert first[1]["status"] == "pending"
+    assert too_much[0] == 400
+    assert too_much[1]["error"]["description"] == (
+        "The refund amount provided is greater than amount captured"
+    )
+    event = only_event(fake_bot, settings)
+    assert event["event"] == "refund.processed"
+    assert entity_keys(event, "refund") == entity_keys(fixture("refund.processed"), "refund")
+    processed = event["payload"]["refund"]["entity"]
+    assert (processed["id"], processed["status"], processed["amount"]) == (
+        first[1]["id"],
+        "processed",
+        50_000,
+    )
+    assert processed["notes"] == {"refund_id": "1", "order_id": "ORD-1"}

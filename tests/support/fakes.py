@@ -93,6 +93,8 @@ class FakeRazorpay:
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str, dict[str, Any] | None]] = field(default_factory=list)
     script: deque[Canned] = field(default_factory=deque)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)  # by idempotency key
+    refund_script: deque[Canned] = field(default_factory=deque)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10_000))
 
     def app(self) -> web.Application:
@@ -101,6 +103,7 @@ class FakeRazorpay:
         app.router.add_get("/v1/payment_links", self._list)
         app.router.add_get("/v1/payment_links/{id}", self._fetch)
         app.router.add_post("/v1/payment_links/{id}/cancel", self._cancel)
+        app.router.add_post("/v1/payments/{id}/refund", self._refund)
         return app
 
     @property
@@ -179,6 +182,68 @@ class FakeRazorpay:
             )
         link["status"] = "cancelled"
         return web.json_response(link)
+
+    async def _refund(self, request: web.Request) -> web.Response:
+        """Razorpay's idempotent refunds: the same X-Refund-Idempotency key returns the first
+        refund instead of making another; more than what was paid is refused."""
+        payment_id = request.match_info["id"]
+        body = await request.json()
+        key = request.headers.get("X-Refund-Idempotency", "")
+        self.requests.append(("POST", f"/payments/{payment_id}/refund", {**body, "key": key}))
+        canned = self.refund_script.popleft() if self.refund_script else None
+        if canned and not canned.then_apply:
+            return web.json_response(canned.body, status=canned.status)
+        if key not in self.refunds:
+            refunded = sum(
+                r["amount"] for r in self.refunds.values() if r["payment_id"] == payment_id
+            )
+            paid = next(
+                (link["amount"] for link in self.links.values() if link["status"] == "paid"), 0
+            )
+            if refunded + body["amount"] > paid:
+                return web.json_response(
+                    {
+                        "error": {
+                            "code": "BAD_REQUEST_ERROR",
+                            "description": "The refund amount provided is greater than amount "
+                            "captured",
+                        }
+                    },
+                    status=400,
+                )
+            self.refunds[key] = {
+                "id": f"rfnd_Fake{next(self._ids):010d}",
+                "entity": "refund",
+                "amount": body["amount"],
+                "currency": "INR",
+                "payment_id": payment_id,
+                "notes": body.get("notes") or {},
+                "status": "pending",
+                "speed_processed": "normal",
+                "created_at": 1760001000,
+            }
+        if canned:  # refunded, then the answer is lost
+            return web.json_response(canned.body, status=canned.status)
+        return web.json_response(self.refunds[key])
+
+    def refund_webhook(self, refund_id: str, event: str = "refund.processed") -> bytes:
+        """`refund.processed` / `refund.failed` for a refund this fake made."""
+        refund = next(r for r in self.refunds.values() if r["id"] == refund_id)
+        refund["status"] = event.split(".")[1]
+        body = {
+            "entity": "event",
+            "account_id": "acc_Fake",
+            "event": event,
+            "contains": ["refund", "payment"],
+            "payload": {
+                "refund": {"entity": {**refund}},
+                "payment": {
+                    "entity": {"id": refund["payment_id"], "amount_refunded": refund["amount"]}
+                },
+            },
+            "created_at": 1760001100,
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
 
     def paid_webhook(
         self,

@@ -5,7 +5,16 @@ from typing import Any
 import pytest
 
 from bot.whatsapp import render_mark_read, render_message
-from flows.messages import Button, Row, Section, SendButtons, SendCtaUrl, SendList, SendText
+from flows.messages import (
+    Button,
+    Row,
+    Section,
+    SendButtons,
+    SendCtaUrl,
+    SendList,
+    SendTemplate,
+    SendText,
+)
 
 PHONE = "919812300001"
 USER_ID = "IN.7702938475610293847"
@@ -130,6 +139,38 @@ def test_cta_url() -> None:
             },
         },
     }
+
+
+def test_template_with_body_parameters_in_order() -> None:
+    """The Cloud API's template shape (REFERENCE.md / merchant notes §2.2)."""
+    message = SendTemplate(
+        name="order_shipped", language="en", body_parameters=("WA-1042", "DTDC", "AWB123")
+    )
+
+    assert render_message(message, phone=PHONE, user_id=None) == {
+        **TO_PHONE,
+        "type": "template",
+        "template": {
+            "name": "order_shipped",
+            "language": {"code": "en"},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [
+                        {"type": "text", "text": "WA-1042"},
+                        {"type": "text", "text": "DTDC"},
+                        {"type": "text", "text": "AWB123"},
+                    ],
+                }
+            ],
+        },
+    }
+
+
+def test_a_template_without_parameters_has_no_components() -> None:
+    message = SendTemplate(name="order_delivered", language="en_US")
+
+    assert "components" not in render_message(message, phone=PHONE, user_id=None)["template"]
 
 
 def test_username_customer_gets_recipient_instead_of_to() -> None:

@@ -133,6 +133,7 @@
   function summary(message) {
     if (!message) return "";
     if (message.type === "text") return message.text?.body ?? "";
+    if (message.type === "template") return `Template ${message.template?.name ?? ""}`;
     const i = message.interactive || {};
     if (i.button_reply) return i.button_reply.title;
     if (i.list_reply) return i.list_reply.title;
@@ -147,6 +148,20 @@
     const msg = item.message;
     if (msg.type === "text") {
       return [h("div", { class: "bubble" }, h("span", { class: "text", html: formatText(msg.text.body) }), meta(item))];
+    }
+    if (msg.type === "template") {
+      // Outside the 24-hour window the shop may send only approved templates: show the name and
+      // the parameters it filled, as the sandbox has no template text to fill them into.
+      const values = (msg.template.components || []).flatMap((c) => (c.parameters || []).map((p) => p.text ?? ""));
+      return [
+        h(
+          "div",
+          { class: "bubble" },
+          h("div", { class: "header-text" }, `Template: ${msg.template.name} (${msg.template.language.code})`),
+          h("div", { class: "text" }, values.map((v, n) => `{{${n + 1}}} ${v}`).join("\n")),
+          meta(item),
+        ),
+      ];
     }
     const i = msg.interactive;
     const bubble = h(

@@ -1,0 +1,236 @@
+"""The merchant's actions on orders as one small service: the CLI calls it today, a dashboard
+or owner commands tomorrow. Each action is one transaction in the store (checked against
+`flows.lifecycle`, recorded with who and when) and is idempotent: a double click or a retried
+command does it once. What the action queued (the customer's message, a refund call) is handed
+to the running workers when there are any; otherwise it waits, durable, for the bot's next
+start or sweep.
+"""
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from bot.clock import Clock
+from bot.logging import get_logger
+from flows.catalog import ShopConfig
+from flows.lifecycle import payment_status
+from flows.notices import NoticeContext
+from flows.orders import Order
+from flows.state import Customer
+from storage.repository import (
+    ActionKind,
+    ActionResult,
+    HistoryEntry,
+    Job,
+    MerchantAction,
+    OutboxMessage,
+    Refund,
+    RefundSettlement,
+    Store,
+)
+
+log = get_logger(__name__)
+
+LIST_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class OrderDetails:
+    order: Order
+    customer: Customer | None
+    history: list[HistoryEntry]
+    refunds: list[Refund]
+
+
+class MerchantOrders:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        shop: ShopConfig,
+        clock: Clock,
+        deliver: Callable[[OutboxMessage], None] | None = None,
+        perform: Callable[[Job], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._shop = shop
+        self._clock = clock
+        self._deliver = deliver
+        self._perform = perform
+
+    # --- actions --------------------------------------------------------------------------------
+
+    async def ship(
+        self,
+        order_id: str,
+        *,
+        by: str,
+        courier: str | None = None,
+        tracking: str | None = None,
+    ) -> ActionResult:
+        """`tracking`: a tracking number, or a URL the customer can open."""
+        is_url = tracking is not None and tracking.startswith(("https://", "http://"))
+        return await self._act(
+            ActionKind.SHIP,
+            order_id,
+            by,
+            courier=courier or None,
+            tracking_url=tracking if is_url else None,
+            tracking_number=None if is_url else tracking or None,
+        )
+
+    async def deliver(self, order_id: str, *, by: str) -> ActionResult:
+        return await self._act(ActionKind.DELIVER, order_id, by)
+
+    async def cancel(
+        self, order_id: str, *, by: str, refund: bool = False, reason: str = ""
+    ) -> ActionResult:
+        """Unpaid: cancels the order and its payment link. Paid: refused unless `refund`,
+        which refunds what is left in the same transaction."""
+        return await self._act(ActionKind.CANCEL, order_id, by, refund=refund, reason=reason)
+
+    async def refund(
+        self,
+        order_id: str,
+        amount: int,
+        *,
+        by: str,
+        reason: str = "",
+        request_key: str | None = None,
+    ) -> ActionResult:
+        """Ask the provider to refund `amount` (minor units). The same `request_key` is the
+        same refund; without one, the order, amount and reason make the key, so the same
+        command run twice refunds once (give another reason for a second equal refund)."""
+        return await self._act(
+            ActionKind.REFUND, order_id, by, amount=amount, reason=reason, request_key=request_key
+        )
+
+    async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
+        result = await self._store.settle_refund(settlement)
+        await self._hand_over(result)
+        return result
+
+    def notice_context(self, last_inbound_at: int | None) -> NoticeContext:
+        return NoticeContext(
+            texts=self._shop.messages,
+            templates=self._shop.templates,
+            last_inbound_at=last_inbound_at,
+            now=int(self._clock()),
+        )
+
+    async def _act(
+        self, kind: ActionKind, order_id: str, by: str, **fields: object
+    ) -> ActionResult:
+        action = MerchantAction(
+            kind=kind,
+            order_id=order_id,
+            by=by,
+            at=int(self._clock()),
+            notice_context=self.notice_context,
+            **fields,  # type: ignore[arg-type]
+        )
+        result = await self._store.act_on_order(action)
+        log.info(
+            "merchant action",
+            action=kind.value,
+            order_id=order_id,
+            by=by,
+            verdict=result.verdict.value,
+            outcome=result.message,
+        )
+        await self._hand_over(result)
+        return result
+
+    async def _hand_over(self, result: ActionResult) -> None:
+        """After commit, to the running workers (if any) rather than waiting for a sweep."""
+        if self._deliver is not None:
+            for outbox_id in result.outbox_ids:
+                message = await self._store.get_outbox(outbox_id)
+                if message is not None:
+                    self._deliver(message)
+        if self._perform is not None:
+            for job_id in result.job_ids:
+                job = await self._store.get_job(job_id)
+                if job is not None:
+                    self._perform(job)
+
+    # --- reading --------------------------------------------------------------------------------
+
+    async def list(
+        self, statuses: Sequence[str] = (), search: str | None = None, limit: int = LIST_LIMIT
+    ) -> list[Order]:
+        return await self._store.search_orders(statuses, search, limit)
+
+    async def show(self, order_id: str) -> OrderDetails | None:
+        order = await self._store.get_order(order_id)
+        if order is None:
+            return None
+        return OrderDetails(
+            order=order,
+            customer=await self._store.customer_of(order_id),
+            history=await self._store.order_timeline(order_id),
+            refunds=await self._store.refunds(order_id),
+        )
+
+    async def export_csv(
+        self, statuses: Sequence[str] = (), search: str | None = None, limit: int = 10_000
+    ) -> str:
+        rows = []
+        for order in await self.list(statuses, search, limit):
+            rows.append((order, await self._store.customer_of(order.id)))
+        return orders_csv(rows)
+
+
+CSV_COLUMNS = (
+    "order_id",
+    "date",
+    "customer_name",
+    "phone",
+    "address",
+    "items",
+    "total",
+    "currency",
+    "payment_status",
+    "fulfilment_status",
+    "courier",
+    "tracking",
+)
+
+
+def orders_csv(rows: Sequence[tuple[Order, Customer | None]]) -> str:
+    """What a merchant pastes into a spreadsheet or a courier's bulk-booking form. Amounts in
+    major units (12.50): that is what a spreadsheet sums and a person reads."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for order, customer in rows:
+        writer.writerow(
+            (
+                order.id,
+                _date(order.created_at),
+                _cell(customer.name if customer else ""),
+                _cell(customer.phone if customer else ""),
+                _cell(order.address or ""),
+                _cell("; ".join(f"{line.quantity} x {line.name}" for line in order.lines)),
+                f"{order.total // 100}.{order.total % 100:02d}",
+                order.currency,
+                payment_status(order).value,
+                order.fulfilment.value,
+                _cell(order.courier or ""),
+                _cell(order.tracking_url or order.tracking_number or ""),
+            )
+        )
+    return out.getvalue()
+
+
+def _date(at: int) -> str:
+    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _cell(text: str | None) -> str:
+    """A customer's text never becomes a formula in the merchant's spreadsheet (CSV
+    injection): a leading =, +, - or @ is quoted with an apostrophe."""
+    value = text or ""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

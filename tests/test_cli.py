@@ -219,24 +219,9 @@ def test_the_server_starts_answers_health_and_exits_0_on_sigterm(tmp_path: Path)
         "RAZORPAY_KEY_SECRET": "key-secret-never-in-logs",
         "RAZORPAY_WEBHOOK_SECRET": "ws",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = _start_bot(env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert time.monotonic() < deadline, "the server did not start within 30 s"
-                time.sleep(0.1)
+        _wait_until_healthy(process, port)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
@@ -245,6 +230,30 @@ def test_the_server_starts_answers_health_and_exits_0_on_sigterm(tmp_path: Path)
     output = process.stdout.read().decode() if process.stdout else ""
     assert '"workers stopped"' in output
     assert "never-in-logs" not in output
+
+
+def _start_bot(env: dict[str, str]) -> "subprocess.Popen[bytes]":
+    """`python -m bot` as a merchant runs it, its output kept for the assertions."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_until_healthy(process: "subprocess.Popen[bytes]", port: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                assert r.status == 200
+                return
+        except OSError:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert time.monotonic() < deadline, "the bot did not start within 30 s"
+            time.sleep(0.1)
 
 
 def _environ_without_the_bots_variables() -> dict[str, str]:
@@ -262,24 +271,9 @@ def test_the_sandbox_answers_on_loopback_and_nowhere_else(tmp_path: Path) -> Non
         "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3",
         "BOT_CONFIG": str(REPO / "config.toml"),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    process = _start_bot(env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert time.monotonic() < deadline, "the sandbox did not start within 30 s"
-                time.sleep(0.1)
+        _wait_until_healthy(process, port)
         # Another address of this very machine: a server on 0.0.0.0 would answer here too.
         with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.2", port)):
             pass

@@ -7,7 +7,7 @@ module, not a change to the callers.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, Literal, Protocol
 
 from flows.events import PaymentEvent
 
@@ -16,6 +16,7 @@ __all__ = [
     "CreatedLink",
     "LinkRequest",
     "MalformedPaymentWebhook",
+    "PaymentCheck",
     "PaymentProvider",
     "PaymentProviderError",
     "ProviderRefund",
@@ -108,6 +109,23 @@ class CallbackResult:
     link_id: str
     payment_id: str
     status: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCheck:
+    """What the provider's API says now about one order's link, session or transaction.
+
+    Asked when the customer's browser comes back and by the reconciliation sweep, so a payment
+    is confirmed even when its webhook never arrives. Never built from anything the browser
+    sent: only from the provider's own answer.
+    """
+
+    order_id: str
+    link_id: str
+    state: Literal["pending", "paid", "failed", "expired", "cancelled"]
+    payment_id: str | None = None
+    amount_paid: int = 0  # minor units, what the provider says was captured
+    currency: str = ""
 
 
 class PaymentProviderError(Exception):

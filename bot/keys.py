@@ -4,6 +4,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.jobs import JobRunner
+from bot.merchant.dashboard.session import Dashboard
 from bot.merchant.orders import MerchantOrders
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
@@ -27,3 +28,4 @@ JOBS = web.AppKey("jobs", JobRunner)
 ALERTS = web.AppKey("alerts", AlertWorker)
 WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)
 MERCHANT = web.AppKey("merchant", MerchantOrders)
+DASHBOARD = web.AppKey("dashboard", Dashboard)

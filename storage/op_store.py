@@ -16,7 +16,7 @@ from flows.effects import Effect
 from flows.messages import OutgoingMessage
 from flows.orders import Order
 from flows.state import Conversation, Customer
-from storage import lifecycle_ops, ops
+from storage import admin_ops, lifecycle_ops, ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
@@ -25,15 +25,19 @@ from storage.repository import (
     CustomerSnapshot,
     DeadLetter,
     DeadLetterHook,
+    FormUse,
     HistoryEntry,
     Job,
     Lane,
     MerchantAction,
     MerchantAlert,
     NewEvent,
+    OrderPage,
+    OrderView,
     OutboxMessage,
     Refund,
     RefundSettlement,
+    SentMessage,
     StepResult,
     StoredEvent,
 )
@@ -273,6 +277,31 @@ class OpStore(ABC):
 
     async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
         return await self._write(partial(lifecycle_ops.settle_refund, settlement))
+
+    # --- the dashboard --------------------------------------------------------------------------
+
+    async def order_page(
+        self, view: OrderView, search: str | None, offset: int, limit: int
+    ) -> OrderPage:
+        return await self._read(partial(admin_ops.order_page, view, search, offset, limit))
+
+    async def order_view_counts(self) -> dict[OrderView, int]:
+        return await self._read(admin_ops.order_view_counts)
+
+    async def order_messages(self, order_id: str, limit: int = 100) -> list[SentMessage]:
+        return await self._read(partial(admin_ops.order_messages, order_id, limit))
+
+    async def login_failures(self, client: str | None, since: int) -> int:
+        return await self._read(partial(admin_ops.login_failures, client, since))
+
+    async def record_login_failure(self, client: str, now: int, forget_before: int) -> None:
+        await self._write(partial(admin_ops.record_login_failure, client, now, forget_before))
+
+    async def forget_login_failures(self, client: str) -> None:
+        await self._write_statement(partial(admin_ops.forget_login_failures, client))
+
+    async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
+        return await self._write(partial(admin_ops.resend_alert_once, form_token, alert_id, now))
 
 
 def _wall_clock() -> int:

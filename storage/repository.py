@@ -214,6 +214,54 @@ class HistoryEntry:
     actor: str | None
 
 
+class OrderView(StrEnum):
+    """The dashboard's lists of orders. `TO_PACK` (paid, nothing shipped, not refunded in
+    full) is what the merchant opens it for; it lists the oldest first, the others newest
+    first."""
+
+    TO_PACK = "to_pack"
+    AWAITING = "awaiting"  # payment link sent, not paid
+    SHIPPED = "shipped"  # shipped or delivered
+    CANCELLED = "cancelled"  # cancelled by the merchant, or the link cancelled or expired
+    REFUNDED = "refunded"  # any refund asked for (pending, processed or partial)
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """One order of a dashboard list, with who placed it."""
+
+    order: Order
+    customer: Customer | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    rows: tuple[OrderRow, ...]
+    more: bool  # another page follows
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message the shop queued to a customer (the outbox row), for an order's page."""
+
+    id: int
+    message: OutgoingMessage | None  # None when the stored JSON no longer decodes
+    status: str  # "pending" | "sent" | "failed"
+    attempts: int
+    last_error: str | None
+    created_at: int
+    sent_at: int | None
+
+
+class FormUse(StrEnum):
+    """What became of a dashboard form submitted with a one-time token."""
+
+    DONE = "done"
+    ALREADY = "already"  # the same form was submitted before: nothing done again
+    UNKNOWN = "unknown"  # the thing it names does not exist
+
+
 class Store(Protocol):
     @property
     def shared(self) -> bool:
@@ -374,5 +422,30 @@ class Store(Protocol):
         """Move a pending refund to processed or failed (once: a repeat changes nothing); a
         processed refund adds up on the order and tells the customer, a failed one frees its
         amount to be refunded again."""
+
+    # --- the dashboard --------------------------------------------------------------------------
+    async def order_page(
+        self, view: OrderView, search: str | None, offset: int, limit: int
+    ) -> OrderPage:
+        """One page of a dashboard list. `search`: an order id, or digits of a phone number."""
+
+    async def order_view_counts(self) -> dict[OrderView, int]:
+        """How many orders each list holds (without a search)."""
+
+    async def order_messages(self, order_id: str, limit: int = 100) -> list[SentMessage]:
+        """What the shop queued to the order's customer since the order was placed, oldest
+        first."""
+
+    async def login_failures(self, client: str | None, since: int) -> int:
+        """Failed dashboard logins since `since` from one client address (None: from all)."""
+
+    async def record_login_failure(self, client: str, now: int, forget_before: int) -> None:
+        """Count a failed login; failures before `forget_before` are forgotten."""
+
+    async def forget_login_failures(self, client: str) -> None:
+        """A client logged in: its failures no longer count."""
+
+    async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
+        """`resend_alert`, once per form token (a double click queues one delivery)."""
 
     async def close(self) -> None: ...

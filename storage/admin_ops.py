@@ -16,6 +16,7 @@ from storage import ops
 from storage.query import Op, Query, Row
 from storage.repository import (
     FormUse,
+    LoginAttempt,
     OrderPage,
     OrderRow,
     OrderView,
@@ -120,24 +121,30 @@ def _sent_message(row: Row) -> SentMessage:
 # --- the login rate limit ------------------------------------------------------------------------
 
 
-def login_failures(client: str | None, since: int) -> Op[int]:
-    if client is None:
-        rows = yield Query("SELECT COUNT(*) AS n FROM admin_login_failures WHERE at >= ?", (since,))
-    else:
-        rows = yield Query(
-            "SELECT COUNT(*) AS n FROM admin_login_failures WHERE client = ? AND at >= ?",
-            (client, since),
-        )
-    return int(rows[0]["n"])
+def record_login_attempt(attempt: LoginAttempt) -> Op[None]:
+    yield Query("DELETE FROM admin_login_attempts WHERE at < ?", (attempt.since,))
+    yield Query(
+        "INSERT INTO admin_login_attempts (attempt, client, at) VALUES (?, ?, ?)",
+        (attempt.id, attempt.client, attempt.at),
+    )
 
 
-def record_login_failure(client: str, now: int, forget_before: int) -> Op[None]:
-    yield Query("DELETE FROM admin_login_failures WHERE at < ?", (forget_before,))
-    yield Query("INSERT INTO admin_login_failures (client, at) VALUES (?, ?)", (client, now))
+def login_attempts_over_limit(attempt: LoginAttempt) -> Op[bool]:
+    rows = yield Query(
+        "SELECT COUNT(*) AS n, SUM(CASE WHEN client = ? THEN 1 ELSE 0 END) AS mine "
+        "FROM admin_login_attempts WHERE at >= ?",
+        (attempt.client, attempt.since),
+    )
+    mine, everyone = int(rows[0]["mine"] or 0), int(rows[0]["n"])
+    return mine > attempt.per_client or everyone > attempt.in_all
+
+
+def drop_login_attempt(attempt_id: str) -> Op[None]:
+    yield Query("DELETE FROM admin_login_attempts WHERE attempt = ?", (attempt_id,))
 
 
 def forget_login_failures(client: str) -> Op[None]:
-    yield Query("DELETE FROM admin_login_failures WHERE client = ?", (client,))
+    yield Query("DELETE FROM admin_login_attempts WHERE client = ?", (client,))
 
 
 # --- forms acted on once -------------------------------------------------------------------------

@@ -29,7 +29,7 @@ TABLES = (
     "jobs",
     "merchant_alerts",
     "refunds",
-    "admin_login_failures",
+    "admin_login_attempts",
     "admin_form_uses",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""

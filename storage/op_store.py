@@ -29,6 +29,7 @@ from storage.repository import (
     HistoryEntry,
     Job,
     Lane,
+    LoginAttempt,
     MerchantAction,
     MerchantAlert,
     NewEvent,
@@ -291,11 +292,17 @@ class OpStore(ABC):
     async def order_messages(self, order_id: str, limit: int = 100) -> list[SentMessage]:
         return await self._read(partial(admin_ops.order_messages, order_id, limit))
 
-    async def login_failures(self, client: str | None, since: int) -> int:
-        return await self._read(partial(admin_ops.login_failures, client, since))
-
-    async def record_login_failure(self, client: str, now: int, forget_before: int) -> None:
-        await self._write(partial(admin_ops.record_login_failure, client, now, forget_before))
+    async def login_attempt(self, attempt: LoginAttempt) -> bool:
+        # Three steps, each committed: an attempt counts itself only after its own row is
+        # committed, so of parallel attempts the k-th to commit sees at least k rows and no
+        # more than the limit get through (in one transaction, Postgres would let each see
+        # only its own row). A refused attempt is taken out again: one client hammering the
+        # form cannot fill everyone's window.
+        await self._write(partial(admin_ops.record_login_attempt, attempt))
+        if await self._read(partial(admin_ops.login_attempts_over_limit, attempt)):
+            await self._write_statement(partial(admin_ops.drop_login_attempt, attempt.id))
+            return False
+        return True
 
     async def forget_login_failures(self, client: str) -> None:
         await self._write_statement(partial(admin_ops.forget_login_failures, client))

@@ -254,6 +254,16 @@ class SentMessage:
     sent_at: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    id: str  # random, unique
+    client: str  # the client's address
+    at: int
+    since: int  # the start of the rate limit's window
+    per_client: int  # attempts allowed from one client in the window
+    in_all: int  # attempts allowed from everyone together in the window
+
+
 class FormUse(StrEnum):
     """What became of a dashboard form submitted with a one-time token."""
 
@@ -436,14 +446,13 @@ class Store(Protocol):
         """What the shop queued to the order's customer since the order was placed, oldest
         first."""
 
-    async def login_failures(self, client: str | None, since: int) -> int:
-        """Failed dashboard logins since `since` from one client address (None: from all)."""
-
-    async def record_login_failure(self, client: str, now: int, forget_before: int) -> None:
-        """Count a failed login; failures before `forget_before` are forgotten."""
+    async def login_attempt(self, attempt: LoginAttempt) -> bool:
+        """Count a dashboard login attempt before its password is checked (so parallel guesses
+        count too); False, and not counted, when the client or everyone together already
+        made the most attempts allowed since `attempt.since`. Older attempts are forgotten."""
 
     async def forget_login_failures(self, client: str) -> None:
-        """A client logged in: its failures no longer count."""
+        """A client signed in: its attempts no longer count."""
 
     async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
         """`resend_alert`, once per form token (a double click queues one delivery)."""

@@ -2,6 +2,7 @@
 by the database, the counts on its tabs, search by order id or phone, the messages sent about
 an order, the login rate limit's memory, and a form acted on once."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,7 +13,14 @@ from flows.notices import NoticeContext, Templates
 from flows.orders import OrderStatus
 from flows.texts import Texts
 from storage import open_store
-from storage.repository import ActionKind, FormUse, MerchantAction, OrderView, Store
+from storage.repository import (
+    ActionKind,
+    FormUse,
+    LoginAttempt,
+    MerchantAction,
+    OrderView,
+    Store,
+)
 from tests.storage.store_support import NOW, Shop
 
 HOUR = 3600
@@ -162,21 +170,41 @@ async def test_messages_about_an_order_are_those_since_it_was_placed(
     assert all(m.status == "pending" for m in messages)
 
 
-async def test_login_failures_count_per_client_and_in_all_and_are_forgotten(
+def attempt(client: str, at: int, *, per_client: int = 3, in_all: int = 5) -> LoginAttempt:
+    return LoginAttempt(
+        id=f"{client}-{at}",
+        client=client,
+        at=at,
+        since=at - 900,
+        per_client=per_client,
+        in_all=in_all,
+    )
+
+
+async def test_login_attempts_are_limited_per_client_and_in_all_within_the_window(
     store: Store,
 ) -> None:
-    for at in (NOW, NOW + 1, NOW + 2):
-        await store.record_login_failure("10.0.0.1", at, forget_before=at - 900)
-    await store.record_login_failure("10.0.0.2", NOW + 3, forget_before=NOW + 3 - 900)
+    allowed = [await store.login_attempt(attempt("10.0.0.1", NOW + i)) for i in range(5)]
+    assert allowed == [True, True, True, False, False]  # 3 per client
+    # Refused attempts are not counted: others still have room in the shared window.
+    assert await store.login_attempt(attempt("10.0.0.2", NOW + 10))
+    assert await store.login_attempt(attempt("10.0.0.3", NOW + 11))
+    assert not await store.login_attempt(attempt("10.0.0.4", NOW + 12))  # 5 in all
 
-    assert await store.login_failures("10.0.0.1", NOW) == 3
-    assert await store.login_failures("10.0.0.1", NOW + 2) == 1  # only those since
-    assert await store.login_failures(None, NOW) == 4
+    # A client that signs in is forgotten; everyone's old attempts leave the window.
     await store.forget_login_failures("10.0.0.1")
-    assert await store.login_failures("10.0.0.1", NOW) == 0
-    # Old failures are deleted as new ones arrive: the table stays small.
-    await store.record_login_failure("10.0.0.3", NOW + 10_000, forget_before=NOW + 9_000)
-    assert await store.login_failures(None, 0) == 1
+    assert await store.login_attempt(attempt("10.0.0.4", NOW + 13))
+    assert await store.login_attempt(attempt("10.0.0.1", NOW + 2000))
+    assert await store.login_attempt(attempt("10.0.0.1", NOW + 2001))
+
+
+async def test_parallel_login_attempts_cannot_slip_past_the_limit(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.login_attempt(attempt("10.0.0.9", NOW + i, per_client=3)) for i in range(12))
+    )
+    # However they interleave, no more than the limit get through (under contention even
+    # fewer: each refused one counted itself before it was taken out).
+    assert sum(results) <= 3
 
 
 async def test_a_form_resends_an_alert_once_however_often_it_is_sent(

@@ -314,16 +314,19 @@ def _actions(frame: Frame, order: Order, tokens: Iterable[str]) -> str:
             )
         )
     if may_cancel(order, refund_requested=False).verdict is Verdict.DO:
-        unpaid = order.status is OrderStatus.PENDING_PAYMENT
+        if order.status is OrderStatus.PENDING_PAYMENT:
+            note = "The customer has not paid: the payment link is cancelled too."
+        elif order.status is OrderStatus.PAID:
+            note = "Nothing is left to refund."
+        else:
+            note = "The payment link is closed; nothing was paid."
         forms.append(
             "<h3>Cancel</h3>"
             + _form(
                 f"{base}/cancel",
                 frame,
                 next(token),
-                "<p class='muted'>"
-                + ("Cancels the payment link too." if unpaid else "Nothing is left to refund.")
-                + "</p>",
+                f"<p class='muted'>{esc(note)}</p>",
                 "Cancel order",
                 "danger",
             )

@@ -40,7 +40,7 @@ from bot.merchant.dashboard.session import Dashboard, Session, Signer
 from bot.merchant.orders import MerchantOrders
 from bot.settings import Mode, Settings
 from flows.lifecycle import Verdict, refundable
-from storage.repository import ActionResult, FormUse, OrderView
+from storage.repository import ActionResult, FormUse, LoginAttempt, OrderView
 
 log = get_logger(__name__)
 
@@ -280,11 +280,15 @@ async def login(request: web.Request) -> web.StreamResponse:
         return _login_answer(request, None, "The sign-in form had expired. Please try again.", 400)
     client = client_address(request)
     now = dash.now()
-    since = now - LOGIN_WINDOW_SECONDS
-    if (
-        await store.login_failures(client, since) >= FAILURES_PER_CLIENT
-        or await store.login_failures(None, since) >= FAILURES_IN_ALL
-    ):
+    attempt = LoginAttempt(
+        id=secrets.token_hex(16),
+        client=client,
+        at=now,
+        since=now - LOGIN_WINDOW_SECONDS,
+        per_client=FAILURES_PER_CLIENT,
+        in_all=FAILURES_IN_ALL,
+    )
+    if not await store.login_attempt(attempt):
         log.warning("dashboard login refused: too many failed attempts", client=client)
         response = _login_answer(
             request,
@@ -296,7 +300,6 @@ async def login(request: web.Request) -> web.StreamResponse:
         return response
     password = form.get("password")
     if not isinstance(password, str) or not dash.signer.password_matches(password):
-        await store.record_login_failure(client, now, since)
         log.warning("dashboard login failed: wrong password", client=client)
         return _login_answer(request, session, "Wrong password.", 401)
     await store.forget_login_failures(client)

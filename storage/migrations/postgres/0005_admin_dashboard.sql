@@ -1,15 +1,17 @@
 -- The merchant's dashboard at /admin. Only new tables: the previous release keeps working
 -- while this one migrates.
 
--- Failed logins per client address, so the rate limit holds across every process on one
--- database (Postgres, several dynos). Rows older than the limit's window are deleted as new
--- ones arrive.
-CREATE TABLE admin_login_failures (
+-- Login attempts not (yet) known to have succeeded, per client address, so the rate limit holds
+-- across every process on one database (Postgres, several dynos). An attempt is written before
+-- its password is checked, so parallel guesses count too; a success deletes its client's rows,
+-- and rows older than the limit's window are deleted as new ones arrive.
+CREATE TABLE admin_login_attempts (
+    attempt TEXT PRIMARY KEY,
     client TEXT NOT NULL,
     at BIGINT NOT NULL
 );
-CREATE INDEX admin_login_failures_client ON admin_login_failures (client, at);
-CREATE INDEX admin_login_failures_at ON admin_login_failures (at);
+CREATE INDEX admin_login_attempts_client ON admin_login_attempts (client, at);
+CREATE INDEX admin_login_attempts_at ON admin_login_attempts (at);
 
 -- Each dashboard form carries a one-time token: a form submitted twice (a double click, a
 -- reload of the POST) is acted on once, in the transaction that uses its token.

@@ -138,6 +138,8 @@ async def test_buy_then_ship_and_refund_from_the_dashboard(
     await row.get_by_role("link", name=order_id).click()
 
     await admin.get_by_text("4 Park Street, Kolkata 700016").first.wait_for()
+    chat_link = admin.get_by_role("link", name="This customer's chat")
+    assert await chat_link.get_attribute("href") == f"/sandbox?phone={PHONE}"
     await admin.get_by_label("Courier").fill("DTDC")
     await admin.get_by_label("Tracking number or URL").fill("AWB778899")
     await admin.get_by_role("button", name="Mark shipped").click()

@@ -387,6 +387,9 @@ def order_page(frame: Frame, data: OrderData, tokens: Iterable[str], now: int) -
             ("Phone", esc(f"+{customer.phone}" if customer and customer.phone else "—")),
         ]
     )
+    if frame.sandbox:
+        chat = f"/sandbox?{urlencode({'phone': order.customer_key})}"
+        who += f"<p><a class='chat-link' href='{esc(chat)}'>This customer's chat</a></p>"
     tracking = order.tracking_url or order.tracking_number
     provider = _definition(
         [

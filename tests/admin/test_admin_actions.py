@@ -2,6 +2,8 @@
 service as the CLI, is recorded as done by "admin", tells the customer, and a form sent twice
 (a double click, a reloaded POST) does it once. Bad input is said clearly and changes nothing."""
 
+import re
+
 from bot import keys
 from flows.catalog import ShopConfig
 from flows.lifecycle import PaymentStatus, payment_status
@@ -41,6 +43,10 @@ async def test_the_order_page_shows_what_the_merchant_needs(shop: Shop, merchant
     assert "pay_" in page  # Razorpay's payment id
     assert "plink_" in page  # and the link's
     assert "Messages to the customer since this order" in page
+    # No inline code the Content-Security-Policy would block (or an injection could use).
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
+    assert not re.search(r"\sstyle\s*=", page)
+    assert not re.search(r"\son[a-z]+\s*=", page)
     assert set(forms(page)) >= {
         f"/admin/orders/{order_id}/ship",
         f"/admin/orders/{order_id}/deliver",
@@ -75,6 +81,21 @@ async def test_ship_sent_twice_ships_once_tells_the_customer_once_and_records_ad
     assert "https://track.example/AWB1" in page
     assert "on its way" in page  # the message, in the order's message log
     assert f"/admin/orders/{order_id}/ship" not in forms(page)  # nothing to ship any more
+
+
+async def test_outside_the_window_without_a_template_the_answer_says_why_not_told(
+    shop: Shop, merchant: Merchant
+) -> None:
+    order_id = await paid_order(shop)
+    shop.clock.advance(24 * 60 * 60 + 1)  # the customer last wrote over a day ago
+    await merchant.login()
+
+    said = await merchant.act(order_id, "ship", courier="DTDC")
+    await shop.settle()
+
+    assert said.startswith(f"Order {order_id} shipped. The customer could not be told:")
+    assert "order_shipped" in said  # the template to create, by name
+    assert told(shop, "on its way") == 0
 
 
 async def test_deliver_sent_twice_delivers_once(shop: Shop, merchant: Merchant) -> None:

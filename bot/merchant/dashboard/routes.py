@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import quote
@@ -448,6 +449,18 @@ def _outcome(request: web.Request, order_id: str, result: ActionResult) -> web.H
     return _after(request, order_id, _sentence(result.message), result.verdict is Verdict.REFUSED)
 
 
+async def _with_why_not_told(
+    request: web.Request, order_id: str, result: ActionResult
+) -> ActionResult:
+    """A notice that could not be sent (the 24-hour window closed and no template) is in the
+    history, newest; the merchant reads why in the answer to the click too."""
+    timeline = await request.app[keys.STORE].order_timeline(order_id)
+    if not timeline or timeline[-1].status != "customer not told":
+        return result
+    told = f"{result.message}. The customer could not be told: {timeline[-1].reason}"
+    return replace(result, message=told)
+
+
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
@@ -465,6 +478,8 @@ def _action(
             result = await act(request, order_id, form)
         except _FormError as error:
             raise _after(request, order_id, _sentence(str(error)), True) from None
+        if result.verdict is Verdict.DO and not result.outbox_ids:
+            result = await _with_why_not_told(request, order_id, result)
         raise _outcome(request, order_id, result)
 
     return handle

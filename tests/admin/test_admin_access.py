@@ -80,14 +80,14 @@ async def test_a_tampered_cookie_or_one_signed_with_another_password_is_refused(
         merchant.client.make_url("/admin/orders")
     )[SESSION_COOKIE].value
     session_id, expires, flag, mac = good.split(".")
+    other = Signer("another long password")
     forged = [
         f"{session_id}.{int(expires) + 10**6}.{flag}.{mac}",  # a longer life
-        f"{session_id}.{expires}.{flag}.{mac[:-1]}0",  # a changed signature
+        # A changed signature (its last digit):
+        f"{session_id}.{expires}.{flag}.{mac[:-1]}{'1' if mac.endswith('0') else '0'}",
         f"{session_id}.{expires}.1",  # no signature at all
         # Made with another password: what every old cookie becomes when it changes.
-        Signer("another long password").cookie_value(
-            Signer("another long password").new_session(int(shop.clock()), signed_in=True)
-        ),
+        other.cookie_value(other.new_session(int(shop.clock()), signed_in=True)),
     ]
     for value in forged:
         merchant.client.session.cookie_jar.update_cookies(

@@ -8,7 +8,7 @@ Content-Security-Policy (bot/routes/headers.py) holds.
 
 import datetime as dt
 import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -274,8 +274,7 @@ def _form(action: str, frame: Frame, token: str, fields: str, button: str, cls: 
     )
 
 
-def _actions(frame: Frame, order: Order, tokens: Iterable[str]) -> str:
-    token = iter(tokens)
+def _actions(frame: Frame, order: Order, tokens: Iterator[str]) -> str:
     base = f"/admin/orders/{order.id}"
     forms = []
     if may_ship(order).verdict is Verdict.DO:
@@ -284,7 +283,7 @@ def _actions(frame: Frame, order: Order, tokens: Iterable[str]) -> str:
             + _form(
                 f"{base}/ship",
                 frame,
-                next(token),
+                next(tokens),
                 "<label>Courier <input name='courier' maxlength='100' "
                 "placeholder='e.g. DTDC'></label>"
                 "<label>Tracking number or URL <input name='tracking' maxlength='500' "
@@ -295,7 +294,7 @@ def _actions(frame: Frame, order: Order, tokens: Iterable[str]) -> str:
     if may_deliver(order).verdict is Verdict.DO:
         forms.append(
             "<h3>Mark delivered</h3>"
-            + _form(f"{base}/deliver", frame, next(token), "", "Mark delivered")
+            + _form(f"{base}/deliver", frame, next(tokens), "", "Mark delivered")
         )
     left = refundable(order)
     if left > 0:
@@ -304,7 +303,7 @@ def _actions(frame: Frame, order: Order, tokens: Iterable[str]) -> str:
             + _form(
                 f"{base}/refund",
                 frame,
-                next(token),
+                next(tokens),
                 f"<label>Amount in ₹ (up to {esc(format_inr(left))}; empty: all of it) "
                 f"<input name='amount' inputmode='decimal' placeholder='{left / 100:.2f}'>"
                 "</label><label>Reason <input name='reason' maxlength='200' "
@@ -325,7 +324,7 @@ def _actions(frame: Frame, order: Order, tokens: Iterable[str]) -> str:
             + _form(
                 f"{base}/cancel",
                 frame,
-                next(token),
+                next(tokens),
                 f"<p class='muted'>{esc(note)}</p>",
                 "Cancel order",
                 "danger",
@@ -337,7 +336,7 @@ def _actions(frame: Frame, order: Order, tokens: Iterable[str]) -> str:
             + _form(
                 f"{base}/cancel",
                 frame,
-                next(token),
+                next(tokens),
                 "<input type='hidden' name='refund' value='1'>"
                 f"<p class='muted'>The order is paid: cancelling it refunds "
                 f"{esc(format_inr(left))}.</p><label>Reason <input name='reason' "
@@ -357,7 +356,7 @@ def _definition(rows: Iterable[tuple[str, str]]) -> str:
     )
 
 
-def order_page(frame: Frame, data: OrderData, tokens: Iterable[str], now: int) -> str:
+def order_page(frame: Frame, data: OrderData, tokens: Iterator[str], now: int) -> str:
     order, customer = data.order, data.customer
     paid = payment_status(order)
     lines = "".join(
@@ -457,17 +456,16 @@ def order_page(frame: Frame, data: OrderData, tokens: Iterable[str], now: int) -
 
 
 def _alerts(
-    frame: Frame, order: Order, alerts: Sequence[MerchantAlert], tokens: Iterable[str]
+    frame: Frame, order: Order, alerts: Sequence[MerchantAlert], tokens: Iterator[str]
 ) -> str:
     if not alerts:
         return "<p class='muted'>No alerts about this order.</p>"
-    token = iter(tokens)
     rows = []
     for alert in alerts:
         again = _form(
             f"/admin/orders/{order.id}/alerts/{alert.id}/resend",
             frame,
-            next(token),
+            next(tokens),
             "",
             "Send again",
         )

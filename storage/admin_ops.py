@@ -92,13 +92,22 @@ def order_view_counts() -> Op[dict[OrderView, int]]:
     return {view: int(rows[0][f"n_{view.value}"] or 0) for view in OrderView}
 
 
+_ORDER_MESSAGES = (
+    "SELECT m.id, m.message, m.status, m.attempts, m.last_error, m.created_at, m.sent_at "
+    "FROM outbox m JOIN orders o ON o.customer_key = m.customer_key "
+    "WHERE o.id = ? AND m.created_at >= o.created_at AND ("
+    # Until the customer's next order, everything (checkout, link, confirmation); after it,
+    # only what names this order (its shipping note, its refund).
+    "m.created_at < COALESCE((SELECT MIN(n.created_at) FROM orders n "
+    "WHERE n.customer_key = o.customer_key AND n.created_at > o.created_at), ?) "
+    "OR m.message LIKE '%' || o.id || '%') ORDER BY m.id LIMIT ?"
+)
+_NO_NEXT_ORDER = 2**62
+
+
 def order_messages(order_id: str, limit: int) -> Op[list[SentMessage]]:
-    rows = yield Query(
-        "SELECT m.id, m.message, m.status, m.attempts, m.last_error, m.created_at, m.sent_at "
-        "FROM outbox m JOIN orders o ON o.customer_key = m.customer_key "
-        "WHERE o.id = ? AND m.created_at >= o.created_at ORDER BY m.id LIMIT ?",
-        (order_id, limit),
-    )
+    """The messages queued to the order's customer about it, oldest first."""
+    rows = yield Query(_ORDER_MESSAGES, (order_id, _NO_NEXT_ORDER, limit))
     return [_sent_message(row) for row in rows]
 
 

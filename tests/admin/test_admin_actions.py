@@ -42,7 +42,7 @@ async def test_the_order_page_shows_what_the_merchant_needs(shop: Shop, merchant
     assert "+" + ASHA in page  # the full number, to call or hand to the courier
     assert "pay_" in page  # Razorpay's payment id
     assert "plink_" in page  # and the link's
-    assert "Messages to the customer since this order" in page
+    assert "Messages to the customer about this order" in page
     # No inline code the Content-Security-Policy would block (or an injection could use).
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
     assert not re.search(r"\sstyle\s*=", page)

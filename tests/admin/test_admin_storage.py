@@ -170,6 +170,26 @@ async def test_messages_about_an_order_are_those_since_it_was_placed(
     assert all(m.status == "pending" for m in messages)
 
 
+async def test_after_the_next_order_only_messages_naming_the_order_are_its_own(
+    shop: Shop, store: Store
+) -> None:
+    asha = shop.customer(1)
+    await shop.place_order(asha, "ord_1", created_at=NOW)
+    await shop.step(asha, messages=[SendText(body="Pay for ord_1 here")], now=NOW + 60)
+    await shop.place_order(asha, "ord_2", created_at=NOW + HOUR)
+    await shop.step(asha, messages=[SendText(body="Pay for ord_2 here")], now=NOW + HOUR + 60)
+    await shop.step(asha, messages=[SendText(body="ord_1 is on its way")], now=NOW + 2 * HOUR)
+
+    first = [m.message.body for m in await store.order_messages("ord_1") if m.message]
+    second = [m.message.body for m in await store.order_messages("ord_2") if m.message]
+
+    assert "Pay for ord_1 here" in first
+    assert "ord_1 is on its way" in first
+    assert "Pay for ord_2 here" not in first
+    assert "Pay for ord_2 here" in second
+    assert "Pay for ord_1 here" not in second
+
+
 def attempt(client: str, at: int, *, per_client: int = 3, in_all: int = 5) -> LoginAttempt:
     return LoginAttempt(
         id=f"{client}-{at}",

@@ -447,7 +447,7 @@ def order_page(frame: Frame, data: OrderData, tokens: Iterator[str], now: int) -
         f"<section><h2>Payment and shipping</h2>{provider}</section>"
         f"<section class='wide'><h2>History</h2>{history}</section>"
         f"<section class='wide'><h2>Refunds</h2>{refunds}</section>"
-        "<section class='wide'><h2>Messages to the customer since this order</h2>"
+        "<section class='wide'><h2>Messages to the customer about this order</h2>"
         f"{messages}</section>"
         f"<section class='wide'><h2>Merchant alerts</h2>"
         f"{_alerts(frame, order, data.alerts, tokens)}</section></div>"

@@ -178,12 +178,16 @@ def _take_flash(request: web.Request, response: web.StreamResponse) -> tuple[str
     return str(text), bool(error)
 
 
-def _frame(request: web.Request, session: Session) -> Frame:
+def _frame(request: web.Request, session: Session, response: web.StreamResponse) -> Frame:
+    """What a signed-in page shows around its content, with the flash message (taken)."""
     dash = _dashboard(request)
+    flash, error = _take_flash(request, response)
     return Frame(
         shop=dash.shop,
         csrf=dash.signer.csrf_token(session),
         sandbox=request.app[keys.SETTINGS].mode is Mode.SANDBOX,
+        flash=flash,
+        flash_is_error=error,
     )
 
 
@@ -342,11 +346,8 @@ async def orders_list(request: web.Request, session: Session) -> web.StreamRespo
     listing = await merchant.page(view, search, (page - 1) * PAGE_SIZE, PAGE_SIZE)
     counts = await merchant.view_counts()
     response = _html("")
-    flash, error = _take_flash(request, response)
-    frame = _frame(request, session)
-    frame = Frame(frame.shop, frame.csrf, frame.sandbox, flash, error)
     response.text = orders_page(
-        frame,
+        _frame(request, session, response),
         view=view,
         search=search,
         page=page,
@@ -393,9 +394,7 @@ async def order_detail(request: web.Request, session: Session) -> web.StreamResp
         alerts=await store.order_alerts(order_id),
     )
     response = _html("")
-    flash, error = _take_flash(request, response)
-    frame = _frame(request, session)
-    frame = Frame(frame.shop, frame.csrf, frame.sandbox, flash, error)
+    frame = _frame(request, session, response)
     response.text = order_page(frame, data, _tokens(), _dashboard(request).now())
     return response
 

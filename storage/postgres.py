@@ -22,10 +22,11 @@ import asyncpg
 
 from storage import postgres_connection
 from storage.database_url import PostgresDatabase, redact_url
-from storage.errors import ConstraintViolationError, StorageUnavailableError, StoreClosedError
+from storage.errors import StorageUnavailableError, StoreClosedError
 from storage.migrate import check_postgres_schema
 from storage.op_store import OpStore
 from storage.postgres_connection import UNAVAILABLE_ERRORS, PostgresOptions
+from storage.postgres_writer import PostgresWriter, WriterStats
 from storage.query import OpFactory, postgres_sql
 from storage.repository import DeadLetterHook, Lane
 
@@ -70,6 +71,7 @@ class PostgresStore(OpStore):
         super().__init__(on_dead_letter)
         self._pool = pool
         self._locks = locks
+        self._writer = PostgresWriter(pool, _run_op)
         self._closed = False
 
     @classmethod
@@ -137,6 +139,7 @@ class PostgresStore(OpStore):
         if self._closed:
             return
         self._closed = True
+        await self._writer.close()
         await self._locks.close()
         await self._pool.close()
 
@@ -149,25 +152,25 @@ class PostgresStore(OpStore):
         except UNAVAILABLE_ERRORS as error:
             raise StorageUnavailableError(f"database unavailable: {error}") from error
 
+    @property
+    def write_stats(self) -> WriterStats:
+        """Transactions and writes so far; writes per transaction > 1 means group commit works."""
+        return self._writer.stats
+
     async def _write_statement(self, op: OpFactory[T]) -> T:
-        return await self._run(op, transaction=False)
+        return await self._submit(op, single=True)
 
     async def _write(self, op: OpFactory[T]) -> T:
-        return await self._run(op, transaction=True)
+        return await self._submit(op, single=False)
 
-    async def _run(self, op: OpFactory[T], *, transaction: bool) -> T:
+    async def _submit(self, op: OpFactory[T], *, single: bool) -> T:
         if self._closed:
             raise StoreClosedError("the store is closed")
-        try:
-            async with self._pool.acquire() as conn:
-                if not transaction:
-                    return await run_postgres(conn, op, single=True)
-                async with conn.transaction():
-                    return await run_postgres(conn, op)
-        except asyncpg.IntegrityConstraintViolationError as error:
-            raise ConstraintViolationError(str(error)) from error
-        except UNAVAILABLE_ERRORS as error:
-            raise StorageUnavailableError(f"database unavailable: {error}") from error
+        return await self._writer.submit(op, single=single)
+
+
+async def _run_op(conn: Connection, make_op: OpFactory[T], single: bool) -> T:
+    return await run_postgres(conn, make_op, single=single)
 
 
 @dataclass(frozen=True, slots=True)

@@ -410,31 +410,34 @@ _ORDER_COLUMNS = (
 )
 
 
+_LOAD_CUSTOMER = """
+SELECT key, phone, user_id, name, conversation,
+       (SELECT o.id FROM orders o WHERE o.customer_key = c.key AND o.status = 'pending_payment'
+        ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS open_order_id
+FROM customers c WHERE key = ?
+"""
+
+
 def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapshot]:
-    customers = yield Query(
-        "SELECT key, phone, user_id, name, conversation FROM customers WHERE key = ?",
-        (customer_key,),
-    )
-    open_orders = yield Query(
-        _select(
-            _ORDER_COLUMNS,
-            "FROM orders WHERE customer_key = ? AND status = 'pending_payment' "
-            "ORDER BY created_at DESC, id DESC LIMIT 1",
-        ),
-        (customer_key,),
-    )
-    event_orders: Sequence[Row] = ()
-    if order_id is not None:
-        event_orders = yield Query(
-            _select(_ORDER_COLUMNS, "FROM orders WHERE id = ? AND customer_key = ?"),
-            (order_id, customer_key),
+    """One statement for most steps (a customer without an order in play), two otherwise:
+    the customer with the id of their open order, then the orders the step needs."""
+    customers = yield Query(_LOAD_CUSTOMER, (customer_key,))
+    if not customers:  # a new customer: no orders either (an order's step saved its customer)
+        return CustomerSnapshot(None, Conversation(), open_order=None, event_order=None)
+    row = customers[0]
+    open_order_id = row["open_order_id"]
+    orders: dict[str, Order] = {}
+    if open_order_id is not None or order_id is not None:
+        rows = yield Query(
+            _select(_ORDER_COLUMNS, "FROM orders WHERE customer_key = ? AND id IN (?, ?)"),
+            (customer_key, open_order_id, order_id),
         )
-    row = customers[0] if customers else None
+        orders = {order.id: order for order in map(_order, rows)}
     return CustomerSnapshot(
-        customer=None if row is None else _customer(row),
-        conversation=Conversation() if row is None else _conversation(row),
-        open_order=_order(open_orders[0]) if open_orders else None,
-        event_order=_order(event_orders[0]) if event_orders else None,
+        customer=_customer(row),
+        conversation=_conversation(row),
+        open_order=orders.get(open_order_id) if open_order_id is not None else None,
+        event_order=orders.get(order_id) if order_id is not None else None,
     )
 
 

@@ -830,6 +830,27 @@ _DEAD_LETTER = {
 }
 
 
+# Postgres only (`= ANY` of an array): the pending work of every key a batch of claims got,
+# read on the claiming connection right after the claims (storage/postgres.py), so a worker
+# that claims a customer needs no second round trip to learn what to do.
+PENDING_OF_KEYS: Mapping[Lane, str] = {
+    Lane.EVENTS: _select(
+        _EVENT_COLUMNS,
+        "FROM events WHERE customer_key = ANY(?) AND processed_at IS NULL ORDER BY id",
+    ),
+    Lane.OUTBOX: _select(
+        _OUTBOX_COLUMNS,
+        "FROM outbox WHERE customer_key = ANY(?) AND status = 'pending' ORDER BY id",
+    ),
+}
+
+
+def decode_pending(lane: Lane, rows: Sequence[Row]) -> Listing[Any]:
+    """Rows a `PENDING_OF_KEYS` query returned for one key, as its worker would read them."""
+    decode = _stored_event if lane is Lane.EVENTS else _outbox_message
+    return _decode_all(rows, decode, "customer_key")
+
+
 def dead_letter(lane: Lane, item_id: int, reason: str, now: int) -> Op[None]:
     yield Query(_DEAD_LETTER[lane], (now, reason[:1000], item_id))
 

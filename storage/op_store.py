@@ -99,7 +99,10 @@ class OpStore(ABC):
                 self._on_dead_letter(DeadLetter(lane, row.id, row.key, row.reason, now))
 
     async def _readable(self, lane: Lane, op: OpFactory[ops.Listing[Item]]) -> list[Item]:
-        listing = await self._read(op)
+        return await self._listed(lane, await self._read(op))
+
+    async def _listed(self, lane: Lane, listing: ops.Listing[Item]) -> list[Item]:
+        """The readable items of a listing; the rest set aside."""
         if listing.unreadable:
             await self._set_aside(lane, listing.unreadable, _wall_clock())
         return listing.items

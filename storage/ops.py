@@ -410,31 +410,34 @@ _ORDER_COLUMNS = (
 )
 
 
+_LOAD_CUSTOMER = """
+SELECT key, phone, user_id, name, conversation,
+       (SELECT o.id FROM orders o WHERE o.customer_key = c.key AND o.status = 'pending_payment'
+        ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS open_order_id
+FROM customers c WHERE key = ?
+"""
+
+
 def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapshot]:
-    customers = yield Query(
-        "SELECT key, phone, user_id, name, conversation FROM customers WHERE key = ?",
-        (customer_key,),
-    )
-    open_orders = yield Query(
-        _select(
-            _ORDER_COLUMNS,
-            "FROM orders WHERE customer_key = ? AND status = 'pending_payment' "
-            "ORDER BY created_at DESC, id DESC LIMIT 1",
-        ),
-        (customer_key,),
-    )
-    event_orders: Sequence[Row] = ()
-    if order_id is not None:
-        event_orders = yield Query(
-            _select(_ORDER_COLUMNS, "FROM orders WHERE id = ? AND customer_key = ?"),
-            (order_id, customer_key),
+    """One statement for most steps (a customer without an order in play), two otherwise:
+    the customer with the id of their open order, then the orders the step needs."""
+    customers = yield Query(_LOAD_CUSTOMER, (customer_key,))
+    if not customers:  # a new customer: no orders either (an order's step saved its customer)
+        return CustomerSnapshot(None, Conversation(), open_order=None, event_order=None)
+    row = customers[0]
+    open_order_id = row["open_order_id"]
+    orders: dict[str, Order] = {}
+    if open_order_id is not None or order_id is not None:
+        rows = yield Query(
+            _select(_ORDER_COLUMNS, "FROM orders WHERE customer_key = ? AND id IN (?, ?)"),
+            (customer_key, open_order_id, order_id),
         )
-    row = customers[0] if customers else None
+        orders = {order.id: order for order in map(_order, rows)}
     return CustomerSnapshot(
-        customer=None if row is None else _customer(row),
-        conversation=Conversation() if row is None else _conversation(row),
-        open_order=_order(open_orders[0]) if open_orders else None,
-        event_order=_order(event_orders[0]) if event_orders else None,
+        customer=_customer(row),
+        conversation=_conversation(row),
+        open_order=orders.get(open_order_id) if open_order_id is not None else None,
+        event_order=orders.get(order_id) if order_id is not None else None,
     )
 
 
@@ -825,6 +828,27 @@ _DEAD_LETTER = {
         "last_error = 'set aside' WHERE id = ? AND status = 'pending'"
     ),
 }
+
+
+# Postgres only (`= ANY` of an array): the pending work of every key a batch of claims got,
+# read on the claiming connection right after the claims (storage/postgres.py), so a worker
+# that claims a customer needs no second round trip to learn what to do.
+PENDING_OF_KEYS: Mapping[Lane, str] = {
+    Lane.EVENTS: _select(
+        _EVENT_COLUMNS,
+        "FROM events WHERE customer_key = ANY(?) AND processed_at IS NULL ORDER BY id",
+    ),
+    Lane.OUTBOX: _select(
+        _OUTBOX_COLUMNS,
+        "FROM outbox WHERE customer_key = ANY(?) AND status = 'pending' ORDER BY id",
+    ),
+}
+
+
+def decode_pending(lane: Lane, rows: Sequence[Row]) -> Listing[Any]:
+    """Rows a `PENDING_OF_KEYS` query returned for one key, as its worker would read them."""
+    decode = _stored_event if lane is Lane.EVENTS else _outbox_message
+    return _decode_all(rows, decode, "customer_key")
 
 
 def dead_letter(lane: Lane, item_id: int, reason: str, now: int) -> Op[None]:

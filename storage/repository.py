@@ -222,7 +222,7 @@ class Store(Protocol):
 
     def claim(self, lane: Lane, key: str) -> AbstractAsyncContextManager[bool]:
         """Hold `key` of `lane` for this process while the context is open; yields False when
-        another process holds it (that holder looks for new work after it lets go). A holder
+        another process holds it (the asker tries again shortly: see `bot.keyed`). A holder
         that dies lets go at once. Always True on a store that is not `shared`."""
 
     async def pending_keys(self, lane: Lane, created_before: int | None = None) -> list[str]:

@@ -24,6 +24,7 @@ from flows.effects import (
     CreatePaymentLink,
     Effect,
     PlaceOrder,
+    SetLanguage,
     SetOrderStatus,
 )
 from flows.events import Event
@@ -290,6 +291,11 @@ def _apply_effect(effect: Effect, step: Step, alert_ids: list[int]) -> Op[int | 
                 alert_ids.extend((yield from notify(event, step.alert_channels, step.now)))
         case CreatePaymentLink() | CancelPaymentLink():
             return (yield from _insert_job(effect, step))
+        case SetLanguage():
+            yield Query(
+                "UPDATE customers SET language = ? WHERE key = ?",
+                (effect.language, step.customer.key),
+            )
         case _:
             assert_never(effect)
     return None
@@ -410,9 +416,13 @@ _ORDER_COLUMNS = (
 )
 
 
-def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapshot]:
+def load_snapshot(
+    customer_key: str, order_id: str | None, recent_orders: int = 0
+) -> Op[CustomerSnapshot]:
+    """`recent_orders`: how many of the customer's newest orders to load too (0: none; only
+    the `orders` list needs them)."""
     customers = yield Query(
-        "SELECT key, phone, user_id, name, conversation FROM customers WHERE key = ?",
+        "SELECT key, phone, user_id, name, conversation, language FROM customers WHERE key = ?",
         (customer_key,),
     )
     open_orders = yield Query(
@@ -429,13 +439,30 @@ def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapsho
             _select(_ORDER_COLUMNS, "FROM orders WHERE id = ? AND customer_key = ?"),
             (order_id, customer_key),
         )
+    recent: list[Order] = []
+    if recent_orders > 0:
+        recent = yield from customer_orders(customer_key, recent_orders)
     row = customers[0] if customers else None
     return CustomerSnapshot(
         customer=None if row is None else _customer(row),
         conversation=Conversation() if row is None else _conversation(row),
         open_order=_order(open_orders[0]) if open_orders else None,
         event_order=_order(event_orders[0]) if event_orders else None,
+        language=None if row is None else row["language"],
+        recent_orders=tuple(recent),
     )
+
+
+def customer_orders(customer_key: str, limit: int) -> Op[list[Order]]:
+    """The customer's newest orders, newest first: at most `limit`, read by an index."""
+    rows = yield Query(
+        _select(
+            _ORDER_COLUMNS,
+            "FROM orders WHERE customer_key = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        ),
+        (customer_key, limit),
+    )
+    return [_order(row) for row in rows]
 
 
 def _conversation(row: Row) -> Conversation:

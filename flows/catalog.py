@@ -169,23 +169,23 @@ class ShopConfig(_Frozen):
         names; the English shop for an unknown or no language. Built once per language."""
         if language is None or language == DEFAULT_LANGUAGE or language not in self.languages:
             return self
-        return self._localized[language]
-
-    @cached_property
-    def _localized(self) -> dict[str, "ShopConfig"]:
-        return {
-            code: ShopConfig.model_construct(
+        # Cached on this very object: a `model_copy` (which copies __dict__) builds its own.
+        owner, built = self.__dict__.get("_localized", (None, {}))
+        if owner is not self:
+            built = {}
+            self.__dict__["_localized"] = (self, built)
+        if language not in built:
+            built[language] = ShopConfig.model_construct(
                 shop=self.shop,
                 checkout=self.checkout,
-                products=tuple(product.in_language(code) for product in self.products),
-                messages=texts,
+                products=tuple(product.in_language(language) for product in self.products),
+                messages=self.languages[language],
                 templates=self.templates,
                 # English kept under its code: the list of languages names each in its own.
                 languages={**self.languages, DEFAULT_LANGUAGE: self.messages},
             )
-            for code, texts in self.languages.items()
-            if code != DEFAULT_LANGUAGE
-        }
+        localized: ShopConfig = built[language]
+        return localized
 
     @model_validator(mode="wrap")
     @classmethod

@@ -701,7 +701,8 @@ def _show_order(conversation: Conversation, context: StepContext, order_id: str)
 
 
 def _order_again(conversation: Conversation, context: StepContext, order_id: str) -> Decision:
-    """The order's products at today's prices, added to the cart; those gone are named."""
+    """The order's products at today's prices, in the cart in the order's quantities (other
+    lines stay; a second tap changes nothing); products gone are named and left out."""
     config, texts = context.config, context.config.messages
     order = _known_order(context, order_id)
     if order is None:
@@ -710,13 +711,15 @@ def _order_again(conversation: Conversation, context: StepContext, order_id: str
     filled = conversation.cart
     changed: list[str] = []
     left_out: list[str] = []
+    found = False
     for line in order.lines:
         product = config.catalog.available(line.product_id)
         if product is None:
             known = config.catalog.get(line.product_id)
             left_out.append(known.name if known is not None else line.name)
             continue
-        filled = cart.add(filled, product.id, line.quantity, maximum).cart
+        filled = cart.add(cart.remove(filled, product.id), product.id, line.quantity, maximum).cart
+        found = True
         if product.price != line.unit_price:
             changed.append(
                 texts.reorder_price_changed.format(
@@ -726,7 +729,7 @@ def _order_again(conversation: Conversation, context: StepContext, order_id: str
                 )
             )
     gone = [texts.reorder_left_out.format(products=", ".join(left_out))] if left_out else []
-    if filled == conversation.cart:
+    if not found:
         text = "\n".join([texts.reorder_nothing.format(order_id=order.id), *gone])
         return _reply(_settled(conversation), views.offer_browse(text, texts))
     notes = [texts.reorder_added.format(order_id=order.id), *changed, *gone]
@@ -737,10 +740,8 @@ def _order_again(conversation: Conversation, context: StepContext, order_id: str
 
 
 def _show_languages(conversation: Conversation, context: StepContext) -> Decision:
-    config = context.config
-    if len(config.language_codes) < 2:
-        return _say(conversation, config.messages.language_only_one)
-    return _reply(_settled(conversation), views.languages_list(config))
+    """Every shop speaks at least English and the bundled Hindi."""
+    return _reply(_settled(conversation), views.languages_list(context.config))
 
 
 def _choose_language(conversation: Conversation, context: StepContext, code: str) -> Decision:

@@ -171,7 +171,6 @@ class Texts(BaseModel):
 
     # --- language ---------------------------------------------------------------------------
     language_body: str = "Which language would you like?"
-    language_only_one: str = "This shop speaks only one language for now."
 
     # --- titles: the Cloud API limits apply ---------------------------------------------------
     button_browse: ButtonTitle = "Browse"

@@ -131,7 +131,6 @@ HINDI: Mapping[str, str] = {
     "reorder_nothing": "माफ़ कीजिए, ऑर्डर {order_id} का कोई भी सामान अभी उपलब्ध नहीं है।",
     # --- language
     "language_body": "आप कौन-सी भाषा चाहेंगे?",
-    "language_only_one": "यह दुकान अभी सिर्फ़ एक भाषा में बात करती है।",
     # --- titles: the Cloud API limits apply
     "button_browse": "सामान देखें",
     "button_view_cart": "कार्ट देखें",

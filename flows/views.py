@@ -379,7 +379,7 @@ def retry_payment(text: str, texts: Texts, order_id: str) -> SendButtons:
 # Dates as an Indian shop shows them.
 SHOP_TIMEZONE = timezone(timedelta(hours=5, minutes=30), "IST")
 
-_PAYMENT_STATUS_TEXT = {
+PAYMENT_STATUS_TEXT = {
     PaymentStatus.AWAITING: "payment_awaiting",
     PaymentStatus.PAID: "payment_paid",
     PaymentStatus.PARTLY_REFUNDED: "payment_partly_refunded",
@@ -388,7 +388,7 @@ _PAYMENT_STATUS_TEXT = {
     PaymentStatus.EXPIRED: "payment_expired",
     PaymentStatus.CANCELLED: "payment_cancelled",
 }
-_DELIVERY_STATUS_TEXT = {
+DELIVERY_STATUS_TEXT = {
     FulfilmentStatus.UNFULFILLED: "delivery_unfulfilled",
     FulfilmentStatus.SHIPPED: "delivery_shipped",
     FulfilmentStatus.DELIVERED: "delivery_delivered",
@@ -403,7 +403,7 @@ def order_date(order: Order) -> str:
 
 
 def payment_status_text(texts: Texts, order: Order) -> str:
-    return str(getattr(texts, _PAYMENT_STATUS_TEXT[payment_status(order)]))
+    return str(getattr(texts, PAYMENT_STATUS_TEXT[payment_status(order)]))
 
 
 def delivery_status_text(texts: Texts, order: Order) -> str | None:
@@ -411,7 +411,7 @@ def delivery_status_text(texts: Texts, order: Order) -> str | None:
     the shop has not moved it)."""
     if order.status is not OrderStatus.PAID and order.fulfilment is FulfilmentStatus.UNFULFILLED:
         return None
-    return str(getattr(texts, _DELIVERY_STATUS_TEXT[order.fulfilment]))
+    return str(getattr(texts, DELIVERY_STATUS_TEXT[order.fulfilment]))
 
 
 def order_status_text(texts: Texts, order: Order) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from flows.catalog import CheckoutOptions, Product, ShopConfig, ShopInfo
+from flows.catalog import CheckoutOptions, Product, ProductText, ShopConfig, ShopInfo
 from flows.notices import Templates
 from flows.texts import Texts
 
@@ -138,6 +138,8 @@ def _message(error: Any) -> str:
     loc = error["loc"]
     if error["type"] == "extra_forbidden":
         model = SECTION_MODELS.get(str(loc[0]), ShopConfig) if len(loc) > 1 else ShopConfig
+        if loc[0] == "products" and "translations" in loc[:-1]:
+            model = ProductText
         known = list(model.model_fields)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"

@@ -167,6 +167,9 @@ class ShopConfig(_Frozen):
     def in_language(self, language: str | None) -> "ShopConfig":
         """This shop as a customer speaking `language` sees it: its wording and its product
         names; the English shop for an unknown or no language. Built once per language."""
+        base: ShopConfig | None = self.__dict__.get("_base")
+        if base is not None:  # this is itself a translation: start from the merchant's shop
+            return base.in_language(language)
         if language is None or language == DEFAULT_LANGUAGE or language not in self.languages:
             return self
         # Cached on this very object: a `model_copy` (which copies __dict__) builds its own.
@@ -175,7 +178,7 @@ class ShopConfig(_Frozen):
             built = {}
             self.__dict__["_localized"] = (self, built)
         if language not in built:
-            built[language] = ShopConfig.model_construct(
+            localized = ShopConfig.model_construct(
                 shop=self.shop,
                 checkout=self.checkout,
                 products=tuple(product.in_language(language) for product in self.products),
@@ -184,8 +187,10 @@ class ShopConfig(_Frozen):
                 # English kept under its code: the list of languages names each in its own.
                 languages={**self.languages, DEFAULT_LANGUAGE: self.messages},
             )
-        localized: ShopConfig = built[language]
-        return localized
+            localized.__dict__["_base"] = self
+            built[language] = localized
+        chosen: ShopConfig = built[language]
+        return chosen
 
     @model_validator(mode="wrap")
     @classmethod

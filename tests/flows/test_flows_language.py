@@ -226,3 +226,16 @@ def test_orders_read_in_hindi() -> None:
     detail = last(chat.picks(cb.ShowOrder(order_id="ORD-1").pack()))
     assert "भुगतान: भुगतान हो गया" in detail.body
     assert list(buttons(detail)) == ["फिर से मँगाएँ", "मेरे ऑर्डर"]
+
+
+def test_switching_from_hindi_back_to_english_by_row_or_word() -> None:
+    for switch in ("english", "English", "en"):
+        chat = Chat(ctx=context(language="hi"))
+        decision = chat.says(switch)
+        assert last(decision).body.startswith("Welcome to Chai Point!")
+        assert decision.effects == (SetLanguage(language="en"),)
+    chat = Chat(ctx=context(language="hi"))
+    listing = last(chat.says("भाषा"))
+    assert list(rows(listing)) == ["English", "हिन्दी"]
+    assert last(chat.picks(rows(listing)["English"])).body.startswith("Welcome to Chai Point!")
+    assert last(chat.says("cart")).body == "Your cart is empty."

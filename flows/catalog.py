@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from flows.catalog_rules import catalog_problems
-from flows.limits import PAYMENT_LINK_MIN_EXPIRY_MINUTES
+from flows.limits import LIST_ROWS_MAX, PAYMENT_LINK_MIN_EXPIRY_MINUTES
 from flows.money import InvalidPrice, parse_rupees
 from flows.notices import Templates
 from flows.texts import Texts
@@ -139,6 +139,16 @@ class ShopConfig(_Frozen):
             else:
                 merged[code] = texts
         return merged
+
+    @field_validator("languages")
+    @classmethod
+    def _fit_one_list(cls, value: dict[str, Texts]) -> dict[str, Texts]:
+        if len(value) + 1 > LIST_ROWS_MAX:
+            raise ValueError(
+                f"{len(value) + 1} languages with English; the list a customer picks from holds "
+                f"{LIST_ROWS_MAX} (WhatsApp's limit for one list message)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _translations_name_known_languages(self) -> "ShopConfig":

@@ -186,6 +186,14 @@ def test_an_unknown_language_row_shows_the_list_again() -> None:
         ({"languages": {"ta": {"button_browse": "x" * 21}}}, "20 characters"),
         ({"languages": {"ta": {"language_name": "x" * 25}}}, "24 characters"),
         ({"languages": {"ta": {"welcom": "Hi"}}}, "Extra inputs"),
+        (
+            {
+                "languages": {
+                    f"x{chr(n)}": {"language_name": f"L{n}"} for n in range(ord("a"), ord("j"))
+                }
+            },
+            "11 languages with English; the list a customer picks from holds 10",
+        ),
     ],
 )
 def test_a_bad_language_fails_when_the_config_loads(

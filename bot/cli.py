@@ -103,7 +103,8 @@ def _check_config(path: Path) -> int:
     hidden = sum(1 for product in shop.products if not product.available)
     print(
         f"{path}: OK. {shop.shop.name}: {len(shop.products)} products "
-        f"({hidden} unavailable) in {len(shop.catalog.categories)} categories."
+        f"({hidden} unavailable) in {len(shop.catalog.categories)} categories. "
+        f"Languages: {', '.join(shop.language_codes)}."
     )
     return 0
 

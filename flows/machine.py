@@ -22,6 +22,7 @@ from flows.effects import (
     CreatePaymentLink,
     Effect,
     PlaceOrder,
+    SetLanguage,
     SetOrderStatus,
 )
 from flows.events import (
@@ -69,6 +70,9 @@ class StepContext(BaseModel):
     new_order_id: str  # the id to use if this step places an order (unused otherwise)
     open_order: Order | None = None  # the customer's newest order still awaiting payment
     event_order: Order | None = None  # for payment events: the order the event names, if ours
+    language: str | None = None  # the language the customer chose; None: not chosen yet
+    # The customer's newest orders, newest first; loaded only when `needs_recent_orders`.
+    recent_orders: tuple[Order, ...] = ()
 
 
 class Decision(BaseModel):
@@ -89,16 +93,55 @@ IGNORED_MEDIA = frozenset({"sticker"})
 REASON_MAX_CHARS = 200
 UNKNOWN_IDS_SHOWN = 10
 UNKNOWN_ID_MAX_CHARS = 40
+RECENT_ORDERS_SHOWN = 10  # the runner loads this many for `orders`; one list message holds 10
+HINDI = "hi"
 
 _WORD_EDGES = string.punctuation + string.whitespace + "।॥…¡¿"
 _GREETING = re.compile(
     r"h+i+|h+e+y+|h+e+l+o+|hola|start|namaste+|namaskar|नमस्ते|नमस्कार|good (morning|evening)"
+    r"|हाय|हाई|हेलो|हैलो|हेल्लो"
 )
+_DEVANAGARI = re.compile("[\u0900-\u0965\u0970-\u097f]")  # letters, not digits (५ is a number)
+# Names a customer may type for a language, besides its code and its own `language_name`.
+_LANGUAGE_ALIASES = {
+    "english": "en",
+    "angrezi": "en",
+    "अंग्रेज़ी": "en",
+    "अंग्रेजी": "en",
+    "hindi": "hi",
+    "हिंदी": "hi",
+    "हिन्दी": "hi",
+}
 
 Handler = Callable[[Conversation, StepContext], Decision]
 
 
 def step(conversation: Conversation, event: Event, context: StepContext) -> Decision:
+    """The customer's language picks the wording and product names the step works with. A
+    customer who has not chosen one and starts a conversation in Devanagari gets Hindi,
+    remembered; later messages (an address, a product name) never switch it on their own."""
+    language = context.language
+    if (
+        language is None
+        and conversation == Conversation()
+        and _writes_devanagari(event)
+        and HINDI in context.config.languages
+    ):
+        language = HINDI
+    localized = context.model_copy(update={"config": context.config.in_language(language)})
+    decision = _dispatch(conversation, event, localized)
+    if language != context.language and language is not None:
+        remember = SetLanguage(language=language)
+        if not any(isinstance(effect, SetLanguage) for effect in decision.effects):
+            decision = decision.model_copy(update={"effects": (*decision.effects, remember)})
+    return decision
+
+
+def _writes_devanagari(event: Event) -> bool:
+    return isinstance(event, TextReceived) and bool(_DEVANAGARI.search(event.text[:200]))
+
+
+def _dispatch(conversation: Conversation, event: Event, context: StepContext) -> Decision:
     match event:
         case TextReceived():
             return _on_text(conversation, event.text, context)
@@ -165,6 +208,16 @@ def _on_action(
             return _redirect_to_payment(conversation, context, order_id)
         case cb.CancelOrder(order_id=order_id):
             return _cancel_order(conversation, context, order_id)
+        case cb.ShowOrders():
+            return _show_orders(conversation, context)
+        case cb.ShowOrder(order_id=order_id):
+            return _show_order(conversation, context, order_id)
+        case cb.OrderAgain(order_id=order_id):
+            return _order_again(conversation, context, order_id)
+        case cb.ShowLanguages():
+            return _show_languages(conversation, context)
+        case cb.ChooseLanguage(language=code):
+            return _choose_language(conversation, context, code)
         case _:
             return _hint(conversation, context)
 
@@ -176,6 +229,9 @@ def _on_text(conversation: Conversation, text: str, context: StepContext) -> Dec
     handler = _WORDS.get(word)
     if handler is not None:
         return handler(conversation, context)
+    language = _language_named(context.config, word)
+    if language is not None:
+        return _choose_language(conversation, context, language)
     match conversation.phase:
         case ChoosingQuantity(product_id=product_id):
             return _typed_quantity(conversation, context, product_id, word)
@@ -274,7 +330,8 @@ def _show_menu(conversation: Conversation, context: StepContext) -> Decision:
 
 
 def _help(conversation: Conversation, context: StepContext) -> Decision:
-    return _say(conversation, context.config.messages.help)
+    texts = context.config.messages
+    return _reply(conversation, views.menu_list(texts.help, texts))
 
 
 def _browse(conversation: Conversation, context: StepContext, page: int) -> Decision:
@@ -625,6 +682,86 @@ def _redirect_to_payment(
     return _reply(conversation, *views.payment_link(context.config, order, order.link.url))
 
 
+# --- the customer's own orders ---------------------------------------------------------------
+
+
+def _show_orders(conversation: Conversation, context: StepContext) -> Decision:
+    texts = context.config.messages
+    orders = [o for o in context.recent_orders if o.customer_key == context.customer.key]
+    if not orders:
+        return _reply(_settled(conversation), views.offer_browse(texts.orders_none, texts))
+    return _reply(_settled(conversation), views.orders_list(context.config, orders))
+
+
+def _show_order(conversation: Conversation, context: StepContext, order_id: str) -> Decision:
+    order = _known_order(context, order_id)
+    if order is None:
+        return _say(conversation, context.config.messages.order_unknown)
+    return _reply(_settled(conversation), views.order_detail(context.config, order))
+
+
+def _order_again(conversation: Conversation, context: StepContext, order_id: str) -> Decision:
+    """The order's products at today's prices, in the cart in the order's quantities (other
+    lines stay; a second tap changes nothing); products gone are named and left out."""
+    config, texts = context.config, context.config.messages
+    order = _known_order(context, order_id)
+    if order is None:
+        return _say(conversation, texts.order_unknown)
+    maximum = config.checkout.max_quantity_per_item
+    filled = conversation.cart
+    changed: list[str] = []
+    left_out: list[str] = []
+    found = False
+    for line in order.lines:
+        product = config.catalog.available(line.product_id)
+        if product is None:
+            known = config.catalog.get(line.product_id)
+            left_out.append(known.name if known is not None else line.name)
+            continue
+        filled = cart.add(cart.remove(filled, product.id), product.id, line.quantity, maximum).cart
+        found = True
+        if product.price != line.unit_price:
+            changed.append(
+                texts.reorder_price_changed.format(
+                    product=product.name,
+                    price=format_inr(product.price),
+                    old_price=format_inr(line.unit_price),
+                )
+            )
+    gone = [texts.reorder_left_out.format(products=", ".join(left_out))] if left_out else []
+    if not found:
+        text = "\n".join([texts.reorder_nothing.format(order_id=order.id), *gone])
+        return _reply(_settled(conversation), views.offer_browse(text, texts))
+    notes = [texts.reorder_added.format(order_id=order.id), *changed, *gone]
+    return _view_cart(conversation.model_copy(update={"cart": filled}), context, notes)
+
+
+# --- language --------------------------------------------------------------------------------
+
+
+def _show_languages(conversation: Conversation, context: StepContext) -> Decision:
+    """Every shop speaks at least English and the bundled Hindi."""
+    return _reply(_settled(conversation), views.languages_list(context.config))
+
+
+def _choose_language(conversation: Conversation, context: StepContext, code: str) -> Decision:
+    """Switch to a language the shop speaks, and greet the customer in it."""
+    if code not in context.config.language_codes:
+        return _show_languages(conversation, context)
+    chosen = context.config.in_language(code)
+    decision = _reply(_settled(conversation), views.welcome(chosen))
+    return decision.model_copy(update={"effects": (SetLanguage(language=code),)})
+
+
+def _language_named(config: ShopConfig, word: str) -> str | None:
+    """The language a typed word names (`hindi`, `हिन्दी`, `ta`), if the shop speaks it."""
+    for code in config.language_codes:
+        if word in (code, config.texts_in(code).language_name.casefold()):
+            return code
+    alias = _LANGUAGE_ALIASES.get(word)
+    return alias if alias in config.language_codes else None
+
+
 # --- payment events --------------------------------------------------------------------------
 
 
@@ -733,22 +870,52 @@ def _link_creation_failed(
     return _reply(_done_with(conversation, order.id), offer, effects=[effect])
 
 
+_ORDERS_WORDS = frozenset(
+    {"orders", "order", "my orders", "order history", "ऑर्डर", "आर्डर", "मेरे ऑर्डर", "मेरे आर्डर"}
+)
 _WORDS: dict[str, Handler] = {
     "menu": _show_menu,
+    "मेनू": _show_menu,
+    "मेन्यू": _show_menu,
     "cart": _view_cart,
+    "कार्ट": _view_cart,
+    "टोकरी": _view_cart,
     "checkout": _checkout,
+    "चेकआउट": _checkout,
     "help": _help,
+    "मदद": _help,
+    "सहायता": _help,
     "cancel": _cancel,
+    "रद्द": _cancel,
+    "रद्द करें": _cancel,
+    "कैंसल": _cancel,
+    "language": _show_languages,
+    "languages": _show_languages,
+    "भाषा": _show_languages,
+    "bhasha": _show_languages,
+    **dict.fromkeys(_ORDERS_WORDS, _show_orders),
 }
+"""Typed commands; the English words always work, whatever the customer's language."""
+
+
+def needs_recent_orders(event: Event) -> bool:
+    """Whether the runner should load the customer's recent orders for this event (only the
+    list of orders needs them; one order is loaded by `referenced_order_id`)."""
+    if isinstance(event, TextReceived):
+        return typed_word(event.text) in _ORDERS_WORDS
+    if isinstance(event, ButtonPressed | ListRowPicked):
+        packed = event.button_id if isinstance(event, ButtonPressed) else event.row_id
+        return isinstance(cb.parse(packed), cb.ShowOrders)
+    return False
 
 
 def referenced_order_id(event: Event) -> str | None:
     """The order an event is about, so the runner can load it before the step: payment events
-    name it, and so do the Pay now / Cancel order buttons."""
+    name it, and so do the Pay now, Cancel order, order details and Order again buttons."""
     if isinstance(event, ButtonPressed | ListRowPicked):
         packed = event.button_id if isinstance(event, ButtonPressed) else event.row_id
         action = cb.parse(packed)
-        if isinstance(action, cb.RedirectToPayment | cb.CancelOrder):
+        if isinstance(action, cb.RedirectToPayment | cb.CancelOrder | cb.ShowOrder | cb.OrderAgain):
             return action.order_id
         return None
     return getattr(event, "order_id", None)

@@ -144,8 +144,13 @@ class OpStore(ABC):
 
     # --- one step -------------------------------------------------------------------------------
 
-    async def load_snapshot(self, customer_key: str, order_id: str | None) -> CustomerSnapshot:
-        return await self._lookup(partial(ops.load_snapshot, customer_key, order_id))
+    async def load_snapshot(
+        self, customer_key: str, order_id: str | None, recent_orders: int = 0
+    ) -> CustomerSnapshot:
+        return await self._lookup(partial(ops.load_snapshot, customer_key, order_id, recent_orders))
+
+    async def customer_orders(self, customer_key: str, limit: int) -> list[Order]:
+        return await self._lookup(partial(ops.customer_orders, customer_key, limit))
 
     async def commit_step(
         self,

@@ -24,6 +24,7 @@ from flows.effects import (
     CreatePaymentLink,
     Effect,
     PlaceOrder,
+    SetLanguage,
     SetOrderStatus,
 )
 from flows.events import Event
@@ -290,6 +291,11 @@ def _apply_effect(effect: Effect, step: Step, alert_ids: list[int]) -> Op[int | 
                 alert_ids.extend((yield from notify(event, step.alert_channels, step.now)))
         case CreatePaymentLink() | CancelPaymentLink():
             return (yield from _insert_job(effect, step))
+        case SetLanguage():
+            yield Query(
+                "UPDATE customers SET language = ? WHERE key = ?",
+                (effect.language, step.customer.key),
+            )
         case _:
             assert_never(effect)
     return None
@@ -411,16 +417,20 @@ _ORDER_COLUMNS = (
 
 
 _LOAD_CUSTOMER = """
-SELECT key, phone, user_id, name, conversation,
+SELECT key, phone, user_id, name, conversation, language,
        (SELECT o.id FROM orders o WHERE o.customer_key = c.key AND o.status = 'pending_payment'
         ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS open_order_id
 FROM customers c WHERE key = ?
 """
 
 
-def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapshot]:
+def load_snapshot(
+    customer_key: str, order_id: str | None, recent_orders: int = 0
+) -> Op[CustomerSnapshot]:
     """One statement for most steps (a customer without an order in play), two otherwise:
-    the customer with the id of their open order, then the orders the step needs."""
+    the customer with the id of their open order, then the orders the step needs.
+    `recent_orders`: how many of the customer's newest orders to load too (0: none; only the
+    `orders` list needs them)."""
     customers = yield Query(_LOAD_CUSTOMER, (customer_key,))
     if not customers:  # a new customer: no orders either (an order's step saved its customer)
         return CustomerSnapshot(None, Conversation(), open_order=None, event_order=None)
@@ -433,12 +443,29 @@ def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapsho
             (customer_key, open_order_id, order_id),
         )
         orders = {order.id: order for order in map(_order, rows)}
+    recent: list[Order] = []
+    if recent_orders > 0:
+        recent = yield from customer_orders(customer_key, recent_orders)
     return CustomerSnapshot(
         customer=_customer(row),
         conversation=_conversation(row),
         open_order=orders.get(open_order_id) if open_order_id is not None else None,
         event_order=orders.get(order_id) if order_id is not None else None,
+        language=row["language"],
+        recent_orders=tuple(recent),
     )
+
+
+def customer_orders(customer_key: str, limit: int) -> Op[list[Order]]:
+    """The customer's newest orders, newest first: at most `limit`, read by an index."""
+    rows = yield Query(
+        _select(
+            _ORDER_COLUMNS,
+            "FROM orders WHERE customer_key = ? ORDER BY created_at DESC, id DESC LIMIT ?",
+        ),
+        (customer_key, limit),
+    )
+    return [_order(row) for row in rows]
 
 
 def _conversation(row: Row) -> Conversation:

@@ -48,6 +48,8 @@ class CustomerSnapshot:
     conversation: Conversation
     open_order: Order | None  # newest order in pending_payment
     event_order: Order | None  # the order the event names (only if it belongs to this customer)
+    language: str | None = None  # the language the customer chose; None: not chosen
+    recent_orders: tuple[Order, ...] = ()  # newest first; loaded only when asked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +265,17 @@ class Store(Protocol):
         """For events that end without a step (unknown order, no customer)."""
 
     # --- one step of one customer, atomically --------------------------------------------------
-    async def load_snapshot(self, customer_key: str, order_id: str | None) -> CustomerSnapshot: ...
+    async def load_snapshot(
+        self, customer_key: str, order_id: str | None, recent_orders: int = 0
+    ) -> CustomerSnapshot:
+        """The customer, their conversation, their open order, the order `order_id` names (if
+        theirs), their language and, when `recent_orders` > 0, that many of their newest
+        orders."""
+        ...
+
+    async def customer_orders(self, customer_key: str, limit: int) -> list[Order]:
+        """The customer's newest orders, newest first, at most `limit`."""
+        ...
 
     async def commit_step(
         self,

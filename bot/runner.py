@@ -105,6 +105,7 @@ class Runner(KeyedWorker[StoredEvent]):
             new_order_id=self._new_order_id(),
             open_order=snapshot.open_order,
             event_order=snapshot.event_order,
+            reminders=snapshot.reminders,
         )
         decision = self._decide(snapshot.conversation, event, context, stored.id)
         result = await self._store.commit_step(
@@ -115,6 +116,7 @@ class Runner(KeyedWorker[StoredEvent]):
             effects=decision.effects,
             now=now,
             alert_channels=self._alert_channels,
+            reminders=decision.reminders,
         )
         self._log_decision(stored, customer, decision)
         self._hand_over(customer, decision, result)
@@ -182,4 +184,5 @@ class Runner(KeyedWorker[StoredEvent]):
             phase=decision.state.phase.phase,
             messages=len(decision.messages),
             effects=[effect.kind for effect in decision.effects],
+            reminders=[change.kind for change in decision.reminders] or None,
         )

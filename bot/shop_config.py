@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from flows.catalog import CheckoutOptions, Product, ShopConfig, ShopInfo
 from flows.notices import Templates
+from flows.reminders import ReminderRules
 from flows.texts import Texts
 
 # The model behind each part of the file, for naming the keys an unknown key might have meant.
@@ -18,6 +19,7 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
     "products": Product,
     "messages": Texts,
     "templates": Templates,
+    "reminders": ReminderRules,
 }
 
 

@@ -23,6 +23,7 @@ from flows.catalog_rules import catalog_problems
 from flows.limits import PAYMENT_LINK_MIN_EXPIRY_MINUTES
 from flows.money import InvalidPrice, parse_rupees
 from flows.notices import Templates
+from flows.reminders import ReminderRules
 from flows.texts import Texts
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -88,6 +89,7 @@ class ShopConfig(_Frozen):
     products: Annotated[tuple[Product, ...], Field(min_length=1)]
     messages: Texts = Texts()
     templates: Templates = Templates()
+    reminders: ReminderRules = ReminderRules()
 
     @model_validator(mode="wrap")
     @classmethod

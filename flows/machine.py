@@ -30,6 +30,7 @@ from flows.events import (
     Event,
     ListRowPicked,
     LocationReceived,
+    MarketingPreferenceChanged,
     MediaReceived,
     PaymentCaptured,
     PaymentEvent,
@@ -39,15 +40,28 @@ from flows.events import (
     PaymentLinkCreationFailed,
     PaymentLinkExpired,
     ReactionReceived,
+    ReminderDue,
     TextReceived,
     UnsupportedReceived,
 )
+from flows.lifecycle import window_open
 from flows.limits import PAYMENT_LINK_MIN_AMOUNT
-from flows.messages import OutgoingMessage
+from flows.messages import OutgoingMessage, SendTemplate
 from flows.money import format_inr
 from flows.orders import Order, OrderLine, OrderStatus, PaymentLink
+from flows.reminders import (
+    CancelReminders,
+    ReminderChange,
+    ReminderFacts,
+    ReminderOutcome,
+    ReminderSlot,
+    ScheduleReminder,
+    SetReminders,
+    StoppedBy,
+)
 from flows.state import (
     AwaitingPayment,
+    CartLine,
     ChoosingQuantity,
     Conversation,
     Customer,
@@ -69,6 +83,7 @@ class StepContext(BaseModel):
     new_order_id: str  # the id to use if this step places an order (unused otherwise)
     open_order: Order | None = None  # the customer's newest order still awaiting payment
     event_order: Order | None = None  # for payment events: the order the event names, if ours
+    reminders: ReminderFacts = ReminderFacts()  # the window, the customer's stop, the cap
 
 
 class Decision(BaseModel):
@@ -77,6 +92,7 @@ class Decision(BaseModel):
     state: Conversation
     messages: tuple[OutgoingMessage, ...] = ()
     effects: tuple[Effect, ...] = ()
+    reminders: tuple[ReminderChange, ...] = ()  # changes to the customer's pending reminders
 
 
 ADDRESS_MIN_CHARS = 10
@@ -99,6 +115,10 @@ Handler = Callable[[Conversation, StepContext], Decision]
 
 
 def step(conversation: Conversation, event: Event, context: StepContext) -> Decision:
+    return _with_reminders(conversation, event, context, _step(conversation, event, context))
+
+
+def _step(conversation: Conversation, event: Event, context: StepContext) -> Decision:
     match event:
         case TextReceived():
             return _on_text(conversation, event.text, context)
@@ -127,6 +147,10 @@ def step(conversation: Conversation, event: Event, context: StepContext) -> Deci
             | PaymentFailed()
         ):
             return _on_payment(conversation, event, context)
+        case ReminderDue():
+            return _reminder_due(conversation, event, context)
+        case MarketingPreferenceChanged():
+            return _marketing_preference(conversation, event, context)
         case _:
             assert_never(event)
 
@@ -171,6 +195,8 @@ def _on_action(
 
 def _on_text(conversation: Conversation, text: str, context: StepContext) -> Decision:
     word = typed_word(text)
+    if word == "start" and context.reminders.stopped_by is not None:
+        return _start_reminders(conversation, context)
     if _GREETING.fullmatch(word):
         return _show_menu(conversation, context)
     handler = _WORDS.get(word)
@@ -733,15 +759,6 @@ def _link_creation_failed(
     return _reply(_done_with(conversation, order.id), offer, effects=[effect])
 
 
-_WORDS: dict[str, Handler] = {
-    "menu": _show_menu,
-    "cart": _view_cart,
-    "checkout": _checkout,
-    "help": _help,
-    "cancel": _cancel,
-}
-
-
 def referenced_order_id(event: Event) -> str | None:
     """The order an event is about, so the runner can load it before the step: payment events
     name it, and so do the Pay now / Cancel order buttons."""
@@ -752,3 +769,224 @@ def referenced_order_id(event: Event) -> str | None:
             return action.order_id
         return None
     return getattr(event, "order_id", None)
+
+
+# --- reminders (flows/reminders.py) -------------------------------------------------------------
+
+CUSTOMER_EVENTS = (
+    TextReceived,
+    ButtonPressed,
+    ListRowPicked,
+    CatalogOrderReceived,
+    LocationReceived,
+    MediaReceived,
+    ReactionReceived,
+    UnsupportedReceived,
+)
+_CLOSED = (OrderStatus.PAID, OrderStatus.FLAGGED, OrderStatus.CANCELLED)
+
+
+def _with_reminders(
+    before: Conversation, event: Event, context: StepContext, decision: Decision
+) -> Decision:
+    """The step's changes to the schedule: any message from the customer cancels what is
+    pending (and the late-window payment reminder is planned again from that message); a paid,
+    flagged or cancelled order cancels too; a new payment link plans both payment reminders."""
+    rules = context.config.reminders
+    changes: list[ReminderChange] = list(decision.reminders)
+    stopped = context.reminders.stopped_by
+    for change in changes:
+        if isinstance(change, SetReminders):
+            stopped = change.stopped_by
+    closed = any(
+        isinstance(effect, SetOrderStatus) and effect.status in _CLOSED
+        for effect in decision.effects
+    )
+    if isinstance(event, CUSTOMER_EVENTS):
+        changes.insert(0, CancelReminders(reason="the customer wrote"))
+    elif closed:
+        changes.insert(0, CancelReminders(reason="the order was paid or cancelled"))
+    if stopped is None:
+        now, after = context.now, decision.state
+        if isinstance(event, CUSTOMER_EVENTS):
+            if isinstance(after.phase, AwaitingPayment) and rules.payment_second_after_hours:
+                due = now + rules.payment_second_after_hours * 3600
+                changes.append(_schedule(ReminderSlot.PAYMENT_SECOND, due, after.phase.order_id))
+            elif rules.cart_nudge_after_minutes and after.cart and after.cart != before.cart:
+                due = now + rules.cart_nudge_after_minutes * 60
+                changes.append(_schedule(ReminderSlot.CART, due, None))
+        elif isinstance(event, PaymentLinkCreated) and any(
+            isinstance(effect, AttachPaymentLink) for effect in decision.effects
+        ):
+            changes += _after_link(event.order_id, context)
+    if not changes:
+        return decision
+    return decision.model_copy(update={"reminders": tuple(changes)})
+
+
+def _schedule(slot: ReminderSlot, due_at: int, order_id: str | None) -> ScheduleReminder:
+    return ScheduleReminder(slot=slot, due_at=due_at, order_id=order_id)
+
+
+def _after_link(order_id: str, context: StepContext) -> list[ReminderChange]:
+    """One reminder soon after the link, one late in the window (counted from the customer's
+    last message, so it still lands inside it)."""
+    rules, now = context.config.reminders, context.now
+    planned: list[ReminderChange] = []
+    first_due = now + rules.payment_first_after_minutes * 60
+    if rules.payment_first_after_minutes:
+        planned.append(_schedule(ReminderSlot.PAYMENT_FIRST, first_due, order_id))
+    last = context.reminders.last_inbound_at
+    if rules.payment_second_after_hours and last is not None:
+        second_due = last + rules.payment_second_after_hours * 3600
+        if second_due > first_due:
+            planned.append(_schedule(ReminderSlot.PAYMENT_SECOND, second_due, order_id))
+    return planned
+
+
+def _reminder_due(conversation: Conversation, event: ReminderDue, context: StepContext) -> Decision:
+    rules, facts = context.config.reminders, context.reminders
+    if facts.stopped_by is not None:
+        return _reminder_skipped(conversation, event, f"reminders are off ({facts.stopped_by})")
+    if facts.sent_since_inbound >= rules.max_unanswered:
+        note = f"{facts.sent_since_inbound} sent since the customer's last message (the cap)"
+        return _reminder_skipped(conversation, event, note)
+    if event.slot is ReminderSlot.CART:
+        return _cart_reminder(conversation, event, context)
+    return _payment_reminder(conversation, event, context)
+
+
+def _reminder_skipped(conversation: Conversation, event: ReminderDue, note: str) -> Decision:
+    outcome = ReminderOutcome(reminder_id=event.reminder_id, sent=False, note=note)
+    return Decision(state=conversation, reminders=(outcome,))
+
+
+def _reminder_sent(decision: Decision, event: ReminderDue, note: str) -> Decision:
+    outcome = ReminderOutcome(reminder_id=event.reminder_id, sent=True, note=note)
+    return decision.model_copy(update={"reminders": (*decision.reminders, outcome)})
+
+
+def _in_window(context: StepContext) -> bool:
+    return window_open(context.reminders.last_inbound_at, context.now)
+
+
+def _payment_reminder(
+    conversation: Conversation, event: ReminderDue, context: StepContext
+) -> Decision:
+    """The link again while it is good; a fresh one if it expired (the customer's cart being
+    what they ordered); nothing for a paid, cancelled or replaced order."""
+    order = _known_order(context, event.order_id or "")
+    if order is None:
+        return _reminder_skipped(conversation, event, "the order is not the customer's")
+    if order.status is OrderStatus.PENDING_PAYMENT:
+        current = _open_order(context)
+        if current is None or current.id != order.id:
+            return _reminder_skipped(conversation, event, "a newer order replaced it")
+        link = order.link
+        if link is None:
+            return _reminder_skipped(conversation, event, "its payment link is not made yet")
+        if link.expires_at > context.now + LINK_REUSE_MARGIN_SECONDS:
+            return _link_reminder(conversation, event, context, order, link)
+    elif order.status is not OrderStatus.EXPIRED:
+        return _reminder_skipped(conversation, event, f"the order is {order.status.value}")
+    return _fresh_link_reminder(conversation, event, context, order)
+
+
+def _link_reminder(
+    conversation: Conversation,
+    event: ReminderDue,
+    context: StepContext,
+    order: Order,
+    link: PaymentLink,
+) -> Decision:
+    texts = context.config.messages
+    if _in_window(context):
+        said = views.text_message(texts.payment_reminder.format(order_id=order.id))
+        messages = (said, *views.payment_link(context.config, order, link.url))
+        return _reminder_sent(_reply(conversation, *messages), event, "the link again")
+    template = context.config.templates.payment_reminder
+    if template is None:
+        why = "outside the 24-hour window and no [templates] payment_reminder in config.toml"
+        return _reminder_skipped(conversation, event, why)
+    message = SendTemplate(
+        name=template.name,
+        language=template.language,
+        body_parameters=(order.id, format_inr(order.total), link.url),
+    )
+    return _reminder_sent(_reply(conversation, message), event, "template (window closed)")
+
+
+def _fresh_link_reminder(
+    conversation: Conversation, event: ReminderDue, context: StepContext, order: Order
+) -> Decision:
+    if not _in_window(context):
+        return _reminder_skipped(conversation, event, "the link expired and the window closed")
+
+    def items(lines: Sequence[CartLine | OrderLine]) -> list[tuple[str, int]]:
+        return sorted((line.product_id, line.quantity) for line in lines)
+
+    if items(conversation.cart) != items(order.lines):
+        return _reminder_skipped(conversation, event, "the cart changed since the order")
+    checked, priced, notes = _checked_cart(conversation, context)
+    if not priced.lines or priced.total < PAYMENT_LINK_MIN_AMOUNT:
+        return _reminder_skipped(conversation, event, "nothing left to pay for")
+    note = context.config.messages.payment_reminder_fresh_link.format(order_id=order.id)
+    placed = _place_order(checked, context, order.address)
+    return _reminder_sent(_with_notes([note, *notes], placed), event, "a fresh link")
+
+
+def _cart_reminder(
+    conversation: Conversation, event: ReminderDue, context: StepContext
+) -> Decision:
+    if not _in_window(context):
+        return _reminder_skipped(conversation, event, "outside the 24-hour window")
+    if isinstance(conversation.phase, AwaitingPayment):
+        return _reminder_skipped(conversation, event, "an order is waiting for payment")
+    priced = cart.price(conversation.cart, context.config.catalog)
+    if not priced.lines:
+        return _reminder_skipped(conversation, event, "the cart is empty")
+    message = views.cart_view(context.config, priced, [context.config.messages.cart_reminder])
+    return _reminder_sent(_reply(conversation, message), event, "cart nudge")
+
+
+def _stop_reminders(conversation: Conversation, context: StepContext) -> Decision:
+    changes: tuple[ReminderChange, ...] = (
+        CancelReminders(reason="the customer typed stop"),
+        SetReminders(stopped_by=StoppedBy.CUSTOMER),
+    )
+    said = _say(conversation, context.config.messages.reminders_stopped)
+    return said.model_copy(update={"reminders": changes})
+
+
+def _start_reminders(conversation: Conversation, context: StepContext) -> Decision:
+    shown = _with_notes(
+        [context.config.messages.reminders_started], _show_menu(conversation, context)
+    )
+    return shown.model_copy(update={"reminders": (SetReminders(stopped_by=None),)})
+
+
+def _marketing_preference(
+    conversation: Conversation, event: MarketingPreferenceChanged, context: StepContext
+) -> Decision:
+    """Meta's opt-out stops reminders (nothing is said); its resume undoes only its own stop,
+    never a `stop` the customer typed."""
+    stopped_by = context.reminders.stopped_by
+    if event.stopped and stopped_by is None:
+        changes: tuple[ReminderChange, ...] = (
+            CancelReminders(reason="the customer stopped marketing messages"),
+            SetReminders(stopped_by=StoppedBy.MARKETING_OPT_OUT),
+        )
+        return Decision(state=conversation, reminders=changes)
+    if not event.stopped and stopped_by is StoppedBy.MARKETING_OPT_OUT:
+        return Decision(state=conversation, reminders=(SetReminders(stopped_by=None),))
+    return _unchanged(conversation)
+
+
+_WORDS: dict[str, Handler] = {
+    "menu": _show_menu,
+    "cart": _view_cart,
+    "checkout": _checkout,
+    "help": _help,
+    "cancel": _cancel,
+    "stop": _stop_reminders,
+}

@@ -31,7 +31,9 @@ from flows.lifecycle import ALLOWED_TRANSITIONS
 from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, event_body
 from flows.messages import OutgoingMessage
 from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus, PaymentLink
+from flows.reminders import ReminderChange, ReminderFacts
 from flows.state import Conversation, Customer
+from storage import reminder_ops
 from storage.errors import UnknownEventError
 from storage.query import Op, Query, Row
 from storage.repository import (
@@ -201,6 +203,7 @@ class Step:
     effects: Sequence[Effect]
     now: int
     alert_channels: Sequence[str] = ()
+    reminders: Sequence[ReminderChange] = ()
 
 
 _UPSERT_CUSTOMER = """
@@ -230,6 +233,8 @@ def commit_step(step: Step) -> Op[StepResult]:
         job_id = yield from _apply_effect(effect, step, alert_ids)
         if job_id is not None:
             job_ids.append(job_id)
+    for change in step.reminders:
+        yield from reminder_ops.apply_change(change, step.customer.key, step.now)
     outbox_ids: list[int] = []
     for message in step.messages:
         outbox_ids.append((yield from _queue_message(message, step, phone, user_id)))
@@ -412,7 +417,10 @@ _ORDER_COLUMNS = (
 
 def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapshot]:
     customers = yield Query(
-        "SELECT key, phone, user_id, name, conversation FROM customers WHERE key = ?",
+        _select(
+            f"key, phone, user_id, name, conversation, {reminder_ops.FACTS_COLUMNS}",
+            "FROM customers WHERE key = ?",
+        ),
         (customer_key,),
     )
     open_orders = yield Query(
@@ -435,6 +443,7 @@ def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapsho
         conversation=Conversation() if row is None else _conversation(row),
         open_order=_order(open_orders[0]) if open_orders else None,
         event_order=_order(event_orders[0]) if event_orders else None,
+        reminders=ReminderFacts() if row is None else reminder_ops.facts(row),
     )
 
 

@@ -46,7 +46,7 @@ from flows.events import (
 )
 from flows.lifecycle import window_open
 from flows.limits import PAYMENT_LINK_MIN_AMOUNT
-from flows.messages import OutgoingMessage, SendTemplate
+from flows.messages import OutgoingMessage, SendCtaUrl, SendTemplate
 from flows.money import format_inr
 from flows.orders import Order, OrderLine, OrderStatus, PaymentLink
 from flows.reminders import (
@@ -809,9 +809,8 @@ def _with_reminders(
     if stopped is None:
         now, after = context.now, decision.state
         if isinstance(event, CUSTOMER_EVENTS):
-            if isinstance(after.phase, AwaitingPayment) and rules.payment_second_after_hours:
-                due = now + rules.payment_second_after_hours * 3600
-                changes.append(_schedule(ReminderSlot.PAYMENT_SECOND, due, after.phase.order_id))
+            if isinstance(after.phase, AwaitingPayment):
+                changes += _after_message(after.phase.order_id, decision, context)
             elif rules.cart_nudge_after_minutes and after.cart and after.cart != before.cart:
                 due = now + rules.cart_nudge_after_minutes * 60
                 changes.append(_schedule(ReminderSlot.CART, due, None))
@@ -826,6 +825,23 @@ def _with_reminders(
 
 def _schedule(slot: ReminderSlot, due_at: int, order_id: str | None) -> ScheduleReminder:
     return ScheduleReminder(slot=slot, due_at=due_at, order_id=order_id)
+
+
+def _after_message(order_id: str, decision: Decision, context: StepContext) -> list[ReminderChange]:
+    """The customer wrote while an order waits for payment: the late-window reminder counts
+    from this message; if this step showed them the link (Pay now), the soon one counts from
+    it too."""
+    rules, now = context.config.reminders, context.now
+    planned: list[ReminderChange] = []
+    if rules.payment_first_after_minutes and any(
+        isinstance(message, SendCtaUrl) for message in decision.messages
+    ):
+        due = now + rules.payment_first_after_minutes * 60
+        planned.append(_schedule(ReminderSlot.PAYMENT_FIRST, due, order_id))
+    if rules.payment_second_after_hours:
+        due = now + rules.payment_second_after_hours * 3600
+        planned.append(_schedule(ReminderSlot.PAYMENT_SECOND, due, order_id))
+    return planned
 
 
 def _after_link(order_id: str, context: StepContext) -> list[ReminderChange]:

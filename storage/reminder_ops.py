@@ -96,24 +96,38 @@ RETURNING id
 
 def fire_due(now: int, limit: int = FIRE_BATCH) -> Op[list[int]]:
     """Fire every pending reminder due by `now` (up to `limit`): each becomes a `ReminderDue`
-    event for its customer. Returns the ids of the events queued here."""
+    event for its customer. When several of one customer's reminders are due at once (the
+    shop was down, or the sandbox's clock jumped), only the latest fires: the others are
+    skipped as overtaken, so nobody gets two reminders in one breath. Returns the ids of the
+    events queued here."""
     due = yield Query(
-        "SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ? "
+        "SELECT id, customer_key FROM reminders WHERE status = 'pending' AND due_at <= ? "
         "ORDER BY due_at, id LIMIT ?",
         (now, limit),
     )
+    latest: dict[str, int] = {}
+    for row in due:
+        latest[str(row["customer_key"])] = int(row["id"])
     event_ids: list[int] = []
     for row in due:
+        reminder_id = int(row["id"])
+        if latest[str(row["customer_key"])] != reminder_id:
+            yield Query(
+                "UPDATE reminders SET status = 'skipped', note = ?, updated_at = ? "
+                "WHERE id = ? AND status = 'pending'",
+                ("overtaken by a later reminder due at the same time", now, reminder_id),
+            )
+            continue
         fired = yield Query(
             "UPDATE reminders SET status = 'fired', fired_at = ?, updated_at = ? "
             "WHERE id = ? AND status = 'pending' RETURNING customer_key, slot, order_id",
-            (now, now, int(row["id"])),
+            (now, now, reminder_id),
         )
         if not fired:
             continue  # cancelled, or fired by another process, since the listing
         reminder = fired[0]
         event = ReminderDue(
-            reminder_id=int(row["id"]),
+            reminder_id=reminder_id,
             slot=ReminderSlot(reminder["slot"]),
             order_id=reminder["order_id"],
         )
@@ -121,7 +135,7 @@ def fire_due(now: int, limit: int = FIRE_BATCH) -> Op[list[int]]:
         inserted = yield Query(
             _INSERT_DUE_EVENT,
             (
-                f"reminder:{int(row['id'])}",
+                f"reminder:{reminder_id}",
                 reminder["customer_key"],
                 reminder["order_id"],
                 body,

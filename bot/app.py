@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot import keys
-from bot.clock import Clock, OrderIdFactory, new_order_id, system_clock
+from bot.clock import AdjustableClock, Clock, OrderIdFactory, new_order_id, system_clock
 from bot.jobs import JobRunner
 from bot.logging import get_logger
 from bot.merchant.orders import MerchantOrders
@@ -51,6 +51,9 @@ def create_app(
     webhook_bodies: WebhookBodies | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
+    # The sandbox can fast-forward time (to see reminders arrive); live mode cannot.
+    sandbox_clock = AdjustableClock(clock) if settings.mode is Mode.SANDBOX else None
+    clock = sandbox_clock or clock
     app[keys.SETTINGS] = settings
     app[keys.SHOP] = shop
     app[keys.WEBHOOK_BODIES] = webhook_bodies or WebhookBodies.standard()
@@ -66,7 +69,7 @@ def create_app(
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import setup_sandbox
 
-        setup_sandbox(app, settings)
+        setup_sandbox(app, settings, sandbox_clock)
     return app
 
 

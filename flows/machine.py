@@ -791,7 +791,8 @@ def _with_reminders(
 ) -> Decision:
     """The step's changes to the schedule: any message from the customer cancels what is
     pending (and the late-window payment reminder is planned again from that message); a paid,
-    flagged or cancelled order cancels too; a new payment link plans both payment reminders."""
+    flagged or cancelled order cancels too; a new payment link plans both payment reminders.
+    With nothing pending there is nothing to cancel, and no statement is spent on it."""
     rules = context.config.reminders
     changes: list[ReminderChange] = list(decision.reminders)
     stopped = context.reminders.stopped_by
@@ -802,9 +803,9 @@ def _with_reminders(
         isinstance(effect, SetOrderStatus) and effect.status in _CLOSED
         for effect in decision.effects
     )
-    if isinstance(event, CUSTOMER_EVENTS):
+    if context.reminders.pending and isinstance(event, CUSTOMER_EVENTS):
         changes.insert(0, CancelReminders(reason="the customer wrote"))
-    elif closed:
+    elif context.reminders.pending and closed:
         changes.insert(0, CancelReminders(reason="the order was paid or cancelled"))
     if stopped is None:
         now, after = context.now, decision.state

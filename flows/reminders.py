@@ -57,6 +57,7 @@ class ReminderFacts:
     last_inbound_at: int | None = None  # the customer's last message (the 24-hour window)
     stopped_by: StoppedBy | None = None  # None: reminders are on
     sent_since_inbound: int = 0  # reminders sent since the customer last wrote
+    pending: int = 0  # reminders waiting to come due (none: nothing to cancel)
 
 
 class _Change(BaseModel):

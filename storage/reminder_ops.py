@@ -72,7 +72,9 @@ FACTS_COLUMNS = (
     "last_inbound_at, reminders_stopped_by, "
     "(SELECT COUNT(*) FROM reminders r WHERE r.customer_key = customers.key "
     "AND r.status = 'sent' AND r.fired_at >= COALESCE(customers.last_inbound_at, 0)) "
-    "AS reminders_sent"
+    "AS reminders_sent, "
+    "(SELECT COUNT(*) FROM reminders p WHERE p.customer_key = customers.key "
+    "AND p.status = 'pending') AS reminders_pending"
 )
 
 
@@ -83,6 +85,7 @@ def facts(row: Row) -> ReminderFacts:
         last_inbound_at=None if last is None else int(last),
         stopped_by=None if stopped_by is None else StoppedBy(stopped_by),
         sent_since_inbound=int(row["reminders_sent"]),
+        pending=int(row["reminders_pending"]),
     )
 
 

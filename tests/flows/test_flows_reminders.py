@@ -46,7 +46,7 @@ WAITING = Conversation(
 )
 GOOD_LINK = link(expires_at=NOW + 1800)
 PENDING = order(link=GOOD_LINK)
-WROTE_RECENTLY = ReminderFacts(last_inbound_at=NOW - 45 * 60)
+WROTE_RECENTLY = ReminderFacts(last_inbound_at=NOW - 45 * 60, pending=1)
 WROTE_LONG_AGO = ReminderFacts(last_inbound_at=NOW - 25 * HOUR)
 
 
@@ -132,6 +132,12 @@ def test_pay_now_shows_the_link_so_the_soon_reminder_counts_from_the_tap() -> No
     )
 
 
+def test_with_nothing_pending_a_message_cancels_nothing() -> None:
+    facts = ReminderFacts(last_inbound_at=NOW - 60, pending=0)
+    decision = step(Conversation(), TextReceived(message_id="w1", text="hi"), ctx(facts))
+    assert decision.reminders == ()
+
+
 def test_a_message_outside_checkout_only_cancels_when_the_cart_nudge_is_off() -> None:
     decision = step(Conversation(), TextReceived(message_id="w1", text="hi"), ctx())
     assert decision.reminders == (CancelReminders(reason="the customer wrote"),)
@@ -184,7 +190,7 @@ def test_an_expired_link_keeps_the_reminders_which_offer_a_fresh_one() -> None:
 
 
 def test_stopped_reminders_are_never_planned() -> None:
-    facts = ReminderFacts(last_inbound_at=NOW, stopped_by=StoppedBy.CUSTOMER)
+    facts = ReminderFacts(last_inbound_at=NOW, stopped_by=StoppedBy.CUSTOMER, pending=1)
     decision = step(WAITING, TextReceived(message_id="w1", text="hmm"), ctx(facts))
     assert decision.reminders == (CancelReminders(reason="the customer wrote"),)
 
@@ -204,7 +210,7 @@ def test_stop_turns_reminders_off_and_says_so() -> None:
 
 
 def test_start_turns_them_back_on_and_shows_the_menu() -> None:
-    facts = ReminderFacts(last_inbound_at=NOW, stopped_by=StoppedBy.CUSTOMER)
+    facts = ReminderFacts(last_inbound_at=NOW, stopped_by=StoppedBy.CUSTOMER, pending=1)
     decision = step(Conversation(), TextReceived(message_id="w1", text="start"), ctx(facts))
     assert SetReminders(stopped_by=None) in decision.reminders
     assert body(decision.messages[0]).startswith("Reminders are back on.")

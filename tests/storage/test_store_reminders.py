@@ -58,6 +58,7 @@ async def test_planning_a_slot_again_moves_its_pending_reminder(store: Store, sh
     ]
     assert found[0].order_id == "ord_2"
     assert await store.next_reminder_due() == NOW + 200
+    assert (await store.load_snapshot(ASHA.key, None)).reminders.pending == 2
 
 
 async def test_a_cancel_clears_every_pending_reminder_with_its_reason(
@@ -109,7 +110,9 @@ async def test_the_facts_count_reminders_sent_since_the_customer_last_wrote(
         reminders=(ReminderOutcome(reminder_id=reminder.id, sent=True, note="the link again"),),
     )
     facts = (await store.load_snapshot(ASHA.key, None)).reminders
-    assert facts == ReminderFacts(last_inbound_at=NOW, stopped_by=None, sent_since_inbound=1)
+    assert facts == ReminderFacts(
+        last_inbound_at=NOW, stopped_by=None, sent_since_inbound=1, pending=0
+    )
 
     await shop.step(ASHA, now=NOW + 500)  # she writes: the count starts again
     assert (await store.load_snapshot(ASHA.key, None)).reminders.sent_since_inbound == 0

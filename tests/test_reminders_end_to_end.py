@@ -18,8 +18,16 @@ from flows.reminders import ReminderRules
 from storage.repository import Reminder
 from tests.fixtures_path import FIXTURES
 from tests.support.fakes import FakeGraph
-from tests.support.harness import ACCESS_TOKEN, FakeClock, Shop, button_ids, running_shop, text_of
-from tests.test_shop_end_to_end import ASHA, shop_until_pay_now
+from tests.support.harness import (
+    ACCESS_TOKEN,
+    FakeClock,
+    Shop,
+    button_ids,
+    row_ids,
+    running_shop,
+    text_of,
+)
+from tests.test_shop_end_to_end import ASHA, find, shop_until_pay_now
 
 MINUTE = 60
 HOUR = 60 * MINUTE
@@ -218,6 +226,36 @@ async def test_stop_turns_reminders_off_and_start_back_on(
         [reminder] = reminders_sent(shop)
         assert REMINDED in said(reminder)
         assert link["id"] != shop.razorpay.created[-1]["id"]  # the 2-hour link was made fresh
+
+
+async def test_a_cart_left_unpaid_gets_one_nudge_when_the_merchant_turns_it_on(
+    database_url: str, shop_config: ShopConfig
+) -> None:
+    async with running_shop(
+        database_url, with_rules(shop_config, cart_nudge_after_minutes=60)
+    ) as shop:
+        await shop.say(ASHA, "hi")
+        await shop.settle()
+        await shop.tap(ASHA, find(button_ids(shop.last_reply(ASHA)), "browse"))
+        await shop.settle()
+        await shop.pick(ASHA, find(row_ids(shop.last_reply(ASHA)), "^tea"))
+        await shop.settle()
+        await shop.pick(ASHA, find(row_ids(shop.last_reply(ASHA)), "masala chai"))
+        await shop.settle()
+        assert await reminders(shop) == []  # nothing in the cart yet
+        await shop.tap(ASHA, find(button_ids(shop.last_reply(ASHA)), "^2$"))
+        await shop.settle()
+        assert pending(await reminders(shop)) == {"cart"}
+
+        await later(shop, 59 * MINUTE)
+        assert not any("left something in your cart" in said(m) for m in shop.replies(ASHA))
+        await later(shop, 1 * MINUTE)
+        nudge = shop.last_reply(ASHA)
+        assert "left something in your cart" in said(nudge)
+        assert "Checkout" in button_ids(nudge)
+
+        await later(shop, 2 * HOUR)  # one nudge, not one an hour
+        assert sum("left something in your cart" in said(m) for m in shop.replies(ASHA)) == 1
 
 
 async def post_fixture(shop: Shop, name: str) -> int:

@@ -31,6 +31,7 @@ class Texts(BaseModel):
         "• *cart*: see your cart\n"
         "• *checkout*: pay for your cart\n"
         "• *cancel*: stop what you are doing\n"
+        "• *stop* / *start*: no more reminders, or reminders again\n"
         "• *help*: this message"
     )
     hint: str = "Sorry, I didn't get that. Type *menu* to start over or *help* for help."

@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot import keys
-from bot.clock import Clock, OrderIdFactory, new_order_id, system_clock
+from bot.clock import AdjustableClock, Clock, OrderIdFactory, new_order_id, system_clock
 from bot.jobs import JobRunner
 from bot.logging import get_logger
 from bot.merchant.orders import MerchantOrders
@@ -22,6 +22,7 @@ from bot.merchant.setup import merchant_channels
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
+from bot.reminders import ReminderScheduler
 from bot.retry import Backoff
 from bot.routes import health, payments_callback, razorpay, whatsapp
 from bot.routes.bodies import WebhookBodies
@@ -50,6 +51,9 @@ def create_app(
     webhook_bodies: WebhookBodies | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
+    # The sandbox can fast-forward time (to see reminders arrive); live mode cannot.
+    sandbox_clock = AdjustableClock(clock) if settings.mode is Mode.SANDBOX else None
+    clock = sandbox_clock or clock
     app[keys.SETTINGS] = settings
     app[keys.SHOP] = shop
     app[keys.WEBHOOK_BODIES] = webhook_bodies or WebhookBodies.standard()
@@ -65,7 +69,7 @@ def create_app(
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import setup_sandbox
 
-        setup_sandbox(app, settings)
+        setup_sandbox(app, settings, sandbox_clock)
     return app
 
 
@@ -164,6 +168,8 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             alert_channels=alerts.channel_names,
             alerts_queued=alerts.poke,
         )
+        # Reminders that come due become events in the customer's lane, like any message.
+        reminders = ReminderScheduler(store=store, clock=clock, on_event=runner.submit)
         merchant = MerchantOrders(
             store=store,
             shop=app[keys.SHOP],
@@ -179,6 +185,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         app[keys.JOBS] = jobs
         app[keys.RUNNER] = runner
         app[keys.ALERTS] = alerts
+        app[keys.REMINDERS] = reminders
         # Messages first, then provider calls, then events: each listing is read before the
         # workers recovered after it can add to what it lists.
         messages = await outbox.recover()
@@ -187,6 +194,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         for worker in (runner, outbox, jobs, alerts):
             worker.start_sweeping()  # several processes share the database: pick up strays
         alerts.start_timer()  # deliveries due now, and each later retry when its time comes
+        reminders.start()  # reminders due now (say, during a restart), and each later one
         log.info(
             "workers started",
             mode=settings.mode.value,
@@ -196,6 +204,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             merchant_channels=list(alerts.channel_names),
         )
         yield
+        await reminders.close()  # what is not yet due stays in the database for the next start
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
         # Merchant deliveries last: whatever is unsent stays queued for the next start.
         await alerts.close(1.0)

@@ -115,6 +115,7 @@ class Runner(KeyedWorker[StoredEvent]):
             event_order=snapshot.event_order,
             language=snapshot.language,
             recent_orders=snapshot.recent_orders,
+            reminders=snapshot.reminders,
         )
         decision = self._decide(snapshot.conversation, event, context, stored.id)
         result = await self._store.commit_step(
@@ -125,6 +126,7 @@ class Runner(KeyedWorker[StoredEvent]):
             effects=decision.effects,
             now=now,
             alert_channels=self._alert_channels,
+            reminders=decision.reminders,
         )
         self._log_decision(stored, customer, decision)
         self._hand_over(customer, decision, result)
@@ -192,4 +194,5 @@ class Runner(KeyedWorker[StoredEvent]):
             phase=decision.state.phase.phase,
             messages=len(decision.messages),
             effects=[effect.kind for effect in decision.effects],
+            reminders=[change.kind for change in decision.reminders] or None,
         )

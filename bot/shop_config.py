@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from flows.catalog import CheckoutOptions, Product, ProductText, ShopConfig, ShopInfo
 from flows.notices import Templates
+from flows.reminders import ReminderRules
 from flows.texts import Texts
 
 # The model behind each part of the file, for naming the keys an unknown key might have meant.
@@ -25,6 +26,7 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
     "messages": Texts,
     "templates": Templates,
     "languages": Texts,
+    "reminders": ReminderRules,
 }
 LANGUAGES_FOLDER = "languages"
 

@@ -23,6 +23,7 @@ from flows.catalog_rules import catalog_problems
 from flows.limits import LIST_ROWS_MAX, PAYMENT_LINK_MIN_EXPIRY_MINUTES
 from flows.money import InvalidPrice, parse_rupees
 from flows.notices import Templates
+from flows.reminders import ReminderRules
 from flows.texts import Texts
 from flows.texts_hi import HINDI
 
@@ -119,6 +120,7 @@ class ShopConfig(_Frozen):
     products: Annotated[tuple[Product, ...], Field(min_length=1)]
     messages: Texts = Texts()
     templates: Templates = Templates()
+    reminders: ReminderRules = ReminderRules()
     # Every language besides English ([messages]), by code: the bundled ones (Hindi) with the
     # merchant's overrides, and the merchant's own (a languages/*.toml file, [messages.ta]).
     languages: Annotated[dict[LanguageCode, Texts], Field(validate_default=True)] = {}
@@ -194,6 +196,7 @@ class ShopConfig(_Frozen):
                 products=tuple(product.in_language(language) for product in self.products),
                 messages=self.languages[language],
                 templates=self.templates,
+                reminders=self.reminders,
                 # English kept under its code: the list of languages names each in its own.
                 languages={**self.languages, DEFAULT_LANGUAGE: self.messages},
             )

@@ -8,6 +8,7 @@ order (the template's `{{1}}`, `{{2}}`, …):
 - `order_delivered`: order id
 - `order_cancelled`: order id
 - `order_refunded`: order id, amount refunded (e.g. "₹12.50")
+- `payment_reminder`: order id, amount to pay (e.g. "₹498.00"), payment link URL
 """
 
 from collections.abc import Mapping
@@ -39,6 +40,8 @@ class Templates(BaseModel):
     order_delivered: TemplateRef | None = None
     order_cancelled: TemplateRef | None = None
     order_refunded: TemplateRef | None = None
+    # A reminder to pay once the 24-hour window closed (flows/machine.py, reminders).
+    payment_reminder: TemplateRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ class Texts(BaseModel):
         "• *orders*: your recent orders\n"
         "• *language*: change the language\n"
         "• *cancel*: stop what you are doing\n"
+        "• *stop* / *start*: no more reminders, or reminders again\n"
         "• *help*: this message"
     )
     hint: str = "Sorry, I didn't get that. Type *menu* to start over or *help* for help."
@@ -129,6 +130,19 @@ class Texts(BaseModel):
     link_creation_failed: str = (
         "Sorry, we could not create a payment link for order {order_id}. Please try again."
     )
+
+    # --- reminders (flows/reminders.py) -----------------------------------------------------
+    payment_reminder: str = (
+        "⏰ A reminder: order {order_id} is still waiting for your payment. "
+        "Type *stop* if you want no more reminders."
+    )
+    payment_reminder_fresh_link: str = (
+        "⏰ A reminder: the payment link for order {order_id} expired, so here is a fresh one. "
+        "Type *stop* if you want no more reminders."
+    )
+    cart_reminder: str = "🛒 You left something in your cart. Ready to check out?"
+    reminders_stopped: str = "OK, no more reminders from us. Type *start* to turn them back on."
+    reminders_started: str = "Reminders are back on. Type *stop* at any time to turn them off."
 
     # --- after payment: the merchant ships, delivers, cancels, refunds ----------------------
     shipped_notice: str = "📦 Your order {order_id} is on its way!"

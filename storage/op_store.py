@@ -15,8 +15,9 @@ from typing import TypeVar
 from flows.effects import Effect
 from flows.messages import OutgoingMessage
 from flows.orders import Order
+from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
-from storage import lifecycle_ops, ops
+from storage import lifecycle_ops, ops, reminder_ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
@@ -34,6 +35,7 @@ from storage.repository import (
     OutboxMessage,
     Refund,
     RefundSettlement,
+    Reminder,
     StepResult,
     StoredEvent,
 )
@@ -162,6 +164,7 @@ class OpStore(ABC):
         effects: Sequence[Effect],
         now: int,
         alert_channels: Sequence[str] = (),
+        reminders: Sequence[ReminderChange] = (),
     ) -> StepResult:
         """Raises `UnknownEventError` for an event id never recorded, and the driver's
         integrity error for an impossible step (e.g. an order id placed twice); either way
@@ -174,6 +177,7 @@ class OpStore(ABC):
             tuple(effects),
             now,
             tuple(alert_channels),
+            tuple(reminders),
         )
         return await self._write(partial(ops.commit_step, step))
 
@@ -239,6 +243,17 @@ class OpStore(ABC):
 
     async def last_message_from(self, phone: str) -> int | None:
         return await self._read(partial(ops.last_message_from, phone))
+
+    # --- reminders ------------------------------------------------------------------------------
+
+    async def fire_due_reminders(self, now: int) -> list[int]:
+        return await self._write(partial(reminder_ops.fire_due, now))
+
+    async def next_reminder_due(self) -> int | None:
+        return await self._read(reminder_ops.next_due)
+
+    async def customer_reminders(self, customer_key: str) -> list[Reminder]:
+        return await self._read(partial(reminder_ops.customer_reminders, customer_key))
 
     # --- orders ---------------------------------------------------------------------------------
 

@@ -32,7 +32,9 @@ from flows.lifecycle import ALLOWED_TRANSITIONS
 from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, event_body
 from flows.messages import OutgoingMessage
 from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus, PaymentLink
+from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
+from storage import reminder_ops
 from storage.errors import UnknownEventError
 from storage.query import Op, Query, Row
 from storage.repository import (
@@ -202,6 +204,7 @@ class Step:
     effects: Sequence[Effect]
     now: int
     alert_channels: Sequence[str] = ()
+    reminders: Sequence[ReminderChange] = ()
 
 
 _UPSERT_CUSTOMER = """
@@ -231,6 +234,8 @@ def commit_step(step: Step) -> Op[StepResult]:
         job_id = yield from _apply_effect(effect, step, alert_ids)
         if job_id is not None:
             job_ids.append(job_id)
+    for change in step.reminders:
+        yield from reminder_ops.apply_change(change, step.customer.key, step.now)
     outbox_ids: list[int] = []
     for message in step.messages:
         outbox_ids.append((yield from _queue_message(message, step, phone, user_id)))
@@ -416,21 +421,28 @@ _ORDER_COLUMNS = (
 )
 
 
-_LOAD_CUSTOMER = """
-SELECT key, phone, user_id, name, conversation, language,
-       (SELECT o.id FROM orders o WHERE o.customer_key = c.key AND o.status = 'pending_payment'
-        ORDER BY o.created_at DESC, o.id DESC LIMIT 1) AS open_order_id
-FROM customers c WHERE key = ?
-"""
+_OPEN_ORDER_ID = (
+    "(SELECT o.id FROM orders o WHERE o.customer_key = customers.key "
+    "AND o.status = 'pending_payment' ORDER BY o.created_at DESC, o.id DESC LIMIT 1) "
+    "AS open_order_id"
+)
+_CUSTOMER_COLUMNS = ", ".join(
+    (
+        "key, phone, user_id, name, conversation, language",
+        reminder_ops.FACTS_COLUMNS,
+        _OPEN_ORDER_ID,
+    )
+)
+_LOAD_CUSTOMER = _select(_CUSTOMER_COLUMNS, "FROM customers WHERE key = ?")
 
 
 def load_snapshot(
     customer_key: str, order_id: str | None, recent_orders: int = 0
 ) -> Op[CustomerSnapshot]:
     """One statement for most steps (a customer without an order in play), two otherwise:
-    the customer with the id of their open order, then the orders the step needs.
-    `recent_orders`: how many of the customer's newest orders to load too (0: none; only the
-    `orders` list needs them)."""
+    the customer (with their reminder facts and the id of their open order), then the orders
+    the step needs. `recent_orders`: how many of the customer's newest orders to load too
+    (0: none; only the `orders` list needs them)."""
     customers = yield Query(_LOAD_CUSTOMER, (customer_key,))
     if not customers:  # a new customer: no orders either (an order's step saved its customer)
         return CustomerSnapshot(None, Conversation(), open_order=None, event_order=None)
@@ -453,6 +465,7 @@ def load_snapshot(
         event_order=orders.get(order_id) if order_id is not None else None,
         language=row["language"],
         recent_orders=tuple(recent),
+        reminders=reminder_ops.facts(row),
     )
 
 

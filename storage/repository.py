@@ -13,6 +13,7 @@ from flows.lifecycle import Verdict
 from flows.messages import OutgoingMessage
 from flows.notices import NoticeContext
 from flows.orders import Order
+from flows.reminders import ReminderChange, ReminderFacts, ReminderSlot
 from flows.state import Conversation, Customer
 
 
@@ -50,6 +51,7 @@ class CustomerSnapshot:
     event_order: Order | None  # the order the event names (only if it belongs to this customer)
     language: str | None = None  # the language the customer chose; None: not chosen
     recent_orders: tuple[Order, ...] = ()  # newest first; loaded only when asked for
+    reminders: ReminderFacts = field(default_factory=ReminderFacts)  # window, stop, cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +218,20 @@ class HistoryEntry:
     actor: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One planned reminder (`flows.reminders`) and what became of it."""
+
+    id: int
+    customer_key: str
+    slot: ReminderSlot
+    order_id: str | None
+    due_at: int
+    status: str  # pending | fired | sent | skipped | cancelled
+    note: str | None
+    fired_at: int | None
+
+
 class Store(Protocol):
     @property
     def shared(self) -> bool:
@@ -287,11 +303,13 @@ class Store(Protocol):
         effects: Sequence[Effect],
         now: int,
         alert_channels: Sequence[str] = (),
+        reminders: Sequence[ReminderChange] = (),
     ) -> StepResult:
         """In one transaction: save the customer and conversation, apply order effects, queue
         provider calls as jobs, messages in the outbox and, for an order event the merchant
-        hears about, one delivery per channel in `alert_channels`; mark the event processed.
-        If the event was already processed, change nothing and return empty ids."""
+        hears about, one delivery per channel in `alert_channels`; apply the step's changes to
+        the customer's reminders; mark the event processed. If the event was already processed,
+        change nothing and return empty ids."""
 
     # --- outbox ---------------------------------------------------------------------------------
     async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:
@@ -350,6 +368,17 @@ class Store(Protocol):
 
     async def last_message_from(self, phone: str) -> int | None:
         """When this phone number last wrote to the shop on WhatsApp (Unix seconds)."""
+
+    # --- reminders ------------------------------------------------------------------------------
+    async def fire_due_reminders(self, now: int) -> list[int]:
+        """Turn pending reminders due by `now` into `ReminderDue` events, each exactly once
+        however many processes ask at the same time; returns the new event ids."""
+
+    async def next_reminder_due(self) -> int | None:
+        """When the earliest pending reminder is due; None when none is pending."""
+
+    async def customer_reminders(self, customer_key: str) -> list[Reminder]:
+        """Every reminder of one customer, oldest first."""
 
     # --- orders ---------------------------------------------------------------------------------
     async def get_order(self, order_id: str) -> Order | None: ...

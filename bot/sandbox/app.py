@@ -6,8 +6,10 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot.clock import AdjustableClock
 from bot.sandbox.chat import add_chat_routes
 from bot.sandbox.checkout import add_checkout_routes
+from bot.sandbox.clock import add_clock_routes
 from bot.sandbox.credentials import SANDBOX_CREDENTIALS, Credentials
 from bot.sandbox.graph import add_graph_routes
 from bot.sandbox.guard import sandbox_guard
@@ -115,16 +117,23 @@ def mount_standins(app: web.Application, state: SandboxState) -> None:
     app.on_shutdown.append(_end_streams)
 
 
-def setup_sandbox(app: web.Application, settings: Settings) -> None:
+def setup_sandbox(
+    app: web.Application, settings: Settings, clock: AdjustableClock | None = None
+) -> None:
     """Add every sandbox route to the bot's app. Webhooks go to the bot on 127.0.0.1 at
-    `settings.port`; set `app[SANDBOX].bot_url` to point them elsewhere (tests do)."""
+    `settings.port`; set `app[SANDBOX].bot_url` to point them elsewhere (tests do). With
+    `clock` (the bot's own), the chat's clock control moves the bot and the stand-ins alike."""
     state = SandboxState(
         credentials=Credentials.from_settings(settings),
         bot_url=f"http://127.0.0.1:{settings.port}",
         public_url=settings.public_base_url or f"http://localhost:{settings.port}",
     )
+    if clock is not None:
+        state.clock = clock
+        state.fast_forward = clock
     mount_standins(app, state)
     add_merchant_standins(app, settings)
+    add_clock_routes(app)
     add_chat_routes(app)
     add_orders_routes(app)
     app.middlewares.append(sandbox_guard(settings))

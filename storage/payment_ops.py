@@ -3,7 +3,7 @@ job that must check it, and a payment that arrived for an order no longer taking
 at once). Operations like those of `storage.ops`, each run in one transaction."""
 
 from flows.effects import SetOrderStatus
-from flows.lifecycle import Verdict, refundable
+from flows.lifecycle import Notice, Verdict, refundable
 from flows.merchant import MerchantEvent, MerchantEventType
 from flows.orders import FulfilmentStatus, OrderStatus
 from storage import lifecycle_ops, ops
@@ -77,8 +77,19 @@ def refund_late_payment(late: LatePayment) -> Op[ActionResult]:
         request_key=f"late:{late.payment_id}",
     )
     if found.order.fulfilment is FulfilmentStatus.CANCELLED:
-        amount = refundable(found.order)
-        result = yield from lifecycle_ops._refund(found, action, amount)
+        # Cancelled by the shop before: cancelling again is refused, so refund alone, and tell
+        # the customer again that the order stays cancelled (the refund notice follows).
+        refund = yield from lifecycle_ops._refund(found, action, refundable(found.order))
+        told = yield from lifecycle_ops._tell(
+            found, found.order, Notice.CANCELLED, late.notice_context, late.at
+        )
+        result = ActionResult(
+            refund.verdict,
+            refund.message,
+            refund.order,
+            (*told, *refund.outbox_ids),
+            refund.job_ids,
+        )
     else:
         result = yield from lifecycle_ops._cancel(found, action)
     alert = MerchantEvent(type=MerchantEventType.ORDER_PAID, order_id=order.id, at=late.at)

@@ -280,7 +280,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     """
     settings = _validated(env)
     platform = detect_platform(env)
-    provider, problems = _chosen_provider(env, settings.payment_provider)
+    provider, problems = chosen_provider(env, settings.payment_provider)
     mode = settings.bot_mode or _automatic_mode(env, platform)
     problems += _missing_credentials(env, mode, settings.bot_mode, platform, provider)
     redirected = provider is not PaymentProviderName.RAZORPAY
@@ -300,7 +300,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
-def _chosen_provider(
+def chosen_provider(
     env: Mapping[str, str], chosen: PaymentProviderName | None
 ) -> tuple[PaymentProviderName, list[str]]:
     """PAYMENT_PROVIDER when set; else the one provider whose credentials are set; else

@@ -75,13 +75,25 @@ def event_body(event: MerchantEvent, order: Order, customer: Customer | None) ->
             },
             "address": order.address,
             "payment": {
-                "provider": "razorpay",
+                "provider": payment_provider(order.link.id if order.link else None),
                 "link_id": order.link.id if order.link else None,
                 "payment_id": order.payment_id,
             },
             "tracking": {},
         },
     }
+
+
+def payment_provider(link_id: str | None) -> str | None:
+    """Which provider made a link, from the shape of its id: Razorpay's `plink_…`, Stripe's
+    Checkout Session `cs_…`, else a Paystack reference (our order id and a suffix)."""
+    if not link_id:
+        return None
+    if link_id.startswith("plink_"):
+        return "razorpay"
+    if link_id.startswith("cs_"):
+        return "stripe"
+    return "paystack"
 
 
 def _payment_status(status: OrderStatus) -> str:

@@ -4,6 +4,7 @@ is told; the merchant's refund goes through the provider once and settles from i
 Paystack's own rules (verify before confirming, late payments refunded) have their tests below.
 """
 
+import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -383,6 +384,7 @@ async def test_paystack_a_payment_after_the_order_was_cancelled_is_refunded_and_
         [alert] = await shop.app[keys.STORE].order_alerts(link.order_id)
         assert alert.channel == "whatsapp:919900000001"
         assert link.order_id in alert.body
+        assert json.loads(alert.body)["data"]["payment"]["provider"] == "paystack"
 
         assert (await Paystack(shop).settle_refund()).status == 200
         await shop.settle()

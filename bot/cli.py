@@ -15,7 +15,7 @@ from bot.hosting import HostingPlatform, detect_platform
 from bot.logging import configure_logging, get_logger
 from bot.merchant.alerts_cli import add_alerts_command, run_alerts_command
 from bot.merchant.cli import add_orders_parser, run_orders
-from bot.payments.choose import currency_problem
+from bot.payments.choose import amount_problems, currency_problem
 from bot.settings import (
     HTTP_DRAIN_SECONDS,
     LOOPBACK,
@@ -127,7 +127,9 @@ def _payment_problems(shop: ShopConfig, env: Mapping[str, str]) -> list[str]:
         choices = ", ".join(name.value for name in PaymentProviderName)
         problems.append(f"PAYMENT_PROVIDER={env['PAYMENT_PROVIDER']!r}: use one of {choices}")
     currency = currency_problem(provider, shop.shop.currency)
-    return problems + ([currency] if currency else [])
+    prices = {product.id: product.price for product in shop.products}
+    limits = amount_problems(provider, shop.shop.currency, prices)
+    return problems + ([currency] if currency else []) + limits
 
 
 def _print_problems(error: ConfigError) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.payments.choose import currency_problem
+from bot.payments.choose import amount_problems, currency_problem
 from bot.settings import (
     WHATSAPP_SECRETS,
     Mode,
@@ -141,3 +141,14 @@ def test_check_config_names_mixed_credentials_and_a_currency_the_provider_refuse
 
     assert check_config(tmp_path, {"PAYMENT_PROVIDER": "stripe"}, capsys)[0] == 0
     assert check_config(tmp_path, {}, capsys)[0] == 0
+
+
+def test_stripe_minimum_and_maximum_charges_per_product() -> None:
+    prices = {"sticker": 40, "chai": 24900, "gold": 100_000_000}
+    problems = amount_problems(PaymentProviderName.STRIPE, "INR", prices)
+    assert len(problems) == 2
+    assert "'sticker'" in problems[0]
+    assert "minimum charge of 50" in problems[0]
+    assert "'gold'" in problems[1]
+    assert "maximum of 99999999" in problems[1]
+    assert amount_problems(PaymentProviderName.PAYSTACK, "NGN", prices) == []

@@ -13,7 +13,7 @@ from bot.payments.razorpay import RazorpayProvider
 from bot.payments.stripe import StripeProvider
 from bot.settings import PaymentProviderName, Settings
 
-__all__ = ["WEBHOOK_PATHS", "currency_problem", "make_provider"]
+__all__ = ["WEBHOOK_PATHS", "amount_problems", "currency_problem", "make_provider"]
 
 # Each provider's webhook route; only the chosen provider's exists (another answers 404).
 WEBHOOK_PATHS = {
@@ -71,6 +71,30 @@ def currency_problem(provider: PaymentProviderName, currency: str) -> str | None
         f"currency {currency!r}: {provider.value.capitalize()} does not take it "
         f"(it takes {listed}); change [shop] currency or PAYMENT_PROVIDER"
     )
+
+
+def amount_problems(
+    provider: PaymentProviderName, currency: str, prices: dict[str, int]
+) -> list[str]:
+    """Products (id -> price in minor units) the provider could not charge for on their own:
+    below Stripe's minimum charge for the currency, or above its eight-digit maximum. Razorpay's
+    limits are checked with the shop's money settings; Paystack publishes none we could check."""
+    if provider is not PaymentProviderName.STRIPE:
+        return []
+    least = stripe.MINIMUM_CHARGE.get(currency.upper(), 0)
+    problems = []
+    for product_id, price in prices.items():
+        if price < least:
+            problems.append(
+                f"product {product_id!r}: {price} (minor units of {currency}) is below Stripe's "
+                f"minimum charge of {least}; an order of only this product could not be paid"
+            )
+        elif price > stripe.MAXIMUM_AMOUNT:
+            problems.append(
+                f"product {product_id!r}: {price} (minor units of {currency}) is above Stripe's "
+                f"maximum of {stripe.MAXIMUM_AMOUNT} for one payment"
+            )
+    return problems
 
 
 def _secret(value: SecretStr | None) -> str:

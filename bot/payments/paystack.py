@@ -244,9 +244,15 @@ class PaystackProvider:
         return reference
 
     async def _refund_with_key(self, request: RefundRequest) -> _Refund | None:
-        """A refund this key already asked for: an earlier attempt whose answer was lost."""
+        """A refund this key already asked for: an earlier attempt whose answer was lost.
+        (The `transaction` filter is in Paystack's SDKs, not its OpenAPI file: if Paystack
+        refuses the listing, the refund is asked for; Paystack itself refuses refunding more
+        than was paid, which bounds what a lost answer could cost.)"""
         query = urlencode({"transaction": request.payment_id})
-        data = await self._call("GET", f"/refund?{query}", "list refunds")
+        try:
+            data = await self._call("GET", f"/refund?{query}", "list refunds")
+        except ProviderRejected:
+            return None
         if not isinstance(data, list):
             raise ProviderUnavailable("Paystack list refunds: data is not a list")
         note = f"{_NOTE_KEY}{request.idempotency_key}"

@@ -79,6 +79,16 @@ XAF XCD XOF XPF YER ZAR ZMW
 """
 CURRENCIES: Final = frozenset(_CURRENCY_CODES.split())
 
+# The smallest charge Stripe accepts per currency, in minor units (docs.stripe.com/currencies,
+# "Minimum and maximum charge amounts"); any amount has at most eight digits.
+MINIMUM_CHARGE: Final = {
+    "USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50, "CZK": 1500,
+    "DKK": 250, "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50, "JPY": 50,
+    "MXN": 1000, "MYR": 200, "NOK": 300, "NZD": 50, "PLN": 200, "RON": 200, "SEK": 300,
+    "SGD": 50, "THB": 1000,
+}  # fmt: skip
+MAXIMUM_AMOUNT: Final = 99_999_999
+
 Clock = Callable[[], float]
 
 

@@ -391,3 +391,31 @@ async def test_paystack_a_payment_after_the_order_was_cancelled_is_refunded_and_
         settled = await shop.app[keys.STORE].get_order(link.order_id)
         assert settled is not None
         assert payment_status(settled) is PaymentStatus.REFUNDED
+
+
+async def test_paystack_a_payment_after_the_customer_cancelled_cancels_and_refunds_it(
+    database_url: str, shop_config: ShopConfig
+) -> None:
+    async with running_shop(database_url, shop_config, provider="paystack") as shop:
+        link, summary = await awaiting_payment(shop, Paystack(shop))
+        await shop.tap(ASHA, button_ids(summary)["Cancel order"])
+        await shop.settle()
+        order = await shop.app[keys.STORE].get_order(link.order_id)
+        assert order is not None
+        assert order.status is OrderStatus.CANCELLED
+        assert order.fulfilment is FulfilmentStatus.UNFULFILLED
+
+        assert (await shop.post_paystack(shop.paystack.pay(link.link_id))).status == 200
+        await shop.settle()
+
+        [refund] = Paystack(shop).refund_calls()
+        assert (refund["transaction"], refund["amount"]) == (link.link_id, 49_800)
+        late = await shop.app[keys.STORE].get_order(link.order_id)
+        assert late is not None
+        assert (late.status, late.fulfilment) == (OrderStatus.PAID, FulfilmentStatus.CANCELLED)
+        assert late.payment_id == link.link_id
+        assert confirmations(shop) == []
+        assert "cancelled" in text_of(shop.last_reply(ASHA))
+        history = await shop.app[keys.MERCHANT].show(link.order_id)
+        assert history is not None
+        assert any("refunded automatically" in entry.reason for entry in history.history)

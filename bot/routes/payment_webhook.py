@@ -63,7 +63,11 @@ async def receive(request: web.Request, record: Record | None = None) -> web.Str
     try:
         recorded = await record(request, hook, new) if record is not None else None
         if recorded is not None:
-            bound.info("payment webhook recorded" if recorded else "duplicate webhook ignored")
+            bound.info(
+                "payment webhook recorded"
+                if recorded
+                else "payment webhook already recorded, or for an order we do not know"
+            )
             return web.json_response({"status": "ok"})
         if hook.refund is not None:
             # Before recording: settling is idempotent, so if it fails the 500 brings the

@@ -27,6 +27,8 @@ from bot.merchant.orders import MerchantOrders
 from bot.merchant.refunds import RefundCalls
 from bot.outbox import OutboxSender
 from bot.payments.choose import make_provider
+from bot.payments.paystack import PaystackProvider
+from bot.payments.paystack_jobs import PaystackVerifier
 from bot.retry import Backoff
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
@@ -250,6 +252,12 @@ async def _workers(
             store=store, shop=shop, clock=system_clock, deliver=outbox.submit, perform=jobs.submit
         )
         RefundCalls(store=store, provider=provider, orders=orders, jobs=jobs, clock=system_clock)
+        if isinstance(provider, PaystackProvider):
+            # An order's jobs run in order, whoever runs them: one of the bot's pending checks
+            # of a Paystack payment may come first.
+            PaystackVerifier(
+                store=store, provider=provider, orders=orders, jobs=jobs, clock=system_clock
+            )
         yield orders
         # Jobs first: a refund the provider settles at once queues the customer's message.
         # Idle before closing: a closing worker on a shared store leaves its work to the

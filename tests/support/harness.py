@@ -1,6 +1,7 @@
 """A whole shop on loopback: the real app on aiohttp's test server, a real database (a SQLite
 file or a Postgres database: the `database_url` fixture runs a test on each), and recording
-fakes of the Graph API and Razorpay. Tests talk to it like customers do."""
+fakes of the Graph API and of Razorpay, Stripe and Paystack (`provider=` picks the one the shop
+uses). Tests talk to it like customers do."""
 
 from __future__ import annotations
 

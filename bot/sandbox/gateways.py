@@ -36,7 +36,9 @@ STRIPE_PREFIX = "/sandbox/stripe"
 PAYSTACK_PREFIX = "/sandbox/paystack"
 REFUND_SECONDS = 2.0
 REDELIVERY_SECONDS = (5.0, 15.0, 60.0)
-ACTIONS = ("pay", "fail", "expire")
+# "lost": paid, but the webhook never reaches the bot (a wrong secret, a lost delivery): only
+# the callback check and the reconciliation sweep can find the payment then.
+ACTIONS = ("pay", "lost", "fail", "expire")
 
 Entity = dict[str, Any]
 
@@ -557,6 +559,8 @@ def _actions(prefix: str, page: _Page) -> str:
         "Fail payment</button></form>"
         f'<form method="post" action="{base}/expire"><button class="btn btn-ghost" type="submit">'
         "Let it expire</button></form></div>"
+        f'<form method="post" action="{base}/lost"><button class="btn btn-ghost" type="submit">'
+        "Pay, but the webhook is lost</button></form>"
     )
 
 
@@ -613,14 +617,15 @@ async def stripe_action(request: web.Request) -> web.StreamResponse:
     session = gateways.sessions.get(key)
     if session is None or session["status"] != "open":
         raise web.HTTPSeeOther(page_url)
-    if action == "pay":
+    if action in ("pay", "lost"):
         session.update(
             status="complete",
             payment_status="paid",
             url=None,
             payment_intent=gateways.new_id("pi_sandbox"),
         )
-        await stripe_event(state, gateways, "checkout.session.completed", _public(session))
+        if action == "pay":
+            await stripe_event(state, gateways, "checkout.session.completed", _public(session))
         raise web.HTTPFound(session["success_url"].replace("{CHECKOUT_SESSION_ID}", key))
     if action == "fail":
         # A delayed method (a bank debit) that the bank then declines: the only failure
@@ -651,14 +656,15 @@ async def paystack_action(request: web.Request) -> web.StreamResponse:
     transaction = gateways.transactions.get(reference or "")
     if transaction is None or transaction["status"] != "abandoned" or transaction.get("_expired"):
         raise web.HTTPSeeOther(page_url)
-    if action == "pay":
+    if action in ("pay", "lost"):
         transaction.update(
             status="success",
             gateway_response="Successful",
             paid_at="2026-12-01T10:15:00.000Z",
             channel="card",
         )
-        await paystack_event(state, gateways, "charge.success", _transaction_data(transaction))
+        if action == "pay":
+            await paystack_event(state, gateways, "charge.success", _transaction_data(transaction))
         back = transaction["_callback_url"]
         if back:
             joiner = "&" if "?" in back else "?"

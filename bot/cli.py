@@ -220,8 +220,9 @@ def _run(app: web.Application, settings: Settings) -> None:
 
 def _announce_sandbox(settings: Settings) -> None:
     log.warning(
-        "SANDBOX MODE: no WhatsApp or Razorpay credentials are set, so both are simulated "
-        "in this process. Nothing is sent to Meta and no money moves.",
+        "SANDBOX MODE: no WhatsApp or payment credentials are set, so WhatsApp and "
+        f"{settings.provider.value.capitalize()} are simulated in this process. Nothing is sent "
+        "to Meta and no money moves.",
         open=f"http://localhost:{settings.port}/sandbox",
     )
     print(

@@ -366,6 +366,10 @@ class StripeProvider:
         answer is "pending" until the API (check_payment) or the webhook says more."""
         session_id = query.get("session_id", "")
         order_id = query.get("order_id", "")
+        if order_id and query.get("cancelled") == "1":
+            # Checkout's back link: the customer left without paying (this session stays
+            # open until it expires, so they may still come back to it).
+            return CallbackResult(order_id=order_id, link_id="", payment_id="", status="left")
         if not session_id.startswith("cs_") or not order_id:
             return None
         return CallbackResult(

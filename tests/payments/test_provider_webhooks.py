@@ -1,11 +1,12 @@
 """Stripe's and Paystack's webhook bodies (real-shaped, tests/fixtures/stripe|paystack/webhooks)
 translated into our typed outcomes: the same PaymentEvent and RefundUpdate Razorpay's give."""
 
+import aiohttp
 import pytest
 
 from bot.payments.base import MalformedPaymentWebhook, RefundUpdate
-from bot.payments.paystack import charge_reference, parse_paystack_event
-from bot.payments.stripe import parse_stripe_event
+from bot.payments.paystack import PaystackProvider, charge_reference, parse_paystack_event
+from bot.payments.stripe import StripeProvider, parse_stripe_event
 from flows.events import PaymentCaptured, PaymentFailed, PaymentLinkExpired
 from tests.fixtures_path import PAYSTACK_FIXTURES, STRIPE_FIXTURES
 
@@ -141,3 +142,24 @@ def test_paystack_other_events_are_logged_and_keyed_by_their_bytes() -> None:
 def test_paystack_unreadable_bodies_are_malformed(body: bytes) -> None:
     with pytest.raises(MalformedPaymentWebhook):
         parse_paystack_event(body)
+
+
+async def test_stripe_and_paystack_redirects_name_the_order_but_never_say_paid(
+    session: aiohttp.ClientSession,
+) -> None:
+    stripe_provider = StripeProvider(session, secret_key="sk", webhook_secrets=["whsec_x"])
+    back = stripe_provider.verify_callback(
+        {"provider": "stripe", "order_id": ORDER, "session_id": SESSION}
+    )
+    assert back is not None
+    assert (back.order_id, back.link_id, back.status) == (ORDER, SESSION, "pending")
+    left = stripe_provider.verify_callback({"order_id": ORDER, "cancelled": "1"})
+    assert left is not None
+    assert (left.order_id, left.status) == (ORDER, "left")
+    assert stripe_provider.verify_callback({"order_id": ORDER, "session_id": "x"}) is None
+
+    paystack_provider = PaystackProvider(session, secret_key="sk", email_domain="shop.example")
+    redirect = paystack_provider.verify_callback({"trxref": REFERENCE, "reference": REFERENCE})
+    assert redirect is not None
+    assert (redirect.order_id, redirect.link_id, redirect.status) == (ORDER, REFERENCE, "pending")
+    assert paystack_provider.verify_callback({"reference": "T123_abc"}) is None

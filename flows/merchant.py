@@ -20,10 +20,15 @@ class MerchantEventType(StrEnum):
     """Event types as the Standard Webhooks receiver sees them (`type` in the body)."""
 
     ORDER_PAID = "order.paid"
+    # A payment that does not match its order (amount, currency, link): a person must look.
+    ORDER_FLAGGED = "order.flagged"
+    # Paid after the order was cancelled or expired, and refunded automatically (Paystack).
+    LATE_PAYMENT_REFUNDED = "order.late_payment_refunded"
 
 
 ORDER_STATUS_EVENTS: Mapping[OrderStatus, MerchantEventType] = {
     OrderStatus.PAID: MerchantEventType.ORDER_PAID,
+    OrderStatus.FLAGGED: MerchantEventType.ORDER_FLAGGED,
 }
 """An order moving into one of these statuses tells the merchant: one line per event type."""
 

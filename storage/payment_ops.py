@@ -92,6 +92,8 @@ def refund_late_payment(late: LatePayment) -> Op[ActionResult]:
         )
     else:
         result = yield from lifecycle_ops._cancel(found, action)
-    alert = MerchantEvent(type=MerchantEventType.ORDER_PAID, order_id=order.id, at=late.at)
+    alert = MerchantEvent(
+        type=MerchantEventType.LATE_PAYMENT_REFUNDED, order_id=order.id, at=late.at
+    )
     yield from ops.notify(alert, late.alert_channels, late.at)
     return result

@@ -316,7 +316,12 @@ async def test_paystack_confirms_only_after_verify_agrees(
 async def test_paystack_verify_disagreeing_on_the_amount_flags_the_order(
     database_url: str, shop_config: ShopConfig
 ) -> None:
-    async with running_shop(database_url, shop_config, provider="paystack") as shop:
+    async with running_shop(
+        database_url,
+        shop_config,
+        provider="paystack",
+        extra_env={"OWNER_WHATSAPP": "919900000001"},
+    ) as shop:
         link, _ = await awaiting_payment(shop, Paystack(shop))
 
         # The webhook is signed, but Paystack's own record says 100 was paid, not 49,800.
@@ -328,6 +333,8 @@ async def test_paystack_verify_disagreeing_on_the_amount_flags_the_order(
         assert order.status is OrderStatus.FLAGGED
         assert confirmations(shop) == []
         assert "checking" in text_of(shop.last_reply(ASHA))
+        [alert] = await shop.app[keys.STORE].order_alerts(link.order_id)  # the merchant is told
+        assert alert.event_type == "order.flagged"
 
 
 async def test_paystack_a_webhook_verify_does_not_confirm_changes_nothing(
@@ -383,6 +390,7 @@ async def test_paystack_a_payment_after_the_order_was_cancelled_is_refunded_and_
         # the owner's number can get it as text).
         [alert] = await shop.app[keys.STORE].order_alerts(link.order_id)
         assert alert.channel == "whatsapp:919900000001"
+        assert alert.event_type == "order.late_payment_refunded"
         assert link.order_id in alert.body
         assert json.loads(alert.body)["data"]["payment"]["provider"] == "paystack"
 

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar
 from urllib.parse import quote, urlencode
@@ -260,11 +261,28 @@ class StripeProvider:
         self._webhook_secrets = tuple(webhook_secrets)
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=timeout) if timeout else session.timeout
+        # (order id, asked deadline) -> the expires_at sent: a deadline Stripe finds too near
+        # is moved to now + 31 minutes, and a retry a few seconds later must send the same
+        # value, or its idempotency key would come back with other parameters.
+        self._expiries: OrderedDict[tuple[str, int], int] = OrderedDict()
+
+    def _expiry(self, request: LinkRequest, now: int) -> int:
+        key = (request.order_id, request.expire_by)
+        chosen = self._expiries.get(key)
+        # Reused while Stripe would still take it (30 minutes ahead, a little margin).
+        if chosen is None or chosen < now + MIN_EXPIRY_SECONDS - 50:
+            chosen = clamp_expiry(request.expire_by, now)
+        self._expiries[key] = chosen
+        self._expiries.move_to_end(key)
+        while len(self._expiries) > 1024:
+            self._expiries.popitem(last=False)
+        return chosen
 
     # --- outbound -------------------------------------------------------------------------
 
     async def create_link(self, request: LinkRequest) -> CreatedLink:
-        params = session_params(request, int(self._clock()))
+        now = int(self._clock())
+        params = session_params(request, now, self._expiry(request, now))
         data = await self._call(
             "POST",
             "/v1/checkout/sessions",
@@ -380,16 +398,20 @@ class StripeProvider:
 # --- request building -------------------------------------------------------------------------
 
 
-def session_params(request: LinkRequest, now: int) -> list[tuple[str, str]]:
+def session_params(
+    request: LinkRequest, now: int, expires_at: int | None = None
+) -> list[tuple[str, str]]:
     """The form for POST /v1/checkout/sessions: one line with the order's total, so what the
-    customer pays is exactly our total whatever Stripe does with line items."""
+    customer pays is exactly our total whatever Stripe does with line items. `expires_at`:
+    an expiry chosen for an earlier try of this attempt (see `StripeProvider._expiry`)."""
     if not request.callback_url:
         raise ProviderRejected(
             "Stripe Checkout needs a return page: set PUBLIC_BASE_URL", code="NO_RETURN_URL"
         )
     if not request.order_id:
         raise ProviderRejected("an order id is needed for Stripe", code="NO_ORDER_ID")
-    expires_at = min(max(request.expire_by, now + MIN_EXPIRY_SECONDS), now + MAX_EXPIRY_SECONDS)
+    if expires_at is None:
+        expires_at = clamp_expiry(request.expire_by, now)
     back = _with_query(request.callback_url, {"provider": "stripe", "order_id": request.order_id})
     order_id = request.order_id[:MAX_METADATA_VALUE]
     params: list[tuple[str, str]] = [
@@ -413,6 +435,11 @@ def session_params(request: LinkRequest, now: int) -> list[tuple[str, str]]:
         if key != "order_id" and len(params) < 60:
             params.append((f"metadata[{key[:40]}]", value[:MAX_METADATA_VALUE]))
     return params
+
+
+def clamp_expiry(expire_by: int, now: int) -> int:
+    """Our deadline within what Stripe allows a session: 30 minutes to 24 hours from now."""
+    return min(max(expire_by, now + MIN_EXPIRY_SECONDS), now + MAX_EXPIRY_SECONDS)
 
 
 def _with_query(url: str, params: Mapping[str, str]) -> str:

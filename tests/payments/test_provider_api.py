@@ -129,6 +129,25 @@ async def test_stripe_a_retried_attempt_sends_the_same_key_and_gets_the_same_ses
     assert other.link_id != link.link_id
 
 
+async def test_stripe_a_retry_seconds_later_sends_the_same_parameters(
+    session: aiohttp.ClientSession, stripe_fake: tuple[FakeStripe, str]
+) -> None:
+    fake, base = stripe_fake
+    clock = [float(NOW)]
+    provider = StripeProvider(
+        session, base, secret_key="sk_test_api", webhook_secrets=["x"], clock=lambda: clock[0]
+    )
+    fake.script.append(Canned(500, {"error": {"type": "api_error"}}, then_apply=True))
+    with pytest.raises(ProviderUnavailable):
+        await provider.create_link(link_request())  # 20 minutes asked: moved to 31
+    clock[0] += 7  # the job worker's back-off
+
+    link = await provider.create_link(link_request())
+
+    assert len(fake.created) == 1  # the same key, the same parameters: Stripe's first answer
+    assert link.expires_at == NOW + 31 * 60
+
+
 @pytest.mark.parametrize(
     ("status", "kind"),
     [

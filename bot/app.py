@@ -21,14 +21,16 @@ from bot.merchant.schedule import RetrySchedule
 from bot.merchant.setup import merchant_channels
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
-from bot.payments.razorpay import RazorpayProvider
+from bot.payments.choose import WEBHOOK_PATHS, make_provider
+from bot.payments.paystack import PaystackProvider
+from bot.payments.paystack_jobs import PaystackVerifier
 from bot.reminders import ReminderScheduler
 from bot.retry import Backoff
-from bot.routes import health, payments_callback, razorpay, whatsapp
+from bot.routes import health, payments_callback, paystack, razorpay, stripe, whatsapp
 from bot.routes.bodies import WebhookBodies
 from bot.routes.headers import add_security_headers
 from bot.runner import Runner
-from bot.settings import Mode, Settings
+from bot.settings import Mode, PaymentProviderName, Settings
 from bot.whatsapp.client import WhatsAppClient
 from flows.catalog import ShopConfig
 from storage.backends import open_store
@@ -62,7 +64,13 @@ def create_app(
     app.cleanup_ctx.append(_workers(clock, order_ids))
     app.router.add_get("/webhooks/whatsapp", whatsapp.verify_subscription)
     app.router.add_post("/webhooks/whatsapp", whatsapp.receive)
-    app.router.add_post("/webhooks/razorpay", razorpay.receive)
+    # Only the chosen provider's webhook route exists: another provider's delivery is a 404.
+    receivers = {
+        PaymentProviderName.RAZORPAY: razorpay.receive,
+        PaymentProviderName.STRIPE: stripe.receive,
+        PaymentProviderName.PAYSTACK: paystack.receive,
+    }
+    app.router.add_post(WEBHOOK_PATHS[settings.provider], receivers[settings.provider])
     app.router.add_get("/payments/callback", payments_callback.payment_callback)
     app.router.add_get("/healthz", health.healthz)
     add_security_headers(app)
@@ -123,13 +131,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             phone_number_id=settings.whatsapp_phone_number_id or "",
             access_token=_secret(settings.whatsapp_access_token),
         )
-        provider = RazorpayProvider(
-            session,
-            api_base=settings.razorpay_api_base,
-            key_id=settings.razorpay_key_id or "",
-            key_secret=_secret(settings.razorpay_key_secret),
-            webhook_secrets=[s.get_secret_value() for s in settings.razorpay_webhook_secret],
-        )
+        provider = make_provider(settings, session, clock)
         outbox = OutboxSender(
             store=store,
             client=whatsapp_client,
@@ -178,6 +180,16 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             perform=jobs.submit,
         )
         RefundCalls(store=store, provider=provider, orders=merchant, jobs=jobs, clock=clock)
+        if isinstance(provider, PaystackProvider):
+            PaystackVerifier(
+                store=store,
+                provider=provider,
+                orders=merchant,
+                jobs=jobs,
+                clock=clock,
+                alert_channels=alerts.channel_names,
+                alerts_queued=alerts.poke,
+            )
         app[keys.MERCHANT] = merchant
         app[keys.WHATSAPP] = whatsapp_client
         app[keys.PAYMENTS] = provider

@@ -105,7 +105,7 @@ class Texts(BaseModel):
     order_total: str = "*Total: {total}*"
     order_address: str = "Deliver to: {address}"
     link_validity: str = "This payment link is valid for {minutes} minutes."
-    pay_body: str = "Pay {amount} for order {order_id} securely with Razorpay."
+    pay_body: str = "Pay {amount} for order {order_id} securely."  # any provider
     pay_cta: str = "Pay {amount}"
     payment_url: str = "{url}"
     already_paid: str = "Order {order_id} is already paid. Thank you!"

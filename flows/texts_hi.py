@@ -78,7 +78,7 @@ HINDI: Mapping[str, str] = {
     "order_total": "*कुल: {total}*",
     "order_address": "डिलीवरी का पता: {address}",
     "link_validity": "यह भुगतान लिंक {minutes} मिनट तक चलेगा।",
-    "pay_body": "ऑर्डर {order_id} के लिए {amount} Razorpay से सुरक्षित भुगतान करें।",
+    "pay_body": "ऑर्डर {order_id} के लिए {amount} का सुरक्षित भुगतान करें।",
     "pay_cta": "{amount} भुगतान करें",
     "payment_url": "{url}",
     "already_paid": "ऑर्डर {order_id} का भुगतान हो चुका है। धन्यवाद!",

@@ -17,7 +17,7 @@ from flows.messages import OutgoingMessage
 from flows.orders import Order
 from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
-from storage import lifecycle_ops, ops, reminder_ops
+from storage import lifecycle_ops, ops, payment_ops, reminder_ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
@@ -29,6 +29,7 @@ from storage.repository import (
     HistoryEntry,
     Job,
     Lane,
+    LatePayment,
     MerchantAction,
     MerchantAlert,
     NewEvent,
@@ -296,6 +297,16 @@ class OpStore(ABC):
 
     async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
         return await self._write(partial(lifecycle_ops.settle_refund, settlement))
+
+    async def record_event_and_job(
+        self, event: NewEvent, job_kind: str, payload: str, now: int
+    ) -> int | None:
+        return await self._write(
+            partial(payment_ops.record_event_and_job, event, job_kind, payload, now)
+        )
+
+    async def refund_late_payment(self, late: LatePayment) -> ActionResult:
+        return await self._write(partial(payment_ops.refund_late_payment, late))
 
 
 def _wall_clock() -> int:

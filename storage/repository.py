@@ -211,6 +211,18 @@ class RefundSettlement:
 
 
 @dataclass(frozen=True, slots=True)
+class LatePayment:
+    """A verified payment for an order that no longer takes one: it is refunded at once."""
+
+    order_id: str
+    payment_id: str  # the provider's id for the payment (Paystack: the reference)
+    at: int
+    by: str  # the provider's name, for the order's history
+    notice_context: NoticeContextFactory
+    alert_channels: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     status: str
     at: int
@@ -415,5 +427,17 @@ class Store(Protocol):
         """Move a pending refund to processed or failed (once: a repeat changes nothing); a
         processed refund adds up on the order and tells the customer, a failed one frees its
         amount to be refunded again."""
+
+    # --- payment-provider work outside a conversation step ---------------------------------------
+    async def record_event_and_job(
+        self, event: NewEvent, job_kind: str, payload: str, now: int
+    ) -> int | None:
+        """Record a webhook and, if it is new and names a known order, queue `job_kind` for
+        that order in the same transaction; returns the new job's id."""
+
+    async def refund_late_payment(self, late: LatePayment) -> ActionResult:
+        """A verified payment for a cancelled or expired order: mark it paid, cancel it and
+        refund all of it (a refund job), tell the customer and queue the merchant's alert,
+        in one transaction. A repeat changes nothing."""
 
     async def close(self) -> None: ...

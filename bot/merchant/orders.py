@@ -24,6 +24,7 @@ from storage.repository import (
     ActionResult,
     HistoryEntry,
     Job,
+    LatePayment,
     MerchantAction,
     OutboxMessage,
     Refund,
@@ -109,6 +110,20 @@ class MerchantOrders:
 
     async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
         result = await self._store.settle_refund(settlement)
+        await self._hand_over(result)
+        return result
+
+    async def refund_late_payment(self, late: LatePayment) -> ActionResult:
+        """A payment that arrived after its order was cancelled or expired: refunded whole,
+        customer and merchant told (see `Store.refund_late_payment`)."""
+        result = await self._store.refund_late_payment(late)
+        log.info(
+            "late payment",
+            order_id=late.order_id,
+            payment_id=late.payment_id,
+            verdict=result.verdict.value,
+            outcome=result.message,
+        )
         await self._hand_over(result)
         return result
 

@@ -11,6 +11,15 @@ from bot.sandbox.chat import add_chat_routes
 from bot.sandbox.checkout import add_checkout_routes
 from bot.sandbox.clock import add_clock_routes
 from bot.sandbox.credentials import SANDBOX_CREDENTIALS, Credentials
+from bot.sandbox.gateways import (
+    PAYSTACK_PREFIX,
+    SANDBOX_PAYSTACK_SECRET_KEY,
+    SANDBOX_STRIPE_SECRET_KEY,
+    SANDBOX_STRIPE_WEBHOOK_SECRET,
+    STRIPE_PREFIX,
+    GatewayKeys,
+    add_gateway_routes,
+)
 from bot.sandbox.graph import add_graph_routes
 from bot.sandbox.guard import sandbox_guard
 from bot.sandbox.merchant import (
@@ -45,6 +54,12 @@ def sandbox_settings(settings: Settings) -> Settings:
             "razorpay_webhook_secret": (SecretStr(creds["RAZORPAY_WEBHOOK_SECRET"]),),
             "whatsapp_api_base": f"{local}/sandbox/graph/{GRAPH_VERSION}",
             "razorpay_api_base": f"{local}/sandbox/razorpay/v1",
+            # PAYMENT_PROVIDER picks which stand-in the bot talks to; all three are served.
+            "stripe_secret_key": SecretStr(SANDBOX_STRIPE_SECRET_KEY),
+            "stripe_webhook_secret": (SecretStr(SANDBOX_STRIPE_WEBHOOK_SECRET),),
+            "stripe_api_base": f"{local}{STRIPE_PREFIX}",
+            "paystack_secret_key": SecretStr(SANDBOX_PAYSTACK_SECRET_KEY),
+            "paystack_api_base": f"{local}{PAYSTACK_PREFIX}",
             "public_base_url": settings.public_base_url or f"http://localhost:{settings.port}",
         }
     )
@@ -132,6 +147,7 @@ def setup_sandbox(
         state.clock = clock
         state.fast_forward = clock
     mount_standins(app, state)
+    add_gateway_routes(app, GatewayKeys.from_settings(settings))
     add_merchant_standins(app, settings)
     add_clock_routes(app)
     add_chat_routes(app)

@@ -9,6 +9,7 @@ from bot.merchant.orders import MerchantOrders
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
+from bot.reminders import ReminderScheduler
 from bot.routes.bodies import WebhookBodies
 from bot.runner import Runner
 from bot.settings import Settings
@@ -28,4 +29,5 @@ JOBS = web.AppKey("jobs", JobRunner)
 ALERTS = web.AppKey("alerts", AlertWorker)
 WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)
 MERCHANT = web.AppKey("merchant", MerchantOrders)
+REMINDERS = web.AppKey("reminders", ReminderScheduler)
 DASHBOARD = web.AppKey("dashboard", Dashboard)

@@ -29,6 +29,7 @@ TABLES = (
     "jobs",
     "merchant_alerts",
     "refunds",
+    "reminders",
     "admin_login_attempts",
     "admin_form_uses",
 )
@@ -41,6 +42,7 @@ IDENTITY_TABLES = (
     "jobs",
     "merchant_alerts",
     "refunds",
+    "reminders",
 )
 
 

@@ -4,7 +4,11 @@ from typing import Any
 
 from flows.money import format_inr
 
-_HEADLINES = {"order.paid": "New paid order"}
+_HEADLINES = {
+    "order.paid": "New paid order",
+    "order.flagged": "Payment to check (it does not match the order):",
+    "order.late_payment_refunded": "Paid after it was cancelled, refunded automatically:",
+}
 
 
 def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | None) -> str:

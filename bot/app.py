@@ -19,6 +19,7 @@ from bot.merchant.orders import MerchantOrders
 from bot.merchant.refunds import RefundCalls
 from bot.merchant.schedule import RetrySchedule
 from bot.merchant.setup import merchant_channels
+from bot.merchant.stock import seed_stock
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
@@ -78,10 +79,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         # A sandbox over a live shop's orders would publish them; a live shop over sandbox
         # orders would confirm payments that never happened.
         await store.bind_mode(settings.mode.value, int(time.time()))
+        seeded = await seed_stock(store, app[keys.SHOP], int(time.time()))
     except BaseException:
         await store.close()
         raise
-    log.info("database opened", **store.describe())
+    log.info("database opened", stock_seeded=seeded, **store.describe())
     app[keys.STORE] = store
     yield
     await store.close()

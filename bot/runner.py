@@ -18,7 +18,7 @@ from flows.machine import Decision, StepContext, referenced_order_id, step
 from flows.messages import SendText
 from flows.orders import OrderStatus
 from flows.state import Conversation, Customer
-from storage.errors import StorageUnavailableError, StoreClosedError
+from storage.errors import StockShortError, StorageUnavailableError, StoreClosedError
 from storage.repository import (
     Job,
     Lane,
@@ -32,6 +32,9 @@ from storage.repository import (
 log = get_logger(__name__)
 
 COMMIT_RETRIES = 5  # a step failing this often fails for good: the event is set aside
+# Steps of one event against stock that keeps running out under it; each sees fresher counts,
+# so a second step normally tells the customer. Past this the commit retries above take over.
+STOCK_RESTEPS = 3
 
 
 class Runner(KeyedWorker[StoredEvent]):
@@ -90,6 +93,22 @@ class Runner(KeyedWorker[StoredEvent]):
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
 
     async def _step_and_commit(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
+        """Step and commit; when the commit finds an order's stock taken meanwhile (another
+        customer got the last units), nothing was saved: step again with fresh counts, and
+        the machine tells this customer before they pay."""
+        for _ in range(STOCK_RESTEPS - 1):
+            try:
+                await self._step_once(stored, event, customer_key)
+                return
+            except StockShortError as short:
+                log.info(
+                    "stock taken meanwhile; stepping again with fresh counts",
+                    event_id=stored.id,
+                    products=list(short.product_ids),
+                )
+        await self._step_once(stored, event, customer_key)
+
+    async def _step_once(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
         order_id = stored.order_id or referenced_order_id(event)
         snapshot = await self._store.load_snapshot(customer_key, order_id)
         customer = stored.customer or snapshot.customer
@@ -105,6 +124,7 @@ class Runner(KeyedWorker[StoredEvent]):
             new_order_id=self._new_order_id(),
             open_order=snapshot.open_order,
             event_order=snapshot.event_order,
+            stock=snapshot.stock,
         )
         decision = self._decide(snapshot.conversation, event, context, stored.id)
         result = await self._store.commit_step(

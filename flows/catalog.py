@@ -27,6 +27,7 @@ from flows.texts import Texts
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 MAX_PRODUCT_PRICE_PAISE = 50_000_000  # ₹5,00,000: Razorpay's default per-payment ceiling
+MAX_STOCK = 1_000_000_000  # units of one product; anything more is a typo
 
 
 class _Frozen(BaseModel):
@@ -40,6 +41,8 @@ class Product(_Frozen):
     category: Annotated[str, Field(min_length=1, max_length=100)]
     description: Annotated[str, Field(max_length=500)] | None = None
     available: bool = True
+    # The starting count when the shop tracks this product's stock; None: not counted.
+    stock: Annotated[int, Field(ge=0, le=MAX_STOCK)] | None = None
 
     @field_validator("price", mode="before")
     @classmethod

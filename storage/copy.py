@@ -29,6 +29,8 @@ TABLES = (
     "jobs",
     "merchant_alerts",
     "refunds",
+    "stock",
+    "stock_holds",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 

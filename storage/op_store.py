@@ -7,7 +7,7 @@ which operation, how unreadable rows are set aside — is here, once.
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import TypeVar
@@ -16,7 +16,7 @@ from flows.effects import Effect
 from flows.messages import OutgoingMessage
 from flows.orders import Order
 from flows.state import Conversation, Customer
-from storage import lifecycle_ops, ops
+from storage import lifecycle_ops, ops, stock_ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
@@ -35,6 +35,7 @@ from storage.repository import (
     Refund,
     RefundSettlement,
     StepResult,
+    StockLevel,
     StoredEvent,
 )
 
@@ -273,6 +274,22 @@ class OpStore(ABC):
 
     async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
         return await self._write(partial(lifecycle_ops.settle_refund, settlement))
+
+    # --- stock ----------------------------------------------------------------------------------
+
+    async def seed_stock(self, starting: Mapping[str, int], now: int) -> list[str]:
+        return await self._write(partial(stock_ops.seed_stock, dict(starting), now))
+
+    async def stock_levels(self) -> list[StockLevel]:
+        return await self._read(stock_ops.stock_levels)
+
+    async def set_stock(self, product_id: str, on_hand: int, by: str, now: int) -> StockLevel:
+        return await self._write_statement(
+            partial(stock_ops.set_stock, product_id, on_hand, by, now)
+        )
+
+    async def add_stock(self, product_id: str, change: int, by: str, now: int) -> StockLevel | None:
+        return await self._write(partial(stock_ops.add_stock, product_id, change, by, now))
 
 
 def _wall_clock() -> int:

@@ -32,6 +32,7 @@ from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, event_body
 from flows.messages import OutgoingMessage
 from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus, PaymentLink
 from flows.state import Conversation, Customer
+from storage import stock_ops
 from storage.errors import UnknownEventError
 from storage.query import Op, Query, Row
 from storage.repository import (
@@ -280,6 +281,9 @@ def _apply_effect(effect: Effect, step: Step, alert_ids: list[int]) -> Op[int | 
     match effect:
         case PlaceOrder():
             yield from _insert_order(effect.order, step.now)
+            if effect.hold:
+                order = effect.order
+                yield from stock_ops.hold(order.id, order.lines, effect.hold, step.now)
         case AttachPaymentLink():
             yield from _attach_link(effect, step.now)
         case SetOrderStatus():
@@ -363,6 +367,7 @@ def _set_status(effect: SetOrderStatus, now: int) -> Op[bool]:
     if not (yield Query(sql, (*params, *_SOURCES[effect.status]))):
         return False
     yield Query(_INSERT_HISTORY, (effect.order_id, effect.status.value, effect.at, effect.reason))
+    yield from stock_ops.settle_holds(effect.order_id, effect.status, now)
     return True
 
 
@@ -429,12 +434,14 @@ def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapsho
             _select(_ORDER_COLUMNS, "FROM orders WHERE id = ? AND customer_key = ?"),
             (order_id, customer_key),
         )
+    stock = yield from stock_ops.available_stock()
     row = customers[0] if customers else None
     return CustomerSnapshot(
         customer=None if row is None else _customer(row),
         conversation=Conversation() if row is None else _conversation(row),
         open_order=_order(open_orders[0]) if open_orders else None,
         event_order=_order(event_orders[0]) if event_orders else None,
+        stock=stock,
     )
 
 

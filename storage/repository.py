@@ -1,7 +1,7 @@
 """The storage interface the bot depends on. Backends: `storage.sqlite.SqliteStore` (one
 process, a file) and `storage.postgres.PostgresStore` (any number of processes on one server)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,6 +48,7 @@ class CustomerSnapshot:
     conversation: Conversation
     open_order: Order | None  # newest order in pending_payment
     event_order: Order | None  # the order the event names (only if it belongs to this customer)
+    stock: Mapping[str, int] = field(default_factory=dict)  # units left of counted products
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +205,24 @@ class RefundSettlement:
     refund_id: int | None = None  # ours, when the provider echoes it (notes) or we called
     provider_refund_id: str | None = None
     failure: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StockLevel:
+    """One counted product: what the shop has, and how much of it is held for orders that
+    await payment."""
+
+    product_id: str
+    on_hand: int
+    held: int
+    updated_at: int
+    updated_by: str  # "config" (the starting count), "cli:<user>", "admin:<user>", …
+
+    @property
+    def available(self) -> int:
+        """What customers can still order (never below zero, even if the shop set a count
+        lower than what is held)."""
+        return max(0, self.on_hand - self.held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,5 +393,20 @@ class Store(Protocol):
         """Move a pending refund to processed or failed (once: a repeat changes nothing); a
         processed refund adds up on the order and tells the customer, a failed one frees its
         amount to be refunded again."""
+
+    # --- stock ----------------------------------------------------------------------------------
+    async def seed_stock(self, starting: Mapping[str, int], now: int) -> list[str]:
+        """Give each product without a stock row its starting count (config.toml's `stock`);
+        a product that has one keeps its live count. Returns the products seeded."""
+
+    async def stock_levels(self) -> list[StockLevel]:
+        """Every counted product, by id."""
+
+    async def set_stock(self, product_id: str, on_hand: int, by: str, now: int) -> StockLevel:
+        """Set what the shop has of a product (held units stay held)."""
+
+    async def add_stock(self, product_id: str, change: int, by: str, now: int) -> StockLevel | None:
+        """Add to (or, negative, take from) what the shop has; None, changing nothing, when it
+        would go below zero. Raises `UnknownProductError` for a product not counted."""
 
     async def close(self) -> None: ...

@@ -38,9 +38,13 @@ async def test_migrate_switches_the_file_to_wal(db_url: str, db_path: Path) -> N
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_migrations_are_numbered_from_one() -> None:
+def test_migrations_are_numbered_from_one_in_order() -> None:
+    # Parallel work is given migration numbers ahead of time, so a branch can leave a gap
+    # (0011 before 0005 lands): versions are applied by set, not by "everything after the
+    # highest", and the gap is harmless.
     versions = [m.version for m in migrations()]
-    assert versions == list(range(1, len(versions) + 1))
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))
     assert required_version() == versions[-1]
 
 

@@ -19,7 +19,7 @@ from bot.merchant.orders import MerchantOrders
 from bot.merchant.refunds import RefundCalls
 from bot.merchant.schedule import RetrySchedule
 from bot.merchant.setup import merchant_channels
-from bot.merchant.stock import seed_stock
+from bot.merchant.stock import MerchantStock, seed_stock
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
@@ -30,6 +30,7 @@ from bot.routes.headers import add_security_headers
 from bot.runner import Runner
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
+from bot.whatsapp.receipts import ReadReceipts
 from flows.catalog import ShopConfig
 from storage.backends import open_store
 from storage.repository import DeadLetter, Lane
@@ -175,6 +176,9 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         )
         RefundCalls(store=store, provider=provider, orders=merchant, jobs=jobs, clock=clock)
         app[keys.MERCHANT] = merchant
+        app[keys.STOCK] = MerchantStock(store=store, shop=app[keys.SHOP], clock=clock)
+        receipts = ReadReceipts(whatsapp_client, enabled=settings.read_receipts)
+        app[keys.RECEIPTS] = receipts
         app[keys.WHATSAPP] = whatsapp_client
         app[keys.PAYMENTS] = provider
         app[keys.OUTBOX] = outbox
@@ -198,6 +202,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             merchant_channels=list(alerts.channel_names),
         )
         yield
+        await receipts.close()
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
         # Merchant deliveries last: whatever is unsent stays queued for the next start.
         await alerts.close(1.0)

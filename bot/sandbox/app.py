@@ -22,6 +22,7 @@ from bot.sandbox.merchant import (
 from bot.sandbox.orders import add_orders_routes
 from bot.sandbox.razorpay import add_razorpay_routes, sweep_expired
 from bot.sandbox.state import SANDBOX, SandboxState
+from bot.sandbox.stock import add_stock_routes
 from bot.settings import Settings
 
 GRAPH_VERSION = "v25.0"
@@ -127,4 +128,5 @@ def setup_sandbox(app: web.Application, settings: Settings) -> None:
     add_merchant_standins(app, settings)
     add_chat_routes(app)
     add_orders_routes(app)
+    add_stock_routes(app)
     app.middlewares.append(sandbox_guard(settings))

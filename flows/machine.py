@@ -69,8 +69,9 @@ class StepContext(BaseModel):
     new_order_id: str  # the id to use if this step places an order (unused otherwise)
     open_order: Order | None = None  # the customer's newest order still awaiting payment
     event_order: Order | None = None  # for payment events: the order the event names, if ours
-    # Units left of each product whose stock is counted (not held for any order), read before
-    # the step; a counted product missing here has its config's starting count.
+    # Units of each product whose stock is counted that this customer can have: not held for
+    # anyone else's order (their own open order's holds are theirs). Read before the step; a
+    # counted product missing here has its config's starting count.
     stock: Mapping[str, int] = {}
 
 
@@ -285,7 +286,7 @@ def _browse(conversation: Conversation, context: StepContext, page: int) -> Deci
     if not categories:
         return _say(_settled(conversation), context.config.messages.nothing_available)
     if len(categories) == 1:
-        first = views.products_page(context.config, categories[0], 0, _stock(context))
+        first = views.products_page(context.config, categories[0], 0, context.stock)
         return _reply(_settled(conversation), first)
     return _reply(_settled(conversation), views.categories_page(context.config, page))
 
@@ -296,7 +297,7 @@ def _browse_category(
     category = views.category_named_by(key, context.config.catalog.categories)
     if category is None:
         return _hint(conversation, context)
-    shown = views.products_page(context.config, category, page, _stock(context))
+    shown = views.products_page(context.config, category, page, context.stock)
     return _reply(_settled(conversation), shown)
 
 
@@ -304,7 +305,7 @@ def _show_product(conversation: Conversation, context: StepContext, product_id: 
     product = context.config.catalog.available(product_id)
     if product is None:
         return _no_longer_available(conversation, context, product_id)
-    left = stock.left(_stock(context), product)
+    left = stock.left(context.stock, product)
     if left == 0:
         return _sold_out(conversation, context, product)
     return _reply(
@@ -317,11 +318,6 @@ def _sold_out(conversation: Conversation, context: StepContext, product: Product
     texts = context.config.messages
     text = texts.product_sold_out.format(product=product.name)
     return _reply(_settled(conversation), views.offer_browse(text, texts))
-
-
-def _stock(context: StepContext) -> Mapping[str, int]:
-    """What is left of each counted product for this customer (their own holds included)."""
-    return stock.for_customer(context.stock, _open_order(context))
 
 
 def _no_longer_available(
@@ -354,7 +350,7 @@ def _add_to_cart(
     product = config.catalog.available(product_id)
     if product is None:
         return _no_longer_available(conversation, context, product_id)
-    left = stock.left(_stock(context), product)
+    left = stock.left(context.stock, product)
     if left == 0:
         return _sold_out(conversation, context, product)
     maximum = config.checkout.max_quantity_per_item
@@ -470,7 +466,7 @@ def _checked_cart(
     notes: list[str] = []
     if priced.unavailable:
         notes.append(texts.items_dropped.format(products=", ".join(priced.unavailable)))
-    fitted = stock.fit(priced, _stock(context))
+    fitted = stock.fit(priced, context.stock)
     if fitted.sold_out:
         names = ", ".join(product.name for product in fitted.sold_out)
         notes.append(texts.sold_out_dropped.format(products=names))

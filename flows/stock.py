@@ -1,7 +1,8 @@
 """Stock as data: how many of each counted product a customer can still have.
 
 The counts arrive in the step context (`StepContext.stock`, read by the runner before the
-step); a product whose config has no `stock` is not counted and never runs out. The counts are
+step, the customer's own open order's holds counted as theirs); a product whose config has no
+`stock` is not counted and never runs out. The counts are
 a snapshot: the transaction that places an order holds its units with a conditional update,
 and when another customer got there first the runner steps again with fresh counts, so the
 flow's own checks here are what tells the customer.
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 
 from flows.cart import Cart, PricedCart
 from flows.catalog import Catalog, Product
-from flows.orders import Order, OrderStatus
 from flows.state import CartLine
 
 
@@ -31,18 +31,6 @@ def counted(catalog: Catalog, product_ids: tuple[str, ...]) -> tuple[str, ...]:
         if product is not None and product.stock is not None:
             tracked.append(product_id)
     return tuple(tracked)
-
-
-def for_customer(stock: Mapping[str, int], open_order: Order | None) -> Mapping[str, int]:
-    """The counts as one customer sees them: units held for their own open order are theirs,
-    since checking out again reuses or replaces that order (and so its holds)."""
-    if open_order is None or open_order.status is not OrderStatus.PENDING_PAYMENT:
-        return stock
-    mine = dict(stock)
-    for line in open_order.lines:
-        if line.product_id in mine:
-            mine[line.product_id] += line.quantity
-    return mine
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ class CustomerSnapshot:
     conversation: Conversation
     open_order: Order | None  # newest order in pending_payment
     event_order: Order | None  # the order the event names (only if it belongs to this customer)
-    stock: Mapping[str, int] = field(default_factory=dict)  # units left of counted products
+    # Units of each counted product this customer can have (their open order's holds included).
+    stock: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

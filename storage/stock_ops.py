@@ -52,10 +52,21 @@ def stock_levels() -> Op[list[StockLevel]]:
     return [_level(row) for row in rows]
 
 
-def available_stock() -> Op[dict[str, int]]:
-    """Units left to sell of every counted product (what a step's context needs)."""
+def stock_for_customer(open_order_id: str | None) -> Op[dict[str, int]]:
+    """Units of every counted product this customer can have: what is for sale, plus what is
+    held for their own open order (checking out again reuses or replaces that order, and so
+    its holds). What a step's context needs."""
     rows = yield Query("SELECT product_id, on_hand - held AS available FROM stock")
-    return {str(row["product_id"]): max(0, int(row["available"])) for row in rows}
+    stock = {str(row["product_id"]): max(0, int(row["available"])) for row in rows}
+    if open_order_id is not None:
+        held = yield Query(
+            "SELECT product_id, quantity FROM stock_holds WHERE order_id = ? AND status = 'held'",
+            (open_order_id,),
+        )
+        for row in held:
+            product_id = str(row["product_id"])
+            stock[product_id] = stock.get(product_id, 0) + int(row["quantity"])
+    return stock
 
 
 def set_stock(product_id: str, on_hand: int, by: str, now: int) -> Op[StockLevel]:

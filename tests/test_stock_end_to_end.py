@@ -125,6 +125,41 @@ async def test_a_paid_order_takes_the_units_for_good_and_a_shop_cancel_returns_t
         assert await level(shop) == (5, 0)
 
 
+async def test_the_units_of_their_own_open_order_are_theirs_to_change(
+    database_url: str, shop_config: ShopConfig
+) -> None:
+    """Their order holds the last two; they take one out and check out again: the new order
+    takes one of their own held units, and the old order gives the rest back."""
+    async with running_shop(database_url, counting(shop_config, masala_chai_250=2)) as shop:
+        await shop_until_pay_now(shop)
+        assert await level(shop) == (2, 2)
+
+        await shop.say(ASHA, "cart")
+        await shop.settle()
+        await shop.tap(ASHA, find(button_ids(shop.last_reply(ASHA)), "remove"))
+        await shop.settle()
+        await shop.pick(ASHA, find(row_ids(shop.last_reply(ASHA)), "masala chai"))
+        await shop.settle()
+        await shop.tap(ASHA, find(button_ids(shop.last_reply(ASHA)), "browse"))
+        await shop.settle()
+        await shop.pick(ASHA, find(row_ids(shop.last_reply(ASHA)), "^tea"))
+        await shop.settle()
+        await shop.pick(ASHA, find(row_ids(shop.last_reply(ASHA)), "masala chai"))
+        await shop.settle()
+        product = shop.last_reply(ASHA)
+        assert "Only 2 left." in text_of(product)  # theirs, though held
+        await shop.tap(ASHA, find(button_ids(product), "^1$"))
+        await shop.settle()
+        await shop.tap(ASHA, find(button_ids(shop.last_reply(ASHA)), "checkout"))
+        await shop.settle()
+        await shop.tap(ASHA, find(button_ids(shop.last_reply(ASHA)), "use this"))
+        await shop.settle()
+
+        assert "Sold out" not in text_of(shop.last_reply(ASHA))
+        assert len(shop.razorpay.created) == 2
+        assert await level(shop) == (2, 1)
+
+
 async def test_a_restart_keeps_the_live_count_not_the_config_one(
     database_url: str, shop_config: ShopConfig
 ) -> None:

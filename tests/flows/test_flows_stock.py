@@ -4,7 +4,7 @@ capped by what is left, and checkout tells the customer before paying when stock
 from collections.abc import Mapping
 
 import pytest
-from flows_support import Chat, all_text, buttons, context, last, order, row_titles, shop
+from flows_support import Chat, all_text, buttons, context, last, row_titles, shop
 
 from flows import callback_data as cb
 from flows import views
@@ -153,22 +153,6 @@ def test_the_last_one_sold_out_leaves_an_empty_cart_and_an_offer_to_browse() -> 
     )
     assert list(buttons(message)) == ["Browse"]
     assert chat.state.cart == ()
-
-
-def test_units_held_for_the_customers_own_open_order_are_theirs() -> None:
-    # Their open order holds the last two; checking out the same cart again reuses it.
-    mine = order(("masala-chai", "Masala Chai 250 g", 24900, 2))
-    state = Conversation(
-        cart=cart(("masala-chai", 2)), address=ADDRESS, phase=AwaitingPayment(order_id="ord_1")
-    )
-    chat = chat_with({"masala-chai": 0}, state)
-    chat.ctx = chat.ctx.model_copy(update={"open_order": mine})
-    decision = chat.taps(cb.UseSavedAddress().pack())
-    assert "Sold out" not in all_text(decision)
-    assert "Only" not in all_text(decision)
-    # Its link is still being made: the same order is kept, nothing new is placed.
-    assert decision.effects == ()
-    assert chat.state.phase == AwaitingPayment(order_id="ord_1")
 
 
 def test_a_counted_product_missing_from_the_counts_has_its_starting_count() -> None:

@@ -54,6 +54,8 @@ class Runner(KeyedWorker[StoredEvent]):
         alerts_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self._shop = shop
+        # A shop that counts no product's stock skips reading the counts on every step.
+        self._counts_stock = any(product.stock is not None for product in shop.products)
         # Where the merchant hears about a paid order; queued in the step that paid it.
         self._alert_channels = tuple(alert_channels)
         self._alerts_queued = alerts_queued
@@ -110,7 +112,9 @@ class Runner(KeyedWorker[StoredEvent]):
 
     async def _step_once(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
         order_id = stored.order_id or referenced_order_id(event)
-        snapshot = await self._store.load_snapshot(customer_key, order_id)
+        snapshot = await self._store.load_snapshot(
+            customer_key, order_id, with_stock=self._counts_stock
+        )
         customer = stored.customer or snapshot.customer
         if customer is None:
             log.error("event for a customer we never saw", event_id=stored.id)

@@ -142,8 +142,10 @@ class OpStore(ABC):
 
     # --- one step -------------------------------------------------------------------------------
 
-    async def load_snapshot(self, customer_key: str, order_id: str | None) -> CustomerSnapshot:
-        return await self._lookup(partial(ops.load_snapshot, customer_key, order_id))
+    async def load_snapshot(
+        self, customer_key: str, order_id: str | None, *, with_stock: bool = True
+    ) -> CustomerSnapshot:
+        return await self._lookup(partial(ops.load_snapshot, customer_key, order_id, with_stock))
 
     async def commit_step(
         self,

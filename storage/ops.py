@@ -415,7 +415,9 @@ _ORDER_COLUMNS = (
 )
 
 
-def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapshot]:
+def load_snapshot(
+    customer_key: str, order_id: str | None, with_stock: bool = True
+) -> Op[CustomerSnapshot]:
     customers = yield Query(
         "SELECT key, phone, user_id, name, conversation FROM customers WHERE key = ?",
         (customer_key,),
@@ -434,8 +436,10 @@ def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapsho
             _select(_ORDER_COLUMNS, "FROM orders WHERE id = ? AND customer_key = ?"),
             (order_id, customer_key),
         )
-    open_order_id = str(open_orders[0]["id"]) if open_orders else None
-    stock = yield from stock_ops.stock_for_customer(open_order_id)
+    stock: dict[str, int] = {}
+    if with_stock:
+        open_order_id = str(open_orders[0]["id"]) if open_orders else None
+        stock = yield from stock_ops.stock_for_customer(open_order_id)
     row = customers[0] if customers else None
     return CustomerSnapshot(
         customer=None if row is None else _customer(row),

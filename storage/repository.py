@@ -283,7 +283,10 @@ class Store(Protocol):
         """For events that end without a step (unknown order, no customer)."""
 
     # --- one step of one customer, atomically --------------------------------------------------
-    async def load_snapshot(self, customer_key: str, order_id: str | None) -> CustomerSnapshot: ...
+    async def load_snapshot(
+        self, customer_key: str, order_id: str | None, *, with_stock: bool = True
+    ) -> CustomerSnapshot:
+        """`with_stock=False` skips reading the stock counts (a shop that counts none)."""
 
     async def commit_step(
         self,

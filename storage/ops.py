@@ -10,6 +10,7 @@ Reads that meet a row they cannot decode do not raise: they return it as `Unread
 store sets it aside (a dead letter), so no single stored row can stop the shop.
 """
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -418,6 +419,17 @@ _ORDER_COLUMNS = (
 def load_snapshot(
     customer_key: str, order_id: str | None, with_stock: bool = True
 ) -> Op[CustomerSnapshot]:
+    """The customer, their conversation and orders, and (`with_stock`) the stock counts as
+    this customer sees them: their open order's holds are theirs."""
+    snapshot = yield from _load_customer(customer_key, order_id)
+    if not with_stock:
+        return snapshot
+    open_order = snapshot.open_order
+    stock = yield from stock_ops.stock_for_customer(open_order.id if open_order else None)
+    return dataclasses.replace(snapshot, stock=stock)
+
+
+def _load_customer(customer_key: str, order_id: str | None) -> Op[CustomerSnapshot]:
     customers = yield Query(
         "SELECT key, phone, user_id, name, conversation FROM customers WHERE key = ?",
         (customer_key,),
@@ -436,17 +448,12 @@ def load_snapshot(
             _select(_ORDER_COLUMNS, "FROM orders WHERE id = ? AND customer_key = ?"),
             (order_id, customer_key),
         )
-    stock: dict[str, int] = {}
-    if with_stock:
-        open_order_id = str(open_orders[0]["id"]) if open_orders else None
-        stock = yield from stock_ops.stock_for_customer(open_order_id)
     row = customers[0] if customers else None
     return CustomerSnapshot(
         customer=None if row is None else _customer(row),
         conversation=Conversation() if row is None else _conversation(row),
         open_order=_order(open_orders[0]) if open_orders else None,
         event_order=_order(event_orders[0]) if event_orders else None,
-        stock=stock,
     )
 
 

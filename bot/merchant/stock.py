@@ -49,8 +49,11 @@ class MerchantStock:
 
     async def list(self) -> list[ProductStock]:
         """Every counted product, in the config's order."""
-        await seed_stock(self._store, self._shop, self._now())
         levels = {level.product_id: level for level in await self._store.stock_levels()}
+        if any(p.stock is not None and p.id not in levels for p in self._shop.products):
+            # Counted since the bot last started (or it never has): the starting counts first.
+            await seed_stock(self._store, self._shop, self._now())
+            levels = {level.product_id: level for level in await self._store.stock_levels()}
         return [
             ProductStock(product, levels[product.id])
             for product in self._shop.products

@@ -23,6 +23,7 @@ from flows.events import (
     TextReceived,
     UnsupportedReceived,
 )
+from flows.machine import IGNORED_MEDIA
 
 log = get_logger(__name__)
 
@@ -43,6 +44,8 @@ ANSWERED = (
 def answered_message_id(event: Event | None) -> str | None:
     """The wamid to mark read for a customer's message we answer; None for anything else
     (payment events, reactions, events we only log)."""
+    if isinstance(event, MediaReceived) and event.media_type in IGNORED_MEDIA:
+        return None  # a sticker gets no answer either
     if isinstance(event, ANSWERED):
         return event.message_id
     return None

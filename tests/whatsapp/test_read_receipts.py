@@ -6,7 +6,9 @@ message we answer."""
 import asyncio
 
 from bot import keys
+from bot.whatsapp.receipts import answered_message_id
 from flows.catalog import ShopConfig
+from flows.events import MediaReceived, ReactionReceived, TextReceived
 from tests.support.fakes import Canned, graph_error
 from tests.support.harness import Shop, button_ids, running_shop, text_of
 from tests.test_shop_end_to_end import ASHA, shop_until_pay_now
@@ -114,3 +116,17 @@ async def test_no_receipt_for_payments_reactions_or_when_turned_off(
         await receipts_done(quiet)
         assert quiet.graph.reads == []
         assert len(quiet.replies("919812300077")) == 1
+
+
+def test_only_messages_we_answer_are_acknowledged() -> None:
+    hello = TextReceived(message_id="wamid.A", text="hi")
+    sticker = MediaReceived(message_id="wamid.B", media_type="sticker")
+    photo = MediaReceived(message_id="wamid.C", media_type="image")
+    thumbs = ReactionReceived(message_id="wamid.D", emoji="👍")
+    assert [answered_message_id(e) for e in (hello, sticker, photo, thumbs, None)] == [
+        "wamid.A",
+        None,
+        "wamid.C",
+        None,
+        None,
+    ]

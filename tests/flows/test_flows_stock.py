@@ -10,6 +10,7 @@ from flows import callback_data as cb
 from flows import views
 from flows.catalog import ShopConfig
 from flows.effects import CreatePaymentLink, PlaceOrder
+from flows.events import CatalogOrderReceived, OrderedItem
 from flows.messages import SendList
 from flows.state import AwaitingPayment, CartLine, Conversation, EnteringAddress, Idle
 
@@ -161,3 +162,18 @@ def test_a_counted_product_missing_from_the_counts_has_its_starting_count() -> N
     assert chat.ctx.stock == {}
     shown = last(chat.picks(cb.ShowProduct(product_id="masala-chai").pack()))
     assert shown.body == "Sorry, Masala Chai 250 g is sold out."
+
+
+def test_a_whatsapp_catalog_order_is_cut_to_what_is_left_before_paying() -> None:
+    chat = chat_with({"masala-chai": 1, "tulsi-green": 0}, Conversation(address=ADDRESS))
+    items = [
+        OrderedItem(product_id="masala-chai", quantity=3),
+        OrderedItem(product_id="tulsi-green", quantity=1),
+        OrderedItem(product_id="kettle", quantity=1),
+    ]
+    decision = chat.send(CatalogOrderReceived(message_id="wamid.cat", items=items))
+    assert decision.effects == ()  # nothing placed: they see the changed cart first
+    said = all_text(decision)
+    assert "Sold out, so removed from your cart: Tulsi Green Tea 100 g." in said
+    assert "Only 1 of Masala Chai 250 g left, so your cart has 1." in said
+    assert chat.state.cart == cart(("masala-chai", 1), ("kettle", 1))

@@ -30,6 +30,8 @@ TABLES = (
     "merchant_alerts",
     "refunds",
     "reminders",
+    "stock",
+    "stock_holds",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 

@@ -20,6 +20,7 @@ from bot.merchant.orders import MerchantOrders
 from bot.merchant.refunds import RefundCalls
 from bot.merchant.schedule import RetrySchedule
 from bot.merchant.setup import merchant_channels
+from bot.merchant.stock import MerchantStock, seed_stock
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.choose import WEBHOOK_PATHS, make_provider
@@ -33,6 +34,7 @@ from bot.routes.headers import add_security_headers
 from bot.runner import Runner
 from bot.settings import Mode, PaymentProviderName, Settings
 from bot.whatsapp.client import WhatsAppClient
+from bot.whatsapp.receipts import ReadReceipts
 from flows.catalog import ShopConfig
 from storage.backends import open_store
 from storage.repository import DeadLetter, Lane
@@ -92,10 +94,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         # A sandbox over a live shop's orders would publish them; a live shop over sandbox
         # orders would confirm payments that never happened.
         await store.bind_mode(settings.mode.value, int(time.time()))
+        seeded = await seed_stock(store, app[keys.SHOP], int(time.time()))
     except BaseException:
         await store.close()
         raise
-    log.info("database opened", **store.describe())
+    log.info("database opened", stock_seeded=seeded, **store.describe())
     app[keys.STORE] = store
     yield
     await store.close()
@@ -193,6 +196,9 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
                 alerts_queued=alerts.poke,
             )
         app[keys.MERCHANT] = merchant
+        app[keys.STOCK] = MerchantStock(store=store, shop=app[keys.SHOP], clock=clock)
+        receipts = ReadReceipts(whatsapp_client, enabled=settings.read_receipts)
+        app[keys.RECEIPTS] = receipts
         app[keys.WHATSAPP] = whatsapp_client
         app[keys.PAYMENTS] = provider
         app[keys.OUTBOX] = outbox
@@ -219,6 +225,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         )
         yield
         await reminders.close()  # what is not yet due stays in the database for the next start
+        await receipts.close()
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
         # Merchant deliveries last: whatever is unsent stays queued for the next start.
         await alerts.close(1.0)

@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     retry_base_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5  # first back-off ceiling
     worker_concurrency: Annotated[int, Field(ge=1, le=1000)] = 64
     shutdown_grace_seconds: Annotated[float, Field(gt=0)] = 25.0
+    # Mark each customer message read (blue ticks) and show "typing…" while the reply is made.
+    read_receipts: bool = True
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]

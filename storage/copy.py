@@ -30,6 +30,8 @@ TABLES = (
     "merchant_alerts",
     "refunds",
     "reminders",
+    "stock",
+    "stock_holds",
     "admin_login_attempts",
     "admin_form_uses",
 )

@@ -7,7 +7,7 @@ which operation, how unreadable rows are set aside — is here, once.
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import TypeVar
@@ -17,7 +17,7 @@ from flows.messages import OutgoingMessage
 from flows.orders import Order
 from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
-from storage import admin_ops, lifecycle_ops, ops, payment_ops, reminder_ops
+from storage import admin_ops, lifecycle_ops, ops, payment_ops, reminder_ops, stock_ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
@@ -43,6 +43,7 @@ from storage.repository import (
     Reminder,
     SentMessage,
     StepResult,
+    StockLevel,
     StoredEvent,
 )
 
@@ -153,9 +154,16 @@ class OpStore(ABC):
     # --- one step -------------------------------------------------------------------------------
 
     async def load_snapshot(
-        self, customer_key: str, order_id: str | None, recent_orders: int = 0
+        self,
+        customer_key: str,
+        order_id: str | None,
+        recent_orders: int = 0,
+        *,
+        with_stock: bool = True,
     ) -> CustomerSnapshot:
-        return await self._lookup(partial(ops.load_snapshot, customer_key, order_id, recent_orders))
+        return await self._lookup(
+            partial(ops.load_snapshot, customer_key, order_id, recent_orders, with_stock)
+        )
 
     async def customer_orders(self, customer_key: str, limit: int) -> list[Order]:
         return await self._lookup(partial(ops.customer_orders, customer_key, limit))
@@ -312,6 +320,22 @@ class OpStore(ABC):
 
     async def refund_late_payment(self, late: LatePayment) -> ActionResult:
         return await self._write(partial(payment_ops.refund_late_payment, late))
+
+    # --- stock ----------------------------------------------------------------------------------
+
+    async def seed_stock(self, starting: Mapping[str, int], now: int) -> list[str]:
+        return await self._write(partial(stock_ops.seed_stock, dict(starting), now))
+
+    async def stock_levels(self) -> list[StockLevel]:
+        return await self._read(stock_ops.stock_levels)
+
+    async def set_stock(self, product_id: str, on_hand: int, by: str, now: int) -> StockLevel:
+        return await self._write_statement(
+            partial(stock_ops.set_stock, product_id, on_hand, by, now)
+        )
+
+    async def add_stock(self, product_id: str, change: int, by: str, now: int) -> StockLevel | None:
+        return await self._write(partial(stock_ops.add_stock, product_id, change, by, now))
 
     # --- the dashboard --------------------------------------------------------------------------
 

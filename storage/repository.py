@@ -1,7 +1,7 @@
 """The storage interface the bot depends on. Backends: `storage.sqlite.SqliteStore` (one
 process, a file) and `storage.postgres.PostgresStore` (any number of processes on one server)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -52,6 +52,8 @@ class CustomerSnapshot:
     language: str | None = None  # the language the customer chose; None: not chosen
     recent_orders: tuple[Order, ...] = ()  # newest first; loaded only when asked for
     reminders: ReminderFacts = field(default_factory=ReminderFacts)  # window, stop, cap
+    # Units of each counted product this customer can have (their open order's holds included).
+    stock: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +225,24 @@ class LatePayment:
 
 
 @dataclass(frozen=True, slots=True)
+class StockLevel:
+    """One counted product: what the shop has, and how much of it is held for orders that
+    await payment."""
+
+    product_id: str
+    on_hand: int
+    held: int
+    updated_at: int
+    updated_by: str  # "config" (the starting count), "cli:<user>", "admin:<user>", …
+
+    @property
+    def available(self) -> int:
+        """What customers can still order (never below zero, even if the shop set a count
+        lower than what is held)."""
+        return max(0, self.on_hand - self.held)
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     status: str
     at: int
@@ -352,11 +372,16 @@ class Store(Protocol):
 
     # --- one step of one customer, atomically --------------------------------------------------
     async def load_snapshot(
-        self, customer_key: str, order_id: str | None, recent_orders: int = 0
+        self,
+        customer_key: str,
+        order_id: str | None,
+        recent_orders: int = 0,
+        *,
+        with_stock: bool = True,
     ) -> CustomerSnapshot:
         """The customer, their conversation, their open order, the order `order_id` names (if
-        theirs), their language and, when `recent_orders` > 0, that many of their newest
-        orders."""
+        theirs), their language, when `recent_orders` > 0 that many of their newest orders,
+        and the stock counts (`with_stock=False` skips them: a shop that counts none)."""
         ...
 
     async def customer_orders(self, customer_key: str, limit: int) -> list[Order]:
@@ -497,6 +522,21 @@ class Store(Protocol):
         """A verified payment for a cancelled or expired order: mark it paid, cancel it and
         refund all of it (a refund job), tell the customer and queue the merchant's alert,
         in one transaction. A repeat changes nothing."""
+
+    # --- stock ----------------------------------------------------------------------------------
+    async def seed_stock(self, starting: Mapping[str, int], now: int) -> list[str]:
+        """Give each product without a stock row its starting count (config.toml's `stock`);
+        a product that has one keeps its live count. Returns the products seeded."""
+
+    async def stock_levels(self) -> list[StockLevel]:
+        """Every counted product, by id."""
+
+    async def set_stock(self, product_id: str, on_hand: int, by: str, now: int) -> StockLevel:
+        """Set what the shop has of a product (held units stay held)."""
+
+    async def add_stock(self, product_id: str, change: int, by: str, now: int) -> StockLevel | None:
+        """Add to (or, negative, take from) what the shop has; None, changing nothing, when it
+        would go below zero. Raises `UnknownProductError` for a product not counted."""
 
     # --- the dashboard --------------------------------------------------------------------------
     async def order_page(

@@ -33,6 +33,7 @@ from bot.sandbox.merchant import (
 from bot.sandbox.orders import add_orders_routes
 from bot.sandbox.razorpay import add_razorpay_routes, sweep_expired
 from bot.sandbox.state import SANDBOX, SandboxState
+from bot.sandbox.stock import add_stock_routes
 from bot.settings import Settings
 
 GRAPH_VERSION = "v25.0"
@@ -152,4 +153,5 @@ def setup_sandbox(
     add_clock_routes(app)
     add_chat_routes(app)
     add_orders_routes(app)
+    add_stock_routes(app)
     app.middlewares.append(sandbox_guard(settings))

@@ -15,6 +15,7 @@ from bot import keys
 from bot.clock import AdjustableClock, Clock, OrderIdFactory, new_order_id, system_clock
 from bot.jobs import JobRunner
 from bot.logging import get_logger
+from bot.merchant.dashboard.routes import setup_dashboard
 from bot.merchant.orders import MerchantOrders
 from bot.merchant.refunds import RefundCalls
 from bot.merchant.schedule import RetrySchedule
@@ -75,6 +76,7 @@ def create_app(
     app.router.add_post(WEBHOOK_PATHS[settings.provider], receivers[settings.provider])
     app.router.add_get("/payments/callback", payments_callback.payment_callback)
     app.router.add_get("/healthz", health.healthz)
+    setup_dashboard(app, settings, clock)
     add_security_headers(app)
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import setup_sandbox

@@ -4,6 +4,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.jobs import JobRunner
+from bot.merchant.dashboard.session import Dashboard
 from bot.merchant.orders import MerchantOrders
 from bot.merchant.stock import MerchantStock
 from bot.merchant.worker import AlertWorker
@@ -33,3 +34,4 @@ MERCHANT = web.AppKey("merchant", MerchantOrders)
 REMINDERS = web.AppKey("reminders", ReminderScheduler)
 STOCK = web.AppKey("stock", MerchantStock)
 RECEIPTS = web.AppKey("receipts", ReadReceipts)
+DASHBOARD = web.AppKey("dashboard", Dashboard)

@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # The shop owners' WhatsApp numbers (digits, comma-separated).
     owner_whatsapp: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # The orders dashboard at /admin (README "Dashboard"): off in a live shop without it.
+    admin_password: SecretStr | None = None
+
     # Tunables with sensible defaults; documented in the README.
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     send_retry_seconds: Annotated[float, Field(gt=0)] = 300.0  # give up on a message after this
@@ -214,6 +217,14 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("admin_password")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # The login is rate-limited, but a short password falls to a patient guesser anyway.
+        if value is not None and len(value.get_secret_value()) < 12:
+            raise ValueError("use at least 12 characters (a passphrase of a few words is best)")
+        return value
 
     @field_validator("smtp_url")
     @classmethod

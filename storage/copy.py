@@ -32,6 +32,8 @@ TABLES = (
     "reminders",
     "stock",
     "stock_holds",
+    "admin_login_attempts",
+    "admin_form_uses",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 

@@ -17,7 +17,7 @@ from flows.messages import OutgoingMessage
 from flows.orders import Order
 from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
-from storage import lifecycle_ops, ops, payment_ops, reminder_ops, stock_ops
+from storage import admin_ops, lifecycle_ops, ops, payment_ops, reminder_ops, stock_ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
@@ -26,17 +26,22 @@ from storage.repository import (
     CustomerSnapshot,
     DeadLetter,
     DeadLetterHook,
+    FormUse,
     HistoryEntry,
     Job,
     Lane,
     LatePayment,
+    LoginAttempt,
     MerchantAction,
     MerchantAlert,
     NewEvent,
+    OrderPage,
+    OrderView,
     OutboxMessage,
     Refund,
     RefundSettlement,
     Reminder,
+    SentMessage,
     StepResult,
     StockLevel,
     StoredEvent,
@@ -331,6 +336,37 @@ class OpStore(ABC):
 
     async def add_stock(self, product_id: str, change: int, by: str, now: int) -> StockLevel | None:
         return await self._write(partial(stock_ops.add_stock, product_id, change, by, now))
+
+    # --- the dashboard --------------------------------------------------------------------------
+
+    async def order_page(
+        self, view: OrderView, search: str | None, offset: int, limit: int
+    ) -> OrderPage:
+        return await self._read(partial(admin_ops.order_page, view, search, offset, limit))
+
+    async def order_view_counts(self) -> dict[OrderView, int]:
+        return await self._read(admin_ops.order_view_counts)
+
+    async def order_messages(self, order_id: str, limit: int = 100) -> list[SentMessage]:
+        return await self._read(partial(admin_ops.order_messages, order_id, limit))
+
+    async def login_attempt(self, attempt: LoginAttempt) -> bool:
+        # Three steps, each committed: an attempt counts itself only after its own row is
+        # committed, so of parallel attempts the k-th to commit sees at least k rows and no
+        # more than the limit get through (in one transaction, Postgres would let each see
+        # only its own row). A refused attempt is taken out again: one client hammering the
+        # form cannot fill everyone's window.
+        await self._write(partial(admin_ops.record_login_attempt, attempt))
+        if await self._read(partial(admin_ops.login_attempts_over_limit, attempt)):
+            await self._write_statement(partial(admin_ops.drop_login_attempt, attempt.id))
+            return False
+        return True
+
+    async def forget_login_failures(self, client: str) -> None:
+        await self._write_statement(partial(admin_ops.forget_login_failures, client))
+
+    async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
+        return await self._write(partial(admin_ops.resend_alert_once, form_token, alert_id, now))
 
 
 def _wall_clock() -> int:

@@ -264,6 +264,64 @@ class Reminder:
     fired_at: int | None
 
 
+class OrderView(StrEnum):
+    """The dashboard's lists of orders. `TO_PACK` (paid, nothing shipped, not refunded in
+    full) is what the merchant opens it for; it lists the oldest first, the others newest
+    first."""
+
+    TO_PACK = "to_pack"
+    AWAITING = "awaiting"  # payment link sent, not paid
+    SHIPPED = "shipped"  # shipped or delivered
+    CANCELLED = "cancelled"  # cancelled by the merchant, or the link cancelled or expired
+    REFUNDED = "refunded"  # any refund asked for (pending, processed or partial)
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """One order of a dashboard list, with who placed it."""
+
+    order: Order
+    customer: Customer | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    rows: tuple[OrderRow, ...]
+    more: bool  # another page follows
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message the shop queued to a customer (the outbox row), for an order's page."""
+
+    id: int
+    message: OutgoingMessage | None  # None when the stored JSON no longer decodes
+    status: str  # "pending" | "sent" | "failed"
+    attempts: int
+    last_error: str | None
+    created_at: int
+    sent_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    id: str  # random, unique
+    client: str  # the client's address
+    at: int
+    since: int  # the start of the rate limit's window
+    per_client: int  # attempts allowed from one client in the window
+    in_all: int  # attempts allowed from everyone together in the window
+
+
+class FormUse(StrEnum):
+    """What became of a dashboard form submitted with a one-time token."""
+
+    DONE = "done"
+    ALREADY = "already"  # the same form was submitted before: nothing done again
+    UNKNOWN = "unknown"  # the thing it names does not exist
+
+
 class Store(Protocol):
     @property
     def shared(self) -> bool:
@@ -479,5 +537,29 @@ class Store(Protocol):
     async def add_stock(self, product_id: str, change: int, by: str, now: int) -> StockLevel | None:
         """Add to (or, negative, take from) what the shop has; None, changing nothing, when it
         would go below zero. Raises `UnknownProductError` for a product not counted."""
+
+    # --- the dashboard --------------------------------------------------------------------------
+    async def order_page(
+        self, view: OrderView, search: str | None, offset: int, limit: int
+    ) -> OrderPage:
+        """One page of a dashboard list. `search`: an order id, or digits of a phone number."""
+
+    async def order_view_counts(self) -> dict[OrderView, int]:
+        """How many orders each list holds (without a search)."""
+
+    async def order_messages(self, order_id: str, limit: int = 100) -> list[SentMessage]:
+        """What the shop queued to the order's customer since the order was placed, oldest
+        first."""
+
+    async def login_attempt(self, attempt: LoginAttempt) -> bool:
+        """Count a dashboard login attempt before its password is checked (so parallel guesses
+        count too); False, and not counted, when the client or everyone together already
+        made the most attempts allowed since `attempt.since`. Older attempts are forgotten."""
+
+    async def forget_login_failures(self, client: str) -> None:
+        """A client signed in: its attempts no longer count."""
+
+    async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
+        """`resend_alert`, once per form token (a double click queues one delivery)."""
 
     async def close(self) -> None: ...

@@ -18,7 +18,7 @@ from flows.orders import Order
 from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
 from storage import admin_ops, lifecycle_ops, ops, payment_ops, reminder_ops, stock_ops
-from storage.errors import ModeMismatchError
+from storage.errors import ModeMismatchError, StockBelowZeroError
 from storage.query import OpFactory
 from storage.repository import (
     ActionResult,
@@ -43,6 +43,7 @@ from storage.repository import (
     Reminder,
     SentMessage,
     StepResult,
+    StockForm,
     StockLevel,
     StoredEvent,
 )
@@ -367,6 +368,23 @@ class OpStore(ABC):
 
     async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
         return await self._write(partial(admin_ops.resend_alert_once, form_token, alert_id, now))
+
+    async def set_stock_once(
+        self, form_token: str, product_id: str, on_hand: int, by: str, now: int
+    ) -> StockForm:
+        return await self._write(
+            partial(admin_ops.set_stock_once, form_token, product_id, on_hand, by, now)
+        )
+
+    async def add_stock_once(
+        self, form_token: str, product_id: str, change: int, by: str, now: int
+    ) -> StockForm | None:
+        try:
+            return await self._write(
+                partial(admin_ops.add_stock_once, form_token, product_id, change, by, now)
+            )
+        except StockBelowZeroError:  # rolled back, the form's token included
+            return None
 
 
 def _wall_clock() -> int:

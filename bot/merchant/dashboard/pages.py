@@ -536,12 +536,13 @@ def _stock_row(frame: Frame, item: ProductStock, tokens: Iterator[str]) -> str:
     )
     return (
         f"<tr data-product='{pid}'>"
-        f"<td data-label='Product'>{esc(product.name)}<br><span class='muted'>{pid}</span></td>"
+        f"<td data-label='Product'><span><b>{esc(product.name)}</b><br>"
+        f"<span class='muted'>{pid}</span></span></td>"
         f"<td data-label='On hand' class='num'>{level.on_hand}</td>"
         f"<td data-label='Held' class='num'>{level.held}</td>"
         f"<td data-label='For sale' class='num'>{for_sale}</td>"
-        f"<td data-label='Last change'>{esc(when(level.updated_at))}<br>"
-        f"<span class='muted'>by {esc(level.updated_by)}</span></td>"
+        f"<td data-label='Last change'><span>{esc(when(level.updated_at))}<br>"
+        f"<span class='muted'>by {esc(level.updated_by)}</span></span></td>"
         f"<td data-label='Change'>{set_form}{add_form}</td></tr>"
     )
 

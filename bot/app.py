@@ -22,6 +22,7 @@ from bot.merchant.setup import merchant_channels
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
+from bot.payments.reconcile import PaymentReconciler
 from bot.retry import Backoff
 from bot.routes import health, payments_callback, razorpay, whatsapp
 from bot.routes.bodies import WebhookBodies
@@ -172,6 +173,10 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             perform=jobs.submit,
         )
         RefundCalls(store=store, provider=provider, orders=merchant, jobs=jobs, clock=clock)
+        reconciler = PaymentReconciler(
+            store=store, provider=provider, clock=clock, on_event=runner.submit
+        )
+        app[keys.RECONCILER] = reconciler
         app[keys.MERCHANT] = merchant
         app[keys.WHATSAPP] = whatsapp_client
         app[keys.PAYMENTS] = provider
@@ -187,6 +192,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         for worker in (runner, outbox, jobs, alerts):
             worker.start_sweeping()  # several processes share the database: pick up strays
         alerts.start_timer()  # deliveries due now, and each later retry when its time comes
+        reconciler.start()  # orders awaiting payment are asked about even without a webhook
         log.info(
             "workers started",
             mode=settings.mode.value,
@@ -195,7 +201,12 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             jobs_recovered=calls,
             merchant_channels=list(alerts.channel_names),
         )
+        try:
+            await reconciler.log_webhook_warning()
+        except Exception:
+            log.warning("could not read the payment signals", exc_info=True)
         yield
+        await reconciler.close()
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
         # Merchant deliveries last: whatever is unsent stays queued for the next start.
         await alerts.close(1.0)

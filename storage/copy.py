@@ -29,6 +29,7 @@ TABLES = (
     "jobs",
     "merchant_alerts",
     "refunds",
+    "payment_checks",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 

@@ -197,6 +197,10 @@ class PaymentProvider(Protocol):
         """Check the browser redirect after paying. None when missing or not authentic."""
         ...
 
+    async def check_payment(self, link_id: str, order_id: str) -> PaymentCheck:
+        """Ask the provider's API what became of this order's payment."""
+        ...
+
 
 def header_value(headers: Mapping[str, str], name: str) -> str | None:
     """Look a header up ignoring case: aiohttp's headers do, but a plain dict in tests or a

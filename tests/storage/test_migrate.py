@@ -7,7 +7,7 @@ import pytest
 
 from storage import SchemaNotMigratedError, migrate, open_store
 from storage.errors import MigrationError
-from storage.migrate import migrations, required_version, split_statements
+from storage.migrate import Dialect, migrations, required_version, split_statements
 
 TABLES = {
     "customers",
@@ -40,7 +40,11 @@ async def test_migrate_switches_the_file_to_wal(db_url: str, db_path: Path) -> N
 
 def test_migrations_are_numbered_from_one() -> None:
     versions = [m.version for m in migrations()]
-    assert versions == list(range(1, len(versions) + 1))
+    # Numbers are handed out to work going on in parallel, so a branch may skip some; the
+    # order is what counts (and both dialects ship the same versions).
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))
+    assert versions == [m.version for m in migrations(Dialect.POSTGRES)]
     assert required_version() == versions[-1]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from bot.payments.limits import payment_problems
 from flows.catalog import CheckoutOptions, Product, ShopConfig, ShopInfo
 from flows.notices import Templates
 from flows.texts import Texts
@@ -30,7 +31,9 @@ class ConfigError(Exception):
         super().__init__(f"{path}: " + "; ".join(problems))
 
 
-def load_shop_config(path: Path) -> ShopConfig:
+def load_shop_config(path: Path, provider: str = "razorpay") -> ShopConfig:
+    """The validated shop, checked against the payment provider's currencies and limits too.
+    Raises ConfigError naming every problem."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -40,7 +43,7 @@ def load_shop_config(path: Path) -> ShopConfig:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, [f"not valid TOML: {exc}"]) from None
     try:
-        return ShopConfig.model_validate(data)
+        shop = ShopConfig.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
         item_errors = any(len(e["loc"]) > 1 and e["loc"][0] == "products" for e in errors)
@@ -49,6 +52,10 @@ def load_shop_config(path: Path) -> ShopConfig:
         # The shop's settings first, then the products in the order the file lists them.
         errors.sort(key=_product_position)
         raise ConfigError(path, [_describe(data, error) for error in errors]) from None
+    problems = payment_problems(shop, provider)
+    if problems:
+        raise ConfigError(path, problems)
+    return shop
 
 
 def _product_position(error: Any) -> int:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flows.money import format_inr
+from flows.money import format_money
 from flows.orders import FulfilmentStatus, Order, OrderStatus
 
 _S = OrderStatus
@@ -143,8 +143,8 @@ def may_refund(order: Order, amount: int) -> Ruling:
     left = refundable(order)
     if amount > left:
         return _refused(
-            f"order {order.id}: {format_inr(amount)} is more than what is left to refund "
-            f"({format_inr(left)})"
+            f"order {order.id}: {format_money(amount, order.currency)} is more than what is "
+            f"left to refund ({format_money(left, order.currency)})"
         )
     return _DO
 

@@ -44,7 +44,6 @@ from flows.events import (
 )
 from flows.limits import PAYMENT_LINK_MIN_AMOUNT
 from flows.messages import OutgoingMessage
-from flows.money import format_inr
 from flows.orders import Order, OrderLine, OrderStatus, PaymentLink
 from flows.state import (
     AwaitingPayment,
@@ -446,7 +445,7 @@ def _checked_cart(
 
 
 def _too_small(conversation: Conversation, context: StepContext) -> Decision:
-    minimum = format_inr(PAYMENT_LINK_MIN_AMOUNT)
+    minimum = context.config.money(PAYMENT_LINK_MIN_AMOUNT)
     text = context.config.messages.amount_too_small.format(minimum=minimum)
     return _say(_settled(conversation), text)
 

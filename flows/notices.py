@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flows.lifecycle import Notice, window_open
 from flows.messages import OutgoingMessage, SendTemplate, SendText
-from flows.money import format_inr
+from flows.money import DEFAULT_LOCALE, format_money
 from flows.orders import Order
 from flows.texts import Texts
 
@@ -55,6 +55,7 @@ class NoticeContext:
     templates: Templates
     last_inbound_at: int | None
     now: int
+    locale: str = DEFAULT_LOCALE  # how amounts are written (the shop's `[shop] locale`)
 
 
 def customer_notice(
@@ -62,7 +63,8 @@ def customer_notice(
 ) -> OutgoingMessage | NotTold:
     """`amount`: the refund being told about (paise), for `Notice.REFUNDED`."""
     if window_open(context.last_inbound_at, context.now):
-        return SendText(body=_text(notice, order, context.texts, amount), preview_url=True)
+        body = _text(notice, order, context.texts, _money(order, amount, context))
+        return SendText(body=body, preview_url=True)
     template: TemplateRef | None = getattr(context.templates, notice.value)
     if template is None:
         return NotTold(
@@ -71,7 +73,7 @@ def customer_notice(
     return SendTemplate(
         name=template.name,
         language=template.language,
-        body_parameters=_parameters(notice, order, amount),
+        body_parameters=_parameters(notice, order, _money(order, amount, context)),
     )
 
 
@@ -79,7 +81,11 @@ def _tracking(order: Order) -> str | None:
     return order.tracking_url or order.tracking_number
 
 
-def _text(notice: Notice, order: Order, texts: Texts, amount: int) -> str:
+def _money(order: Order, amount: int, context: NoticeContext) -> str:
+    return format_money(amount, order.currency, context.locale)
+
+
+def _text(notice: Notice, order: Order, texts: Texts, amount: str) -> str:
     match notice:
         case Notice.SHIPPED:
             lines = [texts.shipped_notice.format(order_id=order.id)]
@@ -93,14 +99,14 @@ def _text(notice: Notice, order: Order, texts: Texts, amount: int) -> str:
         case Notice.CANCELLED:
             return texts.cancelled_notice.format(order_id=order.id)
         case Notice.REFUNDED:
-            return texts.refunded_notice.format(order_id=order.id, amount=format_inr(amount))
+            return texts.refunded_notice.format(order_id=order.id, amount=amount)
 
 
-def _parameters(notice: Notice, order: Order, amount: int) -> tuple[str, ...]:
+def _parameters(notice: Notice, order: Order, amount: str) -> tuple[str, ...]:
     match notice:
         case Notice.SHIPPED:
             return (order.id, order.courier or "-", _tracking(order) or "-")
         case Notice.REFUNDED:
-            return (order.id, format_inr(amount))
+            return (order.id, amount)
         case Notice.DELIVERED | Notice.CANCELLED:
             return (order.id,)

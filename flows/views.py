@@ -15,7 +15,6 @@ from flows import limits
 from flows.cart import PricedCart, PricedLine
 from flows.catalog import Product, ShopConfig
 from flows.messages import Button, Row, Section, SendButtons, SendCtaUrl, SendList, SendText
-from flows.money import format_inr
 from flows.orders import Order, OrderLine
 from flows.text import ELLIPSIS, shorten
 from flows.texts import Texts
@@ -194,8 +193,8 @@ def categories_page(config: ShopConfig, page_number: int) -> SendList:
     )
 
 
-def product_row(product: Product) -> Row:
-    parts = [format_inr(product.price)]
+def product_row(config: ShopConfig, product: Product) -> Row:
+    parts = [config.money(product.price)]
     if len(product.name) > limits.LIST_ROW_TITLE_MAX:
         # Shortened names can look alike ("… 250 g", "… 500 g"): the description shows it whole.
         parts.append(product.name)
@@ -213,7 +212,7 @@ def products_page(config: ShopConfig, category: str, page_number: int) -> SendLi
         section_title=category,
         items=config.catalog.in_category(category),
         page_number=page_number,
-        item_row=product_row,
+        item_row=lambda product: product_row(config, product),
         page_action=lambda number: cb.BrowseCategory(category=key, page=number),
         texts=texts,
     )
@@ -222,7 +221,7 @@ def products_page(config: ShopConfig, category: str, page_number: int) -> SendLi
 def product_details(config: ShopConfig, product: Product) -> SendButtons:
     texts = config.messages
     maximum = config.checkout.max_quantity_per_item
-    parts = [texts.product_details.format(product=product.name, price=format_inr(product.price))]
+    parts = [texts.product_details.format(product=product.name, price=config.money(product.price))]
     if product.description:
         parts.append(product.description)
     parts.append(texts.quantity_prompt.format(max=maximum))
@@ -236,34 +235,37 @@ def product_details(config: ShopConfig, product: Product) -> SendButtons:
 # --- cart ------------------------------------------------------------------------------------
 
 
-def line_text(texts: Texts, name: str, quantity: int, unit_price: int) -> str:
-    return texts.cart_line.format(
+def line_text(
+    config: ShopConfig, name: str, quantity: int, unit_price: int, currency: str | None = None
+) -> str:
+    return config.messages.cart_line.format(
         quantity=quantity,
         product=name,
-        unit_price=format_inr(unit_price),
-        line_total=format_inr(unit_price * quantity),
+        unit_price=config.money(unit_price, currency),
+        line_total=config.money(unit_price * quantity, currency),
     )
 
 
-def priced_line_text(texts: Texts, line: PricedLine) -> str:
-    return line_text(texts, line.product.name, line.quantity, line.product.price)
+def priced_line_text(config: ShopConfig, line: PricedLine) -> str:
+    return line_text(config, line.product.name, line.quantity, line.product.price)
 
 
-def order_line_text(texts: Texts, line: OrderLine) -> str:
-    return line_text(texts, line.name, line.quantity, line.unit_price)
+def order_line_text(config: ShopConfig, line: OrderLine, currency: str) -> str:
+    return line_text(config, line.name, line.quantity, line.unit_price, currency)
 
 
-def cart_summary(texts: Texts, priced: PricedCart, head: Sequence[str] = ()) -> str:
-    items = [priced_line_text(texts, line) for line in priced.lines]
+def cart_summary(config: ShopConfig, priced: PricedCart, head: Sequence[str] = ()) -> str:
+    texts = config.messages
+    items = [priced_line_text(config, line) for line in priced.lines]
     items += [texts.cart_unavailable_line.format(product=name) for name in priced.unavailable]
-    tail = [texts.cart_total.format(total=format_inr(priced.total))]
+    tail = [texts.cart_total.format(total=config.money(priced.total))]
     return fit_lines([*head, texts.cart_header], items, tail, limits.INTERACTIVE_BODY_MAX, texts)
 
 
 def cart_view(config: ShopConfig, priced: PricedCart, notes: Sequence[str] = ()) -> SendButtons:
     texts = config.messages
     return buttons(
-        cart_summary(texts, priced, head=notes),
+        cart_summary(config, priced, head=notes),
         (cb.Checkout(), texts.button_checkout),
         (cb.PickLineToRemove(), texts.button_remove_item),
         (cb.ClearCart(), texts.button_clear_cart),
@@ -273,7 +275,7 @@ def cart_view(config: ShopConfig, priced: PricedCart, notes: Sequence[str] = ())
 def after_adding(config: ShopConfig, priced: PricedCart, notes: Sequence[str]) -> SendButtons:
     texts = config.messages
     return buttons(
-        cart_summary(texts, priced, head=notes),
+        cart_summary(config, priced, head=notes),
         (cb.Checkout(), texts.button_checkout),
         (cb.BrowseCategories(), texts.button_keep_shopping),
         (cb.ViewCart(), texts.button_view_cart),
@@ -284,7 +286,7 @@ def remove_list(config: ShopConfig, priced: PricedCart, page_number: int) -> Sen
     texts = config.messages
 
     def cart_row(line: PricedLine) -> Row:
-        description = f"{line.quantity} × {format_inr(line.product.price)}"
+        description = f"{line.quantity} × {config.money(line.product.price)}"
         return row(cb.RemoveLine(product_id=line.product.id), line.product.name, description)
 
     return paged_list(
@@ -303,10 +305,11 @@ def remove_list(config: ShopConfig, priced: PricedCart, page_number: int) -> Sen
 
 
 def _order_text(
-    texts: Texts, order: Order, head: str, total_line: str, extra: Sequence[str]
+    config: ShopConfig, order: Order, head: str, total_line: str, extra: Sequence[str]
 ) -> str:
-    items = [order_line_text(texts, line) for line in order.lines]
-    tail = [total_line.format(total=format_inr(order.total))]
+    texts = config.messages
+    items = [order_line_text(config, line, order.currency) for line in order.lines]
+    tail = [total_line.format(total=config.money(order.total, order.currency))]
     if order.address:
         address = shorten(order.address, limits.INTERACTIVE_BODY_MAX // 4)
         tail.append(texts.order_address.format(address=address))
@@ -318,7 +321,7 @@ def order_summary(config: ShopConfig, order: Order, expires_at: int, now: int) -
     texts = config.messages
     minutes = max(1, (expires_at - now) // 60)
     text = _order_text(
-        texts,
+        config,
         order,
         texts.order_header.format(order_id=order.id),
         texts.order_total,
@@ -334,7 +337,7 @@ def order_summary(config: ShopConfig, order: Order, expires_at: int, now: int) -
 def payment_link(config: ShopConfig, order: Order, url: str) -> tuple[SendCtaUrl | SendText, ...]:
     """The link as a button, and as plain text for phones that do not show the button."""
     texts = config.messages
-    amount = format_inr(order.total)
+    amount = config.money(order.total, order.currency)
     plain = SendText(body=clip(texts.payment_url.format(url=url), limits.TEXT_BODY_MAX))
     if not WEB_URL.match(url):
         return (plain,)
@@ -350,7 +353,7 @@ def payment_link(config: ShopConfig, order: Order, url: str) -> tuple[SendCtaUrl
 def receipt(config: ShopConfig, order: Order) -> SendText:
     texts = config.messages
     head = texts.payment_received.format(order_id=order.id)
-    return text_message(_order_text(texts, order, head, texts.total_paid, ()))
+    return text_message(_order_text(config, order, head, texts.total_paid, ()))
 
 
 def retry_payment(text: str, texts: Texts, order_id: str) -> SendButtons:

@@ -32,7 +32,7 @@ from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
 from flows.catalog import ShopConfig
 from flows.lifecycle import PaymentStatus, Verdict, payment_status
-from flows.money import InvalidPrice, format_inr, parse_rupees
+from flows.money import InvalidPrice, format_money, to_minor
 from flows.orders import FulfilmentStatus
 from storage.backends import open_store
 from storage.repository import ActionResult, Store
@@ -127,8 +127,9 @@ async def _command(args: argparse.Namespace, orders: MerchantOrders) -> int:
     match args.orders_command:
         case "list":
             for order in await orders.list(args.status, args.search, args.limit):
+                total = format_money(order.total, order.currency)
                 _say(
-                    f"{order.id}  {_when(order.created_at)}  {format_inr(order.total):>12}  "
+                    f"{order.id}  {_when(order.created_at)}  {total:>12}  "
                     f"{payment_status(order).value:<16}{order.fulfilment.value}"
                 )
             return 0
@@ -155,14 +156,14 @@ async def _command(args: argparse.Namespace, orders: MerchantOrders) -> int:
 
 
 async def _refund(orders: MerchantOrders, args: argparse.Namespace, by: str) -> int:
+    details = await orders.show(args.order_id)
+    if details is None:
+        return _report_missing(args.order_id)
     if args.amount is None:
-        details = await orders.show(args.order_id)
-        if details is None:
-            return _report_missing(args.order_id)
         amount = details.order.total - details.order.refunds_requested_total
     else:
         try:
-            amount = parse_rupees(args.amount)
+            amount = to_minor(args.amount, details.order.currency)
         except InvalidPrice as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_REFUSED
@@ -179,10 +180,10 @@ async def _show(orders: MerchantOrders, order_id: str) -> int:
         _say(f"Customer: {customer.name or '-'}  +{customer.phone or '-'}")
     _say(f"Address: {order.address or '-'}")
     for line in order.lines:
-        _say(f"  {line.quantity} x {line.name}  {format_inr(line.total)}")
-    _say(f"Total: {format_inr(order.total)}")
+        _say(f"  {line.quantity} x {line.name}  {format_money(line.total, order.currency)}")
+    _say(f"Total: {format_money(order.total, order.currency)}")
     _say(f"Payment: {payment_status(order).value}  ({order.payment_id or 'no payment id'})")
-    _say(f"Refunded: {format_inr(order.refunded_total)}")
+    _say(f"Refunded: {format_money(order.refunded_total, order.currency)}")
     _say(f"Fulfilment: {order.fulfilment.value}")
     if order.courier or order.tracking_number or order.tracking_url:
         tracking = order.tracking_url or order.tracking_number or "-"
@@ -193,7 +194,7 @@ async def _show(orders: MerchantOrders, order_id: str) -> int:
         _say(f"  {_when(entry.at)}  {entry.status}{who}  {entry.reason}")
     for refund in details.refunds:
         _say(
-            f"Refund #{refund.id}: {format_inr(refund.amount)} {refund.status}"
+            f"Refund #{refund.id}: {format_money(refund.amount, order.currency)} {refund.status}"
             f" ({refund.provider_refund_id or 'not yet at the provider'}) {refund.reason}"
         )
     return 0

@@ -118,6 +118,7 @@ class MerchantOrders:
             templates=self._shop.templates,
             last_inbound_at=last_inbound_at,
             now=int(self._clock()),
+            locale=self._shop.shop.locale,
         )
 
     async def _act(

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flows.money import format_inr
+from flows.money import UnknownCurrency, format_money
 
 _HEADLINES = {"order.paid": "New paid order"}
 
@@ -14,7 +14,7 @@ def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | No
     who = " ".join(part for part in (customer.get("name"), _phone(customer.get("phone"))) if part)
     lines = [f"{headline} {data['order_id']}: {_money(data)}"]
     lines += [
-        f"• {item['quantity']} × {item['name']} ({format_inr(int(item['unit_price']))})"
+        f"• {item['quantity']} × {item['name']} ({_amount(int(item['unit_price']), data)})"
         for item in data.get("items", [])
     ]
     if who:
@@ -37,8 +37,15 @@ def dashboard_link(public_base_url: str | None, order_id: str) -> str | None:
 
 
 def _money(data: dict[str, Any]) -> str:
-    total = int(data["total"])
-    return format_inr(total) if data.get("currency", "INR") == "INR" else f"{total} minor units"
+    return _amount(int(data["total"]), data)
+
+
+def _amount(minor: int, data: dict[str, Any]) -> str:
+    currency = str(data.get("currency", "INR"))
+    try:
+        return format_money(minor, currency)
+    except UnknownCurrency:
+        return f"{minor} minor units of {currency}"
 
 
 def _phone(phone: object) -> str | None:

@@ -7,7 +7,7 @@ from bot.sandbox.links import Entity, RazorpayError
 from bot.sandbox.pages import STATIC_DIR, esc, render
 from bot.sandbox.razorpay import ACTIONS, PAYING, perform
 from bot.sandbox.state import SANDBOX, SandboxState, shop_name
-from flows.money import format_inr
+from flows.money import format_money
 
 PAY_PREFIX = "/sandbox/pay"
 
@@ -46,7 +46,7 @@ def _actions(link: Entity) -> str:
     base = f"{PAY_PREFIX}/{esc(link['id'])}"
     return (
         f'<form method="post" action="{base}/pay"><button class="btn btn-pay" type="submit">'
-        f"Pay {esc(format_inr(link['amount']))}</button></form>"
+        f"Pay {esc(format_money(link['amount'], link['currency']))}</button></form>"
         '<div class="btn-row">'
         f'<form method="post" action="{base}/fail"><button class="btn btn-ghost" type="submit">'
         "Fail payment</button></form>"
@@ -81,7 +81,7 @@ async def checkout_page(request: web.Request) -> web.Response:
         "checkout.html",
         shop=shop_name(request.app),
         initial=(shop_name(request.app)[:1] or "S").upper(),
-        amount=format_inr(link["amount"]),
+        amount=format_money(link["amount"], link["currency"]),
         reference=link["reference_id"] or "—",
         description=link["description"] or "—",
         link_id=link["id"],

@@ -135,6 +135,13 @@ class CancelOrder(CallbackData):
     order_id: Reference
 
 
+class PayOnDelivery(CallbackData):
+    """The "Pay on delivery" button ([checkout] cash_on_delivery = true)."""
+
+    prefix = "cod"
+    order_id: Reference
+
+
 ACTIONS: tuple[type[CallbackData], ...] = (
     ShowMenu,
     ShowHelp,
@@ -151,6 +158,7 @@ ACTIONS: tuple[type[CallbackData], ...] = (
     EnterNewAddress,
     RedirectToPayment,
     CancelOrder,
+    PayOnDelivery,
 )
 _BY_PREFIX = {action.prefix: action for action in ACTIONS}
 if len(_BY_PREFIX) != len(ACTIONS) or any(SEPARATOR in prefix for prefix in _BY_PREFIX):

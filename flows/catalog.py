@@ -125,6 +125,42 @@ class CheckoutOptions(_Frozen):
         int, Field(ge=PAYMENT_LINK_MIN_EXPIRY_MINUTES, le=60 * 24 * 180)
     ] = 30
     max_quantity_per_item: Annotated[int, Field(ge=1, le=1000)] = 20
+    # "Pay on delivery" beside "Pay now": the order is confirmed at once, paid in cash.
+    cash_on_delivery: bool = False
+    # The largest order that may be paid on delivery (written in major units, like prices;
+    # held in minor units); none: any amount.
+    cod_max_amount: int | None = None
+
+    @field_validator("cod_max_amount", mode="before")
+    @classmethod
+    def _cod_max_to_minor(cls, value: Any) -> int | None:
+        if value is None:
+            return None
+        currency = _PRICE_CURRENCY.get()
+        if isinstance(value, bool) or not isinstance(value, str):
+            raise ValueError(f'write the amount as a string of {currency}, like "2000"')
+        try:
+            minor = to_minor(value, currency)
+        except InvalidPrice as exc:
+            raise ValueError(str(exc)) from exc
+        if minor <= 0:
+            raise ValueError("must be more than zero (leave it out for no limit)")
+        return minor
+
+    @model_validator(mode="after")
+    def _cod_max_needs_cod(self) -> "CheckoutOptions":
+        if self.cod_max_amount is not None and not self.cash_on_delivery:
+            raise ValueError(
+                "cod_max_amount is set but cash_on_delivery is not true: set "
+                "cash_on_delivery = true to offer pay on delivery, or remove cod_max_amount"
+            )
+        return self
+
+    def cod_allowed(self, total: int) -> bool:
+        """May an order of this total (minor units) be paid on delivery?"""
+        return self.cash_on_delivery and (
+            self.cod_max_amount is None or total <= self.cod_max_amount
+        )
 
 
 class ShopConfig(_Frozen):

@@ -39,6 +39,14 @@ class AttachPaymentLink(_Effect):
     link: PaymentLink
 
 
+class ChooseCashOnDelivery(_Effect):
+    """The customer chose to pay in cash on delivery: the order is confirmed, payment due."""
+
+    kind: Literal["choose_cash_on_delivery"] = "choose_cash_on_delivery"
+    order_id: str
+    at: int  # Unix seconds
+
+
 class SetOrderStatus(_Effect):
     """Move an order out of `pending_payment`. Storage applies it only to a pending order, so
     a late expiry can never undo a payment."""
@@ -52,6 +60,11 @@ class SetOrderStatus(_Effect):
 
 
 Effect = Annotated[
-    PlaceOrder | CreatePaymentLink | CancelPaymentLink | AttachPaymentLink | SetOrderStatus,
+    PlaceOrder
+    | CreatePaymentLink
+    | CancelPaymentLink
+    | AttachPaymentLink
+    | SetOrderStatus
+    | ChooseCashOnDelivery,
     Field(discriminator="kind"),
 ]

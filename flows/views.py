@@ -320,18 +320,21 @@ def _order_text(
 def order_summary(config: ShopConfig, order: Order, expires_at: int, now: int) -> SendButtons:
     texts = config.messages
     minutes = max(1, (expires_at - now) // 60)
+    extra = [texts.link_validity.format(minutes=minutes)]
+    choices: list[tuple[cb.CallbackData, str]] = [
+        (cb.RedirectToPayment(order_id=order.id), texts.button_pay_now)
+    ]
+    checkout = config.checkout
+    if checkout.cod_allowed(order.total):
+        extra.append(texts.cod_offer)
+        choices.append((cb.PayOnDelivery(order_id=order.id), texts.button_pay_on_delivery))
+    elif checkout.cash_on_delivery and checkout.cod_max_amount is not None:
+        extra.append(texts.cod_over_max.format(max=config.money(checkout.cod_max_amount)))
+    choices.append((cb.CancelOrder(order_id=order.id), texts.button_cancel_order))
     text = _order_text(
-        config,
-        order,
-        texts.order_header.format(order_id=order.id),
-        texts.order_total,
-        [texts.link_validity.format(minutes=minutes)],
+        config, order, texts.order_header.format(order_id=order.id), texts.order_total, extra
     )
-    return buttons(
-        text,
-        (cb.RedirectToPayment(order_id=order.id), texts.button_pay_now),
-        (cb.CancelOrder(order_id=order.id), texts.button_cancel_order),
-    )
+    return buttons(text, *choices)
 
 
 def payment_link(config: ShopConfig, order: Order, url: str) -> tuple[SendCtaUrl | SendText, ...]:
@@ -354,6 +357,14 @@ def receipt(config: ShopConfig, order: Order) -> SendText:
     texts = config.messages
     head = texts.payment_received.format(order_id=order.id)
     return text_message(_order_text(config, order, head, texts.total_paid, ()))
+
+
+def cod_confirmation(config: ShopConfig, order: Order) -> SendText:
+    """The order is confirmed for payment in cash on delivery: what to pay, and for what."""
+    texts = config.messages
+    total = config.money(order.total, order.currency)
+    head = texts.cod_confirmed.format(order_id=order.id, total=total)
+    return text_message(_order_text(config, order, head, texts.cod_total, ()))
 
 
 def retry_payment(text: str, texts: Texts, order_id: str) -> SendButtons:

@@ -18,7 +18,8 @@ def payment_checks_due(now: int, first_after: int, limit: int) -> Op[list[Paymen
         "SELECT o.id, o.link_id, o.created_at, o.link_expires_at, "
         "COALESCE(c.checks, 0) AS checks "
         "FROM orders o LEFT JOIN payment_checks c ON c.order_id = o.id "
-        "WHERE o.status = 'pending_payment' AND o.link_id IS NOT NULL "
+        "WHERE o.status = 'pending_payment' AND o.payment_method = 'link' "
+        "AND o.link_id IS NOT NULL "
         "AND ((c.order_id IS NULL AND o.created_at + ? <= ?) OR c.next_check_at <= ?) "
         "ORDER BY o.created_at, o.id LIMIT ?",
         (first_after, now, now, limit),

@@ -143,6 +143,7 @@ class ActionKind(StrEnum):
     DELIVER = "deliver"
     CANCEL = "cancel"
     REFUND = "refund"
+    MARK_PAID = "paid"  # the cash of a cash-on-delivery order was collected
 
 
 NoticeContextFactory = Callable[[int | None], NoticeContext]

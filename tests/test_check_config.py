@@ -255,3 +255,41 @@ def test_prices_are_read_with_the_currency_s_decimals_and_checked_against_razorp
         "product 'samovar', field price: ₹5,00,000.01 is above ₹5,00,000.00, the most Razorpay "
         "takes in one payment"
     ]
+
+
+def test_cash_on_delivery_settings_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = """
+    [shop]
+    name = "Chai Point"
+    [checkout]
+    {checkout}
+    [[products]]
+    id = "chai"
+    name = "Chai"
+    price = "10.00"
+    category = "Tea"
+    """
+    cases = {
+        'cash_on_delivery = true\ncod_max_amount = "2000.001"': [
+            "checkout.cod_max_amount: '2000.001' has more than 2 decimals"
+        ],
+        "cash_on_delivery = true\ncod_max_amount = 2000": [
+            'checkout.cod_max_amount: write the amount as a string of INR, like "2000"'
+        ],
+        'cash_on_delivery = true\ncod_max_amount = "0"': [
+            "checkout.cod_max_amount: must be more than zero (leave it out for no limit)"
+        ],
+        'cod_max_amount = "2000"': [
+            "checkout: cod_max_amount is set but cash_on_delivery is not true: set "
+            "cash_on_delivery = true to offer pay on delivery, or remove cod_max_amount"
+        ],
+    }
+    for checkout, expected in cases.items():
+        text = base.replace("{checkout}", checkout).replace("\n    ", "\n")
+        code, problems = check(tmp_path, text, capsys)
+        assert (code, problems) == (1, expected), checkout
+
+    text = base.replace("{checkout}", 'cash_on_delivery = true\ncod_max_amount = "2000"')
+    assert check(tmp_path, text.replace("\n    ", "\n"), capsys)[0] == 0

@@ -37,14 +37,16 @@ from flows.orders import FulfilmentStatus
 from storage.backends import open_store
 from storage.repository import ActionResult, Store
 
-ACTIONS = ("ship", "deliver", "cancel", "refund")
+ACTIONS = ("ship", "deliver", "cancel", "refund", "paid")
 EXIT_REFUSED = 4  # the action is not allowed for this order (or there is no such order)
 STATUSES = [s.value for s in PaymentStatus] + [s.value for s in FulfilmentStatus]
 WORK_SECONDS = 60.0  # how long the command waits for what it queued before leaving it
 
 
 def add_orders_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    orders = commands.add_parser("orders", help="list, ship, deliver, cancel, refund orders")
+    orders = commands.add_parser(
+        "orders", help="list, ship, deliver, cancel, refund orders; mark cash-on-delivery ones paid"
+    )
     actions = orders.add_subparsers(dest="orders_command", required=True)
     listing = actions.add_parser("list", help="newest first")
     _filters(listing)
@@ -54,14 +56,21 @@ def add_orders_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPar
     ship.add_argument("order_id")
     ship.add_argument("--courier")
     ship.add_argument("--tracking", help="a tracking number, or a URL the customer can open")
-    actions.add_parser("deliver", help="mark delivered").add_argument("order_id")
+    actions.add_parser(
+        "deliver", help="mark delivered (a cash-on-delivery order is marked paid too)"
+    ).add_argument("order_id")
+    paid = actions.add_parser("paid", help="mark a cash-on-delivery order paid (cash collected)")
+    paid.add_argument("order_id")
+    paid.add_argument("--reason", default="", help='e.g. "cash collected at the shop"')
     cancel = actions.add_parser("cancel", help="cancel; a paid order needs --refund")
     cancel.add_argument("order_id")
     cancel.add_argument("--refund", action="store_true", help="refund what was paid as well")
     cancel.add_argument("--reason", default="")
     refund = actions.add_parser("refund", help="refund all or part of a paid order")
     refund.add_argument("order_id")
-    refund.add_argument("--amount", help="in rupees, e.g. 12.50 (default: all that is left)")
+    refund.add_argument(
+        "--amount", help="in the shop's currency, e.g. 12.50 (default: all that is left)"
+    )
     refund.add_argument("--reason", default="")
     export = actions.add_parser("export", help="CSV of orders to stdout")
     _filters(export)
@@ -146,6 +155,8 @@ async def _command(args: argparse.Namespace, orders: MerchantOrders) -> int:
             )
         case "deliver":
             return _report(await orders.deliver(args.order_id, by=by))
+        case "paid":
+            return _report(await orders.mark_paid(args.order_id, by=by, reason=args.reason))
         case "cancel":
             return _report(
                 await orders.cancel(args.order_id, by=by, refund=args.refund, reason=args.reason)

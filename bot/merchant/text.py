@@ -4,7 +4,10 @@ from typing import Any
 
 from flows.money import UnknownCurrency, format_money
 
-_HEADLINES = {"order.paid": "New paid order"}
+_HEADLINES = {
+    "order.paid": "New paid order",
+    "order.placed": "New order to pack, cash on delivery",
+}
 
 
 def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | None) -> str:
@@ -23,6 +26,8 @@ def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | No
     payment = data.get("payment") or {}
     if payment.get("payment_id"):
         lines.append(f"Payment: {payment['payment_id']}")
+    if data.get("payment_status") == "cod_due":
+        lines.append(f"Collect {_money(data)} in cash on delivery")
     if dashboard_url:
         lines.append(f"Open: {dashboard_url}")
     return "\n".join(lines)

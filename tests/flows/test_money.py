@@ -5,6 +5,7 @@ currency's own format."""
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency
 
 from flows.catalog import ShopConfig
 from flows.money import (
@@ -110,3 +111,15 @@ def test_a_shop_reads_its_prices_in_its_own_currency() -> None:
     assert dinar.products[0].price == 1250
     assert rupee.products[0].price == 150000
     assert rupee.money(rupee.products[0].price) == "₹1,500.00"
+
+
+@pytest.mark.parametrize("locale", ["en_IN", "hi_IN", "en_US", "ja_JP", "de_DE", "fr_FR", "ar_KW"])
+@pytest.mark.parametrize("currency", ["INR", "JPY", "KWD", "USD", "EUR"])
+def test_every_amount_is_written_exactly_as_babel_writes_it(locale: str, currency: str) -> None:
+    """format_money reads Babel's shape once per currency and locale (a message of many
+    amounts would otherwise run Babel's pattern engine for each); it never writes one
+    differently from Babel."""
+    amounts = [*range(0, 2_000_000, 997), -1, -250, 10**15 + 1, -(10**12)]
+    for minor in amounts:
+        expected = format_currency(to_major(minor, currency), currency, locale=locale)
+        assert format_money(minor, currency, locale) == expected, minor

@@ -9,6 +9,7 @@ from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
 from bot.payments.reconcile import PaymentReconciler
+from bot.reminders import ReminderScheduler
 from bot.routes.bodies import WebhookBodies
 from bot.runner import Runner
 from bot.settings import Settings
@@ -29,3 +30,4 @@ ALERTS = web.AppKey("alerts", AlertWorker)
 WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)
 MERCHANT = web.AppKey("merchant", MerchantOrders)
 RECONCILER = web.AppKey("reconciler", PaymentReconciler)
+REMINDERS = web.AppKey("reminders", ReminderScheduler)

@@ -22,10 +22,15 @@ class MerchantEventType(StrEnum):
     ORDER_PAID = "order.paid"
     # A cash-on-delivery order was confirmed: pack it; the money comes at the door.
     ORDER_PLACED = "order.placed"
+    # A payment that does not match its order (amount, currency, link): a person must look.
+    ORDER_FLAGGED = "order.flagged"
+    # Paid after the order was cancelled or expired, and refunded automatically (Paystack).
+    LATE_PAYMENT_REFUNDED = "order.late_payment_refunded"
 
 
 ORDER_STATUS_EVENTS: Mapping[OrderStatus, MerchantEventType] = {
     OrderStatus.PAID: MerchantEventType.ORDER_PAID,
+    OrderStatus.FLAGGED: MerchantEventType.ORDER_FLAGGED,
 }
 """An order moving into one of these statuses tells the merchant: one line per event type."""
 
@@ -78,13 +83,27 @@ def event_body(event: MerchantEvent, order: Order, customer: Customer | None) ->
             },
             "address": order.address,
             "payment": {
-                "provider": "cash" if order.cash_on_delivery else "razorpay",
+                "provider": "cash"
+                if order.cash_on_delivery
+                else payment_provider(order.link.id if order.link else None),
                 "link_id": order.link.id if order.link else None,
                 "payment_id": order.payment_id,
             },
             "tracking": {},
         },
     }
+
+
+def payment_provider(link_id: str | None) -> str | None:
+    """Which provider made a link, from the shape of its id: Razorpay's `plink_…`, Stripe's
+    Checkout Session `cs_…`, else a Paystack reference (our order id and a suffix)."""
+    if not link_id:
+        return None
+    if link_id.startswith("plink_"):
+        return "razorpay"
+    if link_id.startswith("cs_"):
+        return "stripe"
+    return "paystack"
 
 
 def _payment_status(order: Order) -> str:

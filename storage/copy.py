@@ -29,6 +29,7 @@ TABLES = (
     "jobs",
     "merchant_alerts",
     "refunds",
+    "reminders",
     "payment_checks",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
@@ -40,6 +41,7 @@ IDENTITY_TABLES = (
     "jobs",
     "merchant_alerts",
     "refunds",
+    "reminders",
 )
 
 

@@ -120,7 +120,7 @@ def test_unknown_keys_are_named_in_every_section(
         "mesages: unknown key; did you mean 'messages'?",
         "messages.welcom: unknown key; did you mean 'welcome'?",
         "product 'chai', field colour: unknown key; known keys: "
-        "id, name, price, category, description, available",
+        "id, name, price, category, description, available, translations",
         "shop.curency: unknown key; did you mean 'currency'?",
     ]
 
@@ -213,8 +213,8 @@ def test_a_currency_razorpay_does_not_take_is_named(
     code, problems = check(tmp_path, text.replace("\n    ", "\n"), capsys)
     assert code == 1
     assert problems == [
-        "shop.currency: JPY is not taken by Razorpay: the bot's Razorpay payment links take INR "
-        "(other currencies need Razorpay's international payments and are not supported here)"
+        "currency 'JPY': Razorpay does not take it (it takes INR); change [shop] currency or "
+        "PAYMENT_PROVIDER"
     ]
 
 
@@ -252,8 +252,8 @@ def test_prices_are_read_with_the_currency_s_decimals_and_checked_against_razorp
     code, problems = check(tmp_path, text.replace("\n    ", "\n"), capsys)
     assert code == 1
     assert problems == [
-        "product 'samovar', field price: ₹5,00,000.01 is above ₹5,00,000.00, the most Razorpay "
-        "takes in one payment"
+        "product 'samovar': ₹5,00,000.01 is above ₹5,00,000.00, the most Razorpay takes in one "
+        "payment"
     ]
 
 

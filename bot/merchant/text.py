@@ -7,6 +7,8 @@ from flows.money import UnknownCurrency, format_money
 _HEADLINES = {
     "order.paid": "New paid order",
     "order.placed": "New order to pack, cash on delivery",
+    "order.flagged": "Payment to check (it does not match the order):",
+    "order.late_payment_refunded": "Paid after it was cancelled, refunded automatically:",
 }
 
 

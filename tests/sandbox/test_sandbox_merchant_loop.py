@@ -86,32 +86,37 @@ class Customer:
         raise AssertionError(f"nothing matches {pattern!r} in {[c[0] for c in choices]}")
 
 
+async def buy_and_pay(asha: Customer, session: aiohttp.ClientSession, shop_url: str) -> None:
+    """hi → the first product → checkout → pay on the sandbox's Razorpay stand-in."""
+    welcome = await asha.say("hi")
+    categories = await asha.tap(welcome, "browse")
+    products = await asha.tap(categories, ".")
+    product = await asha.tap(products, ".")
+    added = await asha.tap(product, r"^\s*1\s*$")
+    await asha.tap(added, "checkout")
+    summary = await asha.say("12 MG Road, Bengaluru 560001")
+    await asha.tap(summary, "pay now")
+    link_url = ""
+    for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
+        links = [
+            m["interactive"]["action"]["parameters"]["url"]
+            for m in await asha.shop_messages()
+            if m.get("interactive", {}).get("action", {}).get("name") == "cta_url"
+        ]
+        if links:
+            link_url = links[-1]
+            break
+        await asyncio.sleep(POLL_SECONDS)
+    link_id = link_url.rstrip("/").rsplit("/", 1)[-1]
+
+    async with session.post(f"{shop_url}/sandbox/razorpay-control/pay/{link_id}") as paid:
+        assert paid.status == 200, await paid.text()
+
+
 async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) -> None:
     async with aiohttp.ClientSession() as session:
         asha = Customer(session, shop_url)
-        welcome = await asha.say("hi")
-        categories = await asha.tap(welcome, "browse")
-        products = await asha.tap(categories, ".")
-        product = await asha.tap(products, ".")
-        added = await asha.tap(product, r"^\s*1\s*$")
-        await asha.tap(added, "checkout")
-        summary = await asha.say("12 MG Road, Bengaluru 560001")
-        await asha.tap(summary, "pay now")
-        link_url = ""
-        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
-            links = [
-                m["interactive"]["action"]["parameters"]["url"]
-                for m in await asha.shop_messages()
-                if m.get("interactive", {}).get("action", {}).get("name") == "cta_url"
-            ]
-            if links:
-                link_url = links[-1]
-                break
-            await asyncio.sleep(POLL_SECONDS)
-        link_id = link_url.rstrip("/").rsplit("/", 1)[-1]
-
-        async with session.post(f"{shop_url}/sandbox/razorpay-control/pay/{link_id}") as paid:
-            assert paid.status == 200, await paid.text()
+        await buy_and_pay(asha, session, shop_url)
 
         page = ""
         told = ("webhook</b>: delivered", "telegram</b>: delivered", "email</b>: delivered")
@@ -125,3 +130,31 @@ async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) ->
         assert "signature verified" in page
         assert "email to merchant@sandbox.invalid" in page
         assert "telegram: New paid order" in page
+
+
+def body_of(message: dict[str, Any]) -> str:
+    return str(message["interactive"]["body"]["text"])
+
+
+async def test_the_sandbox_chat_shows_order_history_and_switches_language(shop_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        asha = Customer(session, shop_url)
+        await buy_and_pay(asha, session, shop_url)
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):  # the receipt, after the payment
+            if any("✅" in str(m) for m in await asha.shop_messages()):
+                break
+            await asyncio.sleep(POLL_SECONDS)
+
+        menu = await asha.say("help")
+        orders = await asha.tap(menu, "my orders")
+        assert body_of(orders).startswith("Your recent orders")
+        [row] = orders["interactive"]["action"]["sections"][0]["rows"]
+        assert row["description"].endswith("· paid · being prepared")
+        detail = await asha.tap(orders, ".")
+        assert "Payment: paid" in body_of(detail)
+
+        languages = await asha.say("language")
+        welcome = await asha.tap(languages, "हिन्दी")
+        assert body_of(welcome).startswith("Chai Point में आपका स्वागत है!")
+        orders = await asha.say("ऑर्डर")
+        assert body_of(orders).startswith("आपके हाल के ऑर्डर।")

@@ -192,7 +192,11 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
                 alerts_queued=alerts.poke,
             )
         reconciler = PaymentReconciler(
-            store=store, provider=provider, clock=clock, on_event=runner.submit
+            store=store,
+            provider=provider,
+            clock=clock,
+            on_event=runner.submit,
+            public_base_url=settings.public_base_url,
         )
         app[keys.RECONCILER] = reconciler
         app[keys.MERCHANT] = merchant

@@ -13,6 +13,7 @@ from flows.lifecycle import PaymentStatus, Verdict, payment_status
 from flows.orders import FulfilmentStatus, Order, OrderStatus
 from tests.merchant.test_alerts_end_to_end import OWNER, deliver_alerts, merchant_standins
 from tests.support.harness import Shop, button_ids, running_shop, text_of
+from tests.test_payment_reconciliation import callback_params
 from tests.test_shop_end_to_end import ASHA, shop_until_pay_now
 
 BY = "cli:owner"
@@ -64,6 +65,9 @@ async def test_pay_on_delivery_confirmed_at_once_then_delivered_and_paid(
         assert "New order to pack, cash on delivery" in telegram["text"]
         assert "Collect ₹498.00 in cash on delivery" in telegram["text"]
 
+        # Back from an old payment page: nothing to pay there, and Razorpay is not asked.
+        page = await shop.client.get("/payments/callback", params=callback_params(link))
+        assert "confirmed for payment in cash on delivery" in await page.text()
         # Razorpay's webhook about the cancelled link changes nothing.
         await shop.post_razorpay(shop.razorpay.link_event(link["id"], "payment_link.cancelled"))
         await shop.settle()

@@ -8,11 +8,11 @@ from itertools import pairwise
 from typing import Any
 
 from bot import keys
-from bot.payments.reconcile import SWEEP_KEY, CheckSchedule, PaymentReconciler
+from bot.payments.reconcile import SWEEP_KEY, CheckSchedule, PaymentReconciler, webhook_warning
 from bot.signatures import sign_razorpay_callback
 from flows.catalog import ShopConfig
 from flows.orders import OrderStatus
-from storage.repository import Lane
+from storage.repository import Lane, PaymentSignals
 from tests.support.fakes import Canned, FakeGraph, FakeRazorpay
 from tests.support.harness import (
     ACCESS_TOKEN,
@@ -290,7 +290,7 @@ async def test_healthz_warns_when_payments_are_confirmed_by_polling_only(
         warning = body["payments_warning"]
         assert "payments are being confirmed by polling" in warning
         assert "razorpay webhook seems missing or its secret wrong" in warning
-        assert "/webhooks/razorpay" in warning
+        assert "https://shop.example.com/webhooks/razorpay" in warning
         assert "RAZORPAY_WEBHOOK_SECRET" in warning
 
         # The webhook is fixed: the next one that arrives clears the warning.
@@ -323,3 +323,20 @@ def test_a_late_sweep_does_not_ask_again_at_once() -> None:
     placed = 1_000_000
     # The 1-minute check ran an hour late: the next is not due in the past.
     assert schedule.next_check_at(placed, placed + 86_400, 1, placed + 3600) == placed + 3630
+
+
+def test_the_warning_names_each_provider_s_secret_variable() -> None:
+    signals = PaymentSignals(last_webhook_at=None, last_polled_confirmation_at=1_000)
+    later = 1_000 + 11 * MINUTE
+
+    assert webhook_warning(signals, 1_000 + 5 * MINUTE, "razorpay") is None  # may be on its way
+    stripe = webhook_warning(signals, later, "stripe", "https://shop.example.com")
+    paystack = webhook_warning(signals, later, "paystack")
+    assert stripe is not None
+    assert paystack is not None
+    assert "STRIPE_WEBHOOK_SECRET" in stripe
+    assert "https://shop.example.com/webhooks/stripe" in stripe
+    assert "PAYSTACK_SECRET_KEY" in paystack
+    assert "<PUBLIC_BASE_URL>/webhooks/paystack" in paystack
+    seen = PaymentSignals(last_webhook_at=1_000, last_polled_confirmation_at=1_000)
+    assert webhook_warning(seen, later, "razorpay") is None

@@ -71,7 +71,17 @@ class CheckSchedule:
         return max(min(self.nth(created_at, done), final), now + self.min_gap)
 
 
-def webhook_warning(signals: PaymentSignals, now: int, provider: str) -> str | None:
+# The variable whose value must equal what the provider signs webhooks with.
+_SECRET_VARIABLES = {
+    "razorpay": "RAZORPAY_WEBHOOK_SECRET",
+    "stripe": "STRIPE_WEBHOOK_SECRET",
+    "paystack": "PAYSTACK_SECRET_KEY",  # Paystack signs with the API secret key itself
+}
+
+
+def webhook_warning(
+    signals: PaymentSignals, now: int, provider: str, public_base_url: str | None = None
+) -> str | None:
     """What to tell the merchant when payments are confirmed by polling but no webhook came
     since (for a while): the signs of a webhook never set up, disabled, or a wrong secret."""
     polled = signals.last_polled_confirmation_at
@@ -80,14 +90,15 @@ def webhook_warning(signals: PaymentSignals, now: int, provider: str) -> str | N
     webhook = signals.last_webhook_at
     if webhook is not None and webhook >= polled:
         return None
-    variable = f"{provider.upper()}_WEBHOOK_SECRET"
+    variable = _SECRET_VARIABLES.get(provider, f"{provider.upper()}_WEBHOOK_SECRET")
+    base = (public_base_url or "<PUBLIC_BASE_URL>").rstrip("/")
     seen = "no payment webhook has ever arrived" if webhook is None else "no payment webhook "
     if webhook is not None:
         seen += "has arrived since"
     return (
         f"payments are being confirmed by polling; the {provider} webhook seems missing or its "
         f"secret wrong: a payment was confirmed by asking {provider} and {seen}. Check in the "
-        f"{provider} dashboard that a webhook points at <PUBLIC_BASE_URL>/webhooks/{provider}, "
+        f"{provider} dashboard that a webhook points at {base}/webhooks/{provider}, "
         f"is active (failed deliveries disable it after a day) and has the payment events "
         f"ticked, and that its secret equals {variable}."
     )
@@ -102,12 +113,14 @@ class PaymentReconciler:
         clock: Clock,
         on_event: Callable[[StoredEvent], None],
         schedule: CheckSchedule | None = None,
+        public_base_url: str | None = None,
     ) -> None:
         self._store = store
         self._provider = provider
         self._clock = clock
         self._on_event = on_event
         self.schedule = schedule or CheckSchedule()
+        self._public_base_url = public_base_url
         self._task: asyncio.Task[None] | None = None
         self._warned_about: int | None = None  # the polled confirmation last warned about
 
@@ -118,13 +131,17 @@ class PaymentReconciler:
     async def webhook_warning(self) -> str | None:
         """The merchant's warning about a missing webhook, if payments say so (for /healthz)."""
         signals = await self._store.payment_signals()
-        return webhook_warning(signals, int(self._clock()), self._provider.name)
+        return webhook_warning(
+            signals, int(self._clock()), self._provider.name, self._public_base_url
+        )
 
     async def log_webhook_warning(self) -> None:
         """Log the warning once per polled confirmation that raised it (at start, and after
         sweeps), so the log says it without saying it every half minute."""
         signals = await self._store.payment_signals()
-        warning = webhook_warning(signals, int(self._clock()), self._provider.name)
+        warning = webhook_warning(
+            signals, int(self._clock()), self._provider.name, self._public_base_url
+        )
         if warning is None or signals.last_polled_confirmation_at == self._warned_about:
             return
         self._warned_about = signals.last_polled_confirmation_at

@@ -76,6 +76,8 @@ async def payment_callback(request: web.Request) -> web.Response:
     if order is None:
         bound.warning("payment redirect for an order we do not know")
         return _answer(request, 404, "unknown", result.order_id)
+    if order.cash_on_delivery and order.status is OrderStatus.PENDING_PAYMENT:
+        return _answer(request, 200, "cod", order.id)  # the customer chose cash meanwhile
     if order.status in (OrderStatus.PAID, OrderStatus.FLAGGED) or order.link is None:
         return _answer(request, 200, _SETTLED.get(order.status, "pending"), order.id)
     reconciler = request.app[RECONCILER]
@@ -132,6 +134,12 @@ _ANSWERS = {
         "⌛",
         "The payment link for order <b>{order}</b> was cancelled. You can ask for a new one "
         "on WhatsApp.",
+    ),
+    "cod": (
+        "Pay on delivery",
+        "🚚",
+        "Order <b>{order}</b> at {shop} is confirmed for payment in cash on delivery; there is "
+        "nothing to pay here.",
     ),
     "unknown": (
         "Order not found",

@@ -7,6 +7,8 @@ import asyncio
 from itertools import pairwise
 from typing import Any
 
+import pytest
+
 from bot import keys
 from bot.payments.reconcile import SWEEP_KEY, CheckSchedule, PaymentReconciler, webhook_warning
 from bot.signatures import sign_razorpay_callback
@@ -24,6 +26,7 @@ from tests.support.harness import (
     text_of,
 )
 from tests.test_postgres_processes import open_as
+from tests.test_providers_end_to_end import ADAPTERS, awaiting_payment
 from tests.test_shop_end_to_end import ASHA, shop_until_pay_now
 
 MINUTE = 60
@@ -340,3 +343,39 @@ def test_the_warning_names_each_provider_s_secret_variable() -> None:
     assert "<PUBLIC_BASE_URL>/webhooks/paystack" in paystack
     seen = PaymentSignals(last_webhook_at=1_000, last_polled_confirmation_at=1_000)
     assert webhook_warning(seen, later, "razorpay") is None
+
+
+# --- every provider -----------------------------------------------------------------------------
+
+LOST_WEBHOOK = {
+    # The provider records the payment and hands back the webhook it would have sent.
+    "razorpay": lambda shop, link_id: shop.razorpay.paid_webhook(link_id),
+    "stripe": lambda shop, link_id: shop.stripe.complete(link_id),
+    "paystack": lambda shop, link_id: shop.paystack.pay(link_id),
+}
+POST = {
+    "razorpay": lambda shop, body: shop.post_razorpay(body),
+    "stripe": lambda shop, body: shop.post_stripe(body),
+    "paystack": lambda shop, body: shop.post_paystack(body),
+}
+
+
+@pytest.mark.parametrize("name", ["razorpay", "stripe", "paystack"])
+async def test_every_provider_s_lost_webhook_is_found_by_the_sweep_once(
+    database_url: str, shop_config: ShopConfig, name: str
+) -> None:
+    async with running_shop(database_url, shop_config, provider=name) as shop:
+        link, _ = await awaiting_payment(shop, ADAPTERS[name](shop))
+        late = LOST_WEBHOOK[name](shop, link.link_id)  # paid; the webhook is not delivered
+
+        shop.clock.advance(1 * MINUTE)
+        assert await reconciler(shop).sweep_once() == 1
+        await shop.settle()
+
+        assert await status_of(shop, link.order_id) is OrderStatus.PAID
+        assert confirmations(shop) == 1
+        # The webhook arrives after all: recorded, and nothing happens twice.
+        assert (await POST[name](shop, late)).status == 200
+        await shop.settle()
+        assert confirmations(shop) == 1
+        assert await paid_rows(shop, link.order_id) == 1

@@ -20,6 +20,8 @@ class MerchantEventType(StrEnum):
     """Event types as the Standard Webhooks receiver sees them (`type` in the body)."""
 
     ORDER_PAID = "order.paid"
+    # A cash-on-delivery order was confirmed: pack it; the money comes at the door.
+    ORDER_PLACED = "order.placed"
     # A payment that does not match its order (amount, currency, link): a person must look.
     ORDER_FLAGGED = "order.flagged"
     # Paid after the order was cancelled or expired, and refunded automatically (Paystack).
@@ -59,7 +61,8 @@ def event_body(event: MerchantEvent, order: Order, customer: Customer | None) ->
         "data": {
             "order_id": order.id,
             "status": order.status.value,
-            "payment_status": _payment_status(order.status),
+            "payment_status": _payment_status(order),
+            "payment_method": order.payment_method.value,
             # Fulfilment (shipped, delivered) arrives with the order's life; until then none.
             "fulfilment_status": "unfulfilled",
             "currency": order.currency,
@@ -80,7 +83,9 @@ def event_body(event: MerchantEvent, order: Order, customer: Customer | None) ->
             },
             "address": order.address,
             "payment": {
-                "provider": payment_provider(order.link.id if order.link else None),
+                "provider": "cash"
+                if order.cash_on_delivery
+                else payment_provider(order.link.id if order.link else None),
                 "link_id": order.link.id if order.link else None,
                 "payment_id": order.payment_id,
             },
@@ -101,8 +106,10 @@ def payment_provider(link_id: str | None) -> str | None:
     return "paystack"
 
 
-def _payment_status(status: OrderStatus) -> str:
-    match status:
+def _payment_status(order: Order) -> str:
+    if order.cash_on_delivery and order.status is OrderStatus.PENDING_PAYMENT:
+        return "cod_due"
+    match order.status:
         case OrderStatus.PAID:
             return "paid"
         case OrderStatus.FLAGGED:

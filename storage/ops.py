@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from flows.effects import (
     AttachPaymentLink,
     CancelPaymentLink,
+    ChooseCashOnDelivery,
     CreatePaymentLink,
     Effect,
     PlaceOrder,
@@ -30,9 +31,16 @@ from flows.effects import (
 )
 from flows.events import Event
 from flows.lifecycle import ALLOWED_TRANSITIONS
-from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, event_body
+from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, MerchantEventType, event_body
 from flows.messages import OutgoingMessage
-from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus, PaymentLink
+from flows.orders import (
+    FulfilmentStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentLink,
+    PaymentMethod,
+)
 from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
 from storage import reminder_ops, stock_ops
@@ -298,6 +306,13 @@ def _apply_effect(effect: Effect, step: Step, alert_ids: list[int]) -> Op[int | 
             if moved and event_type is not None and step.alert_channels:
                 event = MerchantEvent(type=event_type, order_id=effect.order_id, at=effect.at)
                 alert_ids.extend((yield from notify(event, step.alert_channels, step.now)))
+        case ChooseCashOnDelivery():
+            if (yield from _choose_cod(effect)) and step.alert_channels:
+                # A new order to pack, not a paid one: the merchant collects the money.
+                event = MerchantEvent(
+                    type=MerchantEventType.ORDER_PLACED, order_id=effect.order_id, at=effect.at
+                )
+                alert_ids.extend((yield from notify(event, step.alert_channels, step.now)))
         case CreatePaymentLink() | CancelPaymentLink():
             return (yield from _insert_job(effect, step))
         case SetLanguage():
@@ -382,6 +397,19 @@ def _set_status(effect: SetOrderStatus, now: int) -> Op[bool]:
     return True
 
 
+def _choose_cod(effect: ChooseCashOnDelivery) -> Op[bool]:
+    """Confirm a pending order for payment on delivery; returns whether it changed."""
+    moved = yield Query(
+        "UPDATE orders SET payment_method = 'cod', status_reason = ?, updated_at = ? "
+        "WHERE id = ? AND status = 'pending_payment' AND payment_method = 'link' RETURNING id",
+        ("pay on delivery", effect.at, effect.order_id),
+    )
+    if not moved:
+        return False
+    yield Query(_INSERT_HISTORY, (effect.order_id, "cod_due", effect.at, "pay on delivery chosen"))
+    return True
+
+
 def _insert_job(effect: CreatePaymentLink | CancelPaymentLink, step: Step) -> Op[int]:
     rows = yield Query(
         "INSERT INTO jobs (kind, customer_key, order_id, event_id, payload, created_at) "
@@ -422,13 +450,14 @@ _ORDER_COLUMNS = (
     "id, customer_key, lines, total, currency, address, status, link_id, link_url, "
     "link_expires_at, payment_id, created_at, paid_at, fulfilment_status, courier, "
     "tracking_number, tracking_url, shipped_at, delivered_at, refunded_total, "
-    "refunds_requested_total"
+    "refunds_requested_total, payment_method"
 )
 
 
 _OPEN_ORDER_ID = (
     "(SELECT o.id FROM orders o WHERE o.customer_key = customers.key "
-    "AND o.status = 'pending_payment' ORDER BY o.created_at DESC, o.id DESC LIMIT 1) "
+    "AND o.status = 'pending_payment' AND o.payment_method = 'link' "
+    "ORDER BY o.created_at DESC, o.id DESC LIMIT 1) "
     "AS open_order_id"
 )
 _CUSTOMER_COLUMNS = ", ".join(
@@ -559,6 +588,7 @@ def _order(row: Row) -> Order:
         delivered_at=row["delivered_at"],
         refunded_total=row["refunded_total"],
         refunds_requested_total=row["refunds_requested_total"],
+        payment_method=PaymentMethod(row["payment_method"]),
     )
 
 

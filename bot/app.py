@@ -170,6 +170,8 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             clock=clock,
             deliver=outbox.submit,
             perform=jobs.submit,
+            alert_channels=alerts.channel_names,
+            alerts_queued=alerts.poke,
         )
         RefundCalls(store=store, provider=provider, orders=merchant, jobs=jobs, clock=clock)
         app[keys.MERCHANT] = merchant

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from flows.lifecycle import payment_status
 from flows.orders import Order, OrderStatus
 from flows.state import Customer
 
@@ -20,12 +21,18 @@ class MerchantEventType(StrEnum):
     """Event types as the Standard Webhooks receiver sees them (`type` in the body)."""
 
     ORDER_PAID = "order.paid"
+    ORDER_SHIPPED = "order.shipped"
+    ORDER_DELIVERED = "order.delivered"
+    ORDER_CANCELLED = "order.cancelled"
+    ORDER_REFUNDED = "order.refunded"
 
 
 ORDER_STATUS_EVENTS: Mapping[OrderStatus, MerchantEventType] = {
     OrderStatus.PAID: MerchantEventType.ORDER_PAID,
 }
-"""An order moving into one of these statuses tells the merchant: one line per event type."""
+"""An order moving into one of these statuses tells the merchant: one line per event type.
+The merchant's own actions (ship, deliver, cancel) and a processed refund queue theirs where
+storage applies them (`storage.lifecycle_ops`)."""
 
 
 class MerchantEvent(BaseModel):
@@ -45,18 +52,21 @@ class MerchantEvent(BaseModel):
         return f"{self.type.value}:{self.order_id}:{self.occurrence}"
 
 
-def event_body(event: MerchantEvent, order: Order, customer: Customer | None) -> dict[str, Any]:
+def event_body(
+    event: MerchantEvent, order: Order, customer: Customer | None, refund_amount: int | None = None
+) -> dict[str, Any]:
     """The body every channel delivers: `{"type", "timestamp", "data"}` with the order's items,
-    customer, address and payment ids; money in integer minor units."""
-    return {
+    customer, address, payment ids and tracking; money in integer minor units. For
+    `order.refunded`, `data.refund.amount` is this refund and `data.refunded_total` all of
+    them so far."""
+    body: dict[str, Any] = {
         "type": event.type.value,
         "timestamp": datetime.fromtimestamp(event.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "data": {
             "order_id": order.id,
             "status": order.status.value,
-            "payment_status": _payment_status(order.status),
-            # Fulfilment (shipped, delivered) arrives with the order's life; until then none.
-            "fulfilment_status": "unfulfilled",
+            "payment_status": payment_status(order).value,
+            "fulfilment_status": order.fulfilment.value,
             "currency": order.currency,
             "total": order.total,
             "items": [
@@ -79,18 +89,20 @@ def event_body(event: MerchantEvent, order: Order, customer: Customer | None) ->
                 "link_id": order.link.id if order.link else None,
                 "payment_id": order.payment_id,
             },
-            "tracking": {},
+            "tracking": _tracking(order),
+            "refunded_total": order.refunded_total,
         },
     }
+    if refund_amount is not None:
+        body["data"]["refund"] = {"amount": refund_amount}
+    return body
 
 
-def _payment_status(status: OrderStatus) -> str:
-    match status:
-        case OrderStatus.PAID:
-            return "paid"
-        case OrderStatus.FLAGGED:
-            return "flagged"
-        case OrderStatus.PENDING_PAYMENT:
-            return "awaiting"
-        case OrderStatus.EXPIRED | OrderStatus.CANCELLED:
-            return "unpaid"
+def _tracking(order: Order) -> dict[str, str]:
+    """Courier, tracking number and URL as the merchant gave them; empty until shipped."""
+    fields = {
+        "courier": order.courier,
+        "number": order.tracking_number,
+        "url": order.tracking_url,
+    }
+    return {name: value for name, value in fields.items() if value}

@@ -641,10 +641,12 @@ RETURNING id
 """
 
 
-def notify(event: MerchantEvent, channels: Sequence[str], now: int) -> Op[list[int]]:
+def notify(
+    event: MerchantEvent, channels: Sequence[str], now: int, refund_amount: int | None = None
+) -> Op[list[int]]:
     """Queue one delivery of `event` per channel, due now, inside the caller's transaction;
     returns the ids of the new ones. An event already queued (the same order, type and
-    occurrence) is not queued again."""
+    occurrence) is not queued again. The body is the order as it is in this transaction."""
     orders = yield Query(_select(_ORDER_COLUMNS, "FROM orders WHERE id = ?"), (event.order_id,))
     if not orders:
         return []
@@ -653,7 +655,7 @@ def notify(event: MerchantEvent, channels: Sequence[str], now: int) -> Op[list[i
         "SELECT key, phone, user_id, name FROM customers WHERE key = ?", (order.customer_key,)
     )
     customer = _customer(customers[0]) if customers else None
-    body = json.dumps(event_body(event, order, customer), ensure_ascii=False)
+    body = json.dumps(event_body(event, order, customer, refund_amount), ensure_ascii=False)
     webhook_id = "msg_" + hashlib.sha256(event.dedupe_key.encode()).hexdigest()[:32]
     ids: list[int] = []
     for channel in channels:

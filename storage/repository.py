@@ -167,6 +167,9 @@ class MerchantAction:
     reason: str = ""
     refund: bool = False  # cancel: refund what was paid as well
     request_key: str | None = None  # refund: the same key is the same refund (a retry)
+    # Where the merchant hears about the change (order.shipped, …): one delivery per channel,
+    # queued in the action's transaction.
+    alert_channels: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +179,7 @@ class ActionResult:
     order: Order | None
     outbox_ids: tuple[int, ...] = ()
     job_ids: tuple[int, ...] = ()
+    alert_ids: tuple[int, ...] = ()  # merchant deliveries the action queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +208,7 @@ class RefundSettlement:
     refund_id: int | None = None  # ours, when the provider echoes it (notes) or we called
     provider_refund_id: str | None = None
     failure: str | None = None
+    alert_channels: Sequence[str] = ()  # a processed refund tells the merchant (order.refunded)
 
 
 @dataclass(frozen=True, slots=True)

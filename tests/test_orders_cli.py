@@ -81,16 +81,23 @@ async def test_refund_in_rupees_and_cancel_asks_for_a_refund(
         assert await orders(shop, "cancel", order_id) == 4
         assert "refund it to cancel it" in capsys.readouterr().err
 
-        assert await orders(shop, "refund", order_id, "--amount", "12.50") == 0
-        assert await orders(shop, "refund", order_id, "--amount", "12.50") == 0  # a retry
+        refund = ("refund", order_id, "--amount", "12.50", "--request-id", "r1")
+        assert await orders(shop, *refund) == 0
+        assert await orders(shop, *refund) == 0  # a retry: the same request id
+        assert "asked for already" in capsys.readouterr().out
         assert await orders(shop, "refund", order_id, "--amount", "1000") == 4
         refunds = [body for _, path, body in shop.razorpay.requests if path.endswith("/refund")]
         assert [body["amount"] for body in refunds] == [1250]
+        # Another run without an id is another refund, even of the same amount.
+        assert await orders(shop, "refund", order_id, "--amount", "12.50") == 0
+        refunds = [body for _, path, body in shop.razorpay.requests if path.endswith("/refund")]
+        assert [body["amount"] for body in refunds] == [1250, 1250]
 
         assert await orders(shop, "show", order_id) == 0
         shown = capsys.readouterr().out
         assert "refund requested [cli:" in shown
         assert "Refund #1: ₹12.50 pending" in shown
+        assert "Refund #2: ₹12.50 pending" in shown
 
 
 async def test_export_is_a_csv_a_spreadsheet_reads(

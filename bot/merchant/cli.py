@@ -25,6 +25,7 @@ from bot.clock import system_clock
 from bot.jobs import JobRunner
 from bot.merchant.orders import MerchantOrders
 from bot.merchant.refunds import RefundCalls
+from bot.merchant.setup import alert_channel_names
 from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
 from bot.retry import Backoff
@@ -63,6 +64,11 @@ def add_orders_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPar
     refund.add_argument("order_id")
     refund.add_argument("--amount", help="in rupees, e.g. 12.50 (default: all that is left)")
     refund.add_argument("--reason", default="")
+    refund.add_argument(
+        "--request-id",
+        help="any id of your own for this refund: running the command again with the same id "
+        "refunds once (without one, each run is a new refund)",
+    )
     export = actions.add_parser("export", help="CSV of orders to stdout")
     _filters(export)
 
@@ -94,7 +100,13 @@ async def _run(args: argparse.Namespace, settings: Settings, shop: ShopConfig) -
             if wired is not None:
                 async with _workers(wired, shop, store) as orders:
                     return await _command(args, orders)
-        return await _command(args, MerchantOrders(store=store, shop=shop, clock=system_clock))
+        orders = MerchantOrders(
+            store=store,
+            shop=shop,
+            clock=system_clock,
+            alert_channels=alert_channel_names(settings),
+        )
+        return await _command(args, orders)
     finally:
         await store.close()
 
@@ -166,7 +178,12 @@ async def _refund(orders: MerchantOrders, args: argparse.Namespace, by: str) -> 
         except InvalidPrice as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_REFUSED
-    return _report(await orders.refund(args.order_id, amount, by=by, reason=args.reason))
+    request_key = f"cli:{args.request_id}" if args.request_id else None
+    return _report(
+        await orders.refund(
+            args.order_id, amount, by=by, reason=args.reason, request_key=request_key
+        )
+    )
 
 
 async def _show(orders: MerchantOrders, order_id: str) -> int:
@@ -253,7 +270,13 @@ async def _workers(
             concurrency=4,
         )
         orders = MerchantOrders(
-            store=store, shop=shop, clock=system_clock, deliver=outbox.submit, perform=jobs.submit
+            store=store,
+            shop=shop,
+            clock=system_clock,
+            deliver=outbox.submit,
+            perform=jobs.submit,
+            # Queued here, delivered by the bot's alert worker (its timer looks every 30 s).
+            alert_channels=alert_channel_names(settings),
         )
         RefundCalls(store=store, provider=provider, orders=orders, jobs=jobs, clock=system_clock)
         yield orders

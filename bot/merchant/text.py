@@ -4,7 +4,13 @@ from typing import Any
 
 from flows.money import format_inr
 
-_HEADLINES = {"order.paid": "New paid order"}
+_HEADLINES = {
+    "order.paid": "New paid order",
+    "order.shipped": "Shipped",
+    "order.delivered": "Delivered",
+    "order.cancelled": "Cancelled",
+    "order.refunded": "Refunded",
+}
 
 
 def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | None) -> str:
@@ -13,6 +19,15 @@ def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | No
     customer = data.get("customer") or {}
     who = " ".join(part for part in (customer.get("name"), _phone(customer.get("phone"))) if part)
     lines = [f"{headline} {data['order_id']}: {_money(data)}"]
+    refund = data.get("refund") or {}
+    if refund.get("amount"):
+        lines.append(f"Refund: {format_inr(int(refund['amount']))}")
+    tracking = data.get("tracking") or {}
+    shipped_with = " ".join(
+        str(tracking[part]) for part in ("courier", "number", "url") if tracking.get(part)
+    )
+    if shipped_with:
+        lines.append(f"Tracking: {shipped_with}")
     lines += [
         f"• {item['quantity']} × {item['name']} ({format_inr(int(item['unit_price']))})"
         for item in data.get("items", [])

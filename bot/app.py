@@ -16,6 +16,7 @@ from bot.clock import Clock, OrderIdFactory, new_order_id, system_clock
 from bot.jobs import JobRunner
 from bot.logging import get_logger
 from bot.merchant.orders import MerchantOrders
+from bot.merchant.owner import OwnerDesk
 from bot.merchant.refunds import RefundCalls
 from bot.merchant.schedule import RetrySchedule
 from bot.merchant.setup import merchant_channels
@@ -153,6 +154,15 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             on_outcome=lambda stored: runner.submit(stored),
             concurrency=settings.worker_concurrency,
         )
+        merchant = MerchantOrders(
+            store=store,
+            shop=app[keys.SHOP],
+            clock=clock,
+            deliver=outbox.submit,
+            perform=jobs.submit,
+            alert_channels=alerts.channel_names,
+            alerts_queued=alerts.poke,
+        )
         runner = Runner(
             store=store,
             shop=app[keys.SHOP],
@@ -163,15 +173,9 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             concurrency=settings.worker_concurrency,
             alert_channels=alerts.channel_names,
             alerts_queued=alerts.poke,
-        )
-        merchant = MerchantOrders(
-            store=store,
-            shop=app[keys.SHOP],
-            clock=clock,
-            deliver=outbox.submit,
-            perform=jobs.submit,
-            alert_channels=alerts.channel_names,
-            alerts_queued=alerts.poke,
+            owner_desk=OwnerDesk(owners=settings.owner_whatsapp, orders=merchant)
+            if settings.owner_whatsapp
+            else None,
         )
         RefundCalls(store=store, provider=provider, orders=merchant, jobs=jobs, clock=clock)
         app[keys.MERCHANT] = merchant

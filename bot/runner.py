@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from bot.clock import Clock, OrderIdFactory
 from bot.keyed import KeyedWorker
 from bot.logging import get_logger
+from bot.merchant.owner import OwnerDesk
 from flows.catalog import ShopConfig
 from flows.effects import CancelPaymentLink, CreatePaymentLink, SetOrderStatus
-from flows.events import Event
+from flows.events import Event, PaymentEvent
 from flows.machine import Decision, StepContext, referenced_order_id, step
 from flows.messages import SendText
 from flows.orders import OrderStatus
@@ -49,8 +50,11 @@ class Runner(KeyedWorker[StoredEvent]):
         concurrency: int,
         alert_channels: Sequence[str] = (),
         alerts_queued: Callable[[], None] = lambda: None,
+        owner_desk: OwnerDesk | None = None,
     ) -> None:
         self._shop = shop
+        # Messages from the owners' numbers are owner commands, not shopping.
+        self._owner_desk = owner_desk
         # Where the merchant hears about a paid order; queued in the step that paid it.
         self._alert_channels = tuple(alert_channels)
         self._alerts_queued = alerts_queued
@@ -106,7 +110,17 @@ class Runner(KeyedWorker[StoredEvent]):
             open_order=snapshot.open_order,
             event_order=snapshot.event_order,
         )
-        decision = self._decide(snapshot.conversation, event, context, stored.id)
+        desk = self._owner_desk
+        if (
+            desk is not None
+            and customer.phone is not None
+            and self._is_owner_message(event, desk, customer)
+        ):
+            reply = await desk.answer(event, customer.phone)
+            # The owner's conversation with the shop stays where it was; only the reply goes.
+            decision = Decision(state=snapshot.conversation, messages=(SendText(body=reply),))
+        else:
+            decision = self._decide(snapshot.conversation, event, context, stored.id)
         result = await self._store.commit_step(
             event_id=stored.id,
             customer=customer,
@@ -120,6 +134,11 @@ class Runner(KeyedWorker[StoredEvent]):
         self._hand_over(customer, decision, result)
         if result.alert_ids:
             self._alerts_queued()
+
+    @staticmethod
+    def _is_owner_message(event: Event, desk: OwnerDesk, customer: Customer) -> bool:
+        """A message the owner wrote (a payment for an order the owner placed is not one)."""
+        return not isinstance(event, PaymentEvent) and desk.is_owner(customer.phone)
 
     def _hand_over(self, customer: Customer, decision: Decision, result: StepResult) -> None:
         """After commit: messages to the outbox sender, provider calls to the job worker.

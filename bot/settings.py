@@ -99,7 +99,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str | None = None
     telegram_api_base: str = "https://api.telegram.org"
-    # The shop owners' WhatsApp numbers (digits, comma-separated).
+    # The shop owners' WhatsApp numbers (digits, comma-separated): their messages are owner
+    # commands (bot/merchant/owner.py), and each is a merchant alert channel.
     owner_whatsapp: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Tunables with sensible defaults; documented in the README.

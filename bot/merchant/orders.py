@@ -68,6 +68,23 @@ class MerchantOrders:
         self._alert_channels = tuple(alert_channels)
         self._alerts_queued = alerts_queued
 
+    @property
+    def alert_channels(self) -> tuple[str, ...]:
+        return self._alert_channels
+
+    def telling(self, alert_channels: Sequence[str]) -> "MerchantOrders":
+        """The same service, alerting only these channels about its actions (owner commands
+        leave out the owner who acted: they have the reply already)."""
+        return MerchantOrders(
+            store=self._store,
+            shop=self._shop,
+            clock=self._clock,
+            deliver=self._deliver,
+            perform=self._perform,
+            alert_channels=alert_channels,
+            alerts_queued=self._alerts_queued,
+        )
+
     # --- actions --------------------------------------------------------------------------------
 
     async def ship(

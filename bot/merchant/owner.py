@@ -12,6 +12,7 @@ its request key, so it is asked for once.
 
 from collections.abc import Iterable
 
+from bot.merchant.channels.whatsapp import owner_channel_name
 from bot.merchant.orders import MerchantOrders
 from flows.events import Event, TextReceived
 from flows.lifecycle import PaymentStatus, Verdict, payment_status
@@ -52,10 +53,22 @@ class OwnerDesk:
         if not isinstance(event, TextReceived):
             return HELP_TEXT
         command = parse_owner_command(event.text)
-        reply = await self._run(command, by=f"owner:{phone}", message_id=event.message_id)
+        # The other channels hear of the action; the owner who acted has the reply.
+        mine = owner_channel_name(phone)
+        orders = self._orders.telling([c for c in self._orders.alert_channels if c != mine])
+        reply = await _Session(orders).run(
+            command, by=f"owner:{phone}", message_id=event.message_id
+        )
         return shorten_lines(reply, TEXT_BODY_MAX)
 
-    async def _run(self, command: OwnerCommand, *, by: str, message_id: str) -> str:
+
+class _Session:
+    """One owner command, carried out through `orders`."""
+
+    def __init__(self, orders: MerchantOrders) -> None:
+        self._orders = orders
+
+    async def run(self, command: OwnerCommand, *, by: str, message_id: str) -> str:
         match command:
             case Help():
                 return f"{command.problem}\n\n{HELP_TEXT}" if command.problem else HELP_TEXT

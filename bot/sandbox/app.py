@@ -13,6 +13,7 @@ from bot.sandbox.graph import add_graph_routes
 from bot.sandbox.guard import sandbox_guard
 from bot.sandbox.merchant import (
     SANDBOX_MERCHANT_EMAIL,
+    SANDBOX_OWNER,
     SANDBOX_TELEGRAM_CHAT,
     SANDBOX_TELEGRAM_TOKEN,
     SANDBOX_WEBHOOK_SECRET,
@@ -62,6 +63,8 @@ def _merchant_standins(settings: Settings, local: str) -> dict[str, object]:
     if settings.merchant_email is None:
         update["merchant_email"] = SANDBOX_MERCHANT_EMAIL
         update["smtp_url"] = SecretStr(f"smtp://127.0.0.1:{free_loopback_port()}")
+    if not settings.owner_whatsapp:
+        update["owner_whatsapp"] = (SANDBOX_OWNER,)
     return update
 
 
@@ -122,6 +125,7 @@ def setup_sandbox(app: web.Application, settings: Settings) -> None:
         credentials=Credentials.from_settings(settings),
         bot_url=f"http://127.0.0.1:{settings.port}",
         public_url=settings.public_base_url or f"http://localhost:{settings.port}",
+        owners=settings.owner_whatsapp,
     )
     mount_standins(app, state)
     add_merchant_standins(app, settings)

@@ -84,6 +84,12 @@ async def test_the_owner_lists_reads_and_ships_an_order_once(
         assert len(customer_notes) == 1
         assert "AWB123" in text_of(customer_notes[0])
         assert replies_to_owner(shop).count(f"Done: order {order_id} shipped") == 1
+        # The owner who shipped has the reply; the merchant's other channels get the alert.
+        assert not [m for m in shop.replies(OWNER) if text_of(m).startswith("Shipped ")]
+        alerts = await shop.app[keys.STORE].order_alerts(order_id)
+        assert [a.channel for a in alerts if a.event_type == "order.shipped"] == [
+            "whatsapp:919900000078"
+        ]
 
         assert (await owner_says(shop, f"ship {order_id}", "wamid.owner4")).startswith(
             "Already done:"

@@ -1,8 +1,9 @@
 """The whole sandbox, over HTTP as the chat page uses it: a customer buys and pays, and the
 merchant's stand-ins get the signed webhook, the Telegram message and the email, which
-/sandbox/orders shows beside the order."""
+/sandbox/orders shows beside the order; the owner's chat ships it by message."""
 
 import asyncio
+import json
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.sandbox import sandbox_settings
+from bot.sandbox.merchant import SANDBOX_OWNER
 from bot.settings import load_settings
 from bot.shop_config import load_shop_config
 from storage.migrate import migrate
@@ -45,9 +47,9 @@ async def shop_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 class Customer:
-    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base: str, phone: str = PHONE) -> None:
         self._session = session
-        self._api = f"{base}/sandbox/api/customers/{PHONE}/messages"
+        self._api = f"{base}/sandbox/api/customers/{phone}/messages"
 
     async def shop_messages(self) -> list[dict[str, Any]]:
         async with self._session.get(self._api) as response:
@@ -86,33 +88,64 @@ class Customer:
         raise AssertionError(f"nothing matches {pattern!r} in {[c[0] for c in choices]}")
 
 
-async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) -> None:
+async def buy_and_pay(session: aiohttp.ClientSession, shop_url: str) -> Customer:
+    asha = Customer(session, shop_url)
+    welcome = await asha.say("hi")
+    categories = await asha.tap(welcome, "browse")
+    products = await asha.tap(categories, ".")
+    product = await asha.tap(products, ".")
+    added = await asha.tap(product, r"^\s*1\s*$")
+    await asha.tap(added, "checkout")
+    summary = await asha.say("12 MG Road, Bengaluru 560001")
+    await asha.tap(summary, "pay now")
+    link_url = ""
+    for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
+        links = [
+            m["interactive"]["action"]["parameters"]["url"]
+            for m in await asha.shop_messages()
+            if m.get("interactive", {}).get("action", {}).get("name") == "cta_url"
+        ]
+        if links:
+            link_url = links[-1]
+            break
+        await asyncio.sleep(POLL_SECONDS)
+    link_id = link_url.rstrip("/").rsplit("/", 1)[-1]
+    async with session.post(f"{shop_url}/sandbox/razorpay-control/pay/{link_id}") as paid:
+        assert paid.status == 200, await paid.text()
+    return asha
+
+
+async def test_the_owner_chat_ships_an_order_and_the_customer_hears(shop_url: str) -> None:
     async with aiohttp.ClientSession() as session:
-        asha = Customer(session, shop_url)
-        welcome = await asha.say("hi")
-        categories = await asha.tap(welcome, "browse")
-        products = await asha.tap(categories, ".")
-        product = await asha.tap(products, ".")
-        added = await asha.tap(product, r"^\s*1\s*$")
-        await asha.tap(added, "checkout")
-        summary = await asha.say("12 MG Road, Bengaluru 560001")
-        await asha.tap(summary, "pay now")
-        link_url = ""
+        asha = await buy_and_pay(session, shop_url)
+        async with session.get(f"{shop_url}/sandbox/owner", allow_redirects=False) as chat:
+            assert chat.headers["Location"] == f"/sandbox?phone={SANDBOX_OWNER}"
+        async with session.get(f"{shop_url}/sandbox/api/info") as info:
+            assert (await info.json())["owners"] == [SANDBOX_OWNER]
+        owner = Customer(session, shop_url, SANDBOX_OWNER)
+
+        listing = ""
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):  # the payment webhook is on its way
+            listing = (await owner.say("orders"))["text"]["body"]
+            if "TO SHIP" in listing:
+                break
+            await asyncio.sleep(POLL_SECONDS * 10)
+        [order_id] = re.findall(r"(ORD-\S+) .* TO SHIP", listing)
+
+        reply = await owner.say(f"ship {order_id} DTDC AWB777")
+        assert reply["text"]["body"] == f"Done: order {order_id} shipped"
+        told = ""
         for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
-            links = [
-                m["interactive"]["action"]["parameters"]["url"]
-                for m in await asha.shop_messages()
-                if m.get("interactive", {}).get("action", {}).get("name") == "cta_url"
-            ]
-            if links:
-                link_url = links[-1]
+            told = json.dumps(await asha.shop_messages())
+            if "AWB777" in told:
                 break
             await asyncio.sleep(POLL_SECONDS)
-        link_id = link_url.rstrip("/").rsplit("/", 1)[-1]
+        assert "AWB777" in told
 
-        async with session.post(f"{shop_url}/sandbox/razorpay-control/pay/{link_id}") as paid:
-            assert paid.status == 200, await paid.text()
 
+async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        await buy_and_pay(session, shop_url)
         page = ""
         told = ("webhook</b>: delivered", "telegram</b>: delivered", "email</b>: delivered")
         for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):

@@ -368,6 +368,13 @@
       byId("shop-avatar").textContent = (info.shop || "S").slice(0, 1).toUpperCase();
       byId("chat-sub").textContent = `business account · +${info.display_phone_number} · sandbox`;
       document.title = `${info.shop} · sandbox chat`;
+      if ((info.owners || []).includes(phone)) {
+        // OWNER_WHATSAPP: this number gets owner commands (orders, ship, refund…), not the shop.
+        byId("me").textContent = `You: ${prettyPhone(phone)} · shop owner`;
+        byId("me").classList.add("owner");
+        byId("text").placeholder = "Owner command: orders, order ID, ship ID, refund ID…, help";
+        document.title = `${info.shop} · owner · sandbox chat`;
+      }
     } catch {
       toast("Could not load the shop's details");
     }

@@ -625,11 +625,12 @@ def _job(row: Row) -> Job:
 
 _ALERT_COLUMNS = (
     "id, channel, event_type, order_id, webhook_id, body, status, attempts, last_error, "
-    "next_attempt_at, created_at, delivered_at"
+    "next_attempt_at, created_at, delivered_at, resends"
 )
 _RESEND_ALERT = (
     "UPDATE merchant_alerts SET status = 'pending', attempts = 0, "  # noqa: S608 -- constants
-    "next_attempt_at = ?, updated_at = ?, delivered_at = NULL, dead_letter = NULL "
+    "resends = resends + 1, next_attempt_at = ?, updated_at = ?, delivered_at = NULL, "
+    "dead_letter = NULL "
     "WHERE id = ? RETURNING " + _ALERT_COLUMNS
 )
 _INSERT_ALERT = """
@@ -741,7 +742,8 @@ def recent_alerts(limit: int) -> Op[list[MerchantAlert]]:
 
 
 def resend_alert(alert_id: int, now: int) -> Op[MerchantAlert | None]:
-    """Pending again, due now, on a fresh schedule; the body and webhook id stay."""
+    """Pending again, due now, on a fresh schedule; the body and webhook id stay, and
+    `resends` counts it (an email sent again needs a Message-ID of its own)."""
     rows = yield Query(_RESEND_ALERT, (now, now, alert_id))
     return _merchant_alert(rows[0]) if rows else None
 
@@ -770,6 +772,7 @@ def _merchant_alert(row: Row) -> MerchantAlert:
         next_attempt_at=int(row["next_attempt_at"]),
         created_at=int(row["created_at"]),
         delivered_at=None if row["delivered_at"] is None else int(row["delivered_at"]),
+        resends=int(row["resends"]),
     )
 
 

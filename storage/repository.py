@@ -136,6 +136,7 @@ class MerchantAlert:
     next_attempt_at: int
     created_at: int
     delivered_at: int | None
+    resends: int = 0  # times the merchant asked for it again ("alerts resend", "send again")
 
 
 class ActionKind(StrEnum):

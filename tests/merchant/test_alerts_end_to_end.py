@@ -231,3 +231,30 @@ async def test_shipped_delivered_and_refunded_reach_the_merchant_too(
         assert [s.split()[0] for s in subjects] == ["New", "Shipped", "Refunded", "Delivered"]
         telegram = [t["text"] for t in merchant.inbox.telegram]
         assert "Tracking: DTDC AWB123" in telegram[1]
+
+
+async def test_an_email_sent_again_is_a_new_email_threaded_under_the_first(
+    database_url: str, shop_config: ShopConfig
+) -> None:
+    async with (
+        merchant_standins() as merchant,
+        running_shop(database_url, shop_config, extra_env=merchant.env) as shop,
+    ):
+        order_id = await pay(shop)
+        await deliver_alerts(shop)
+        [alert] = [
+            a for a in await shop.app[keys.STORE].order_alerts(order_id) if a.channel == "email"
+        ]
+
+        for _ in range(2):
+            assert await resend(shop.app[keys.STORE], alert.id, int(shop.clock())) is not None
+            shop.app[keys.ALERTS].poke()
+            await deliver_alerts(shop)
+
+        first, second, third = (email.message for email in merchant.smtp.received)
+        ids = [m["Message-ID"] for m in (first, second, third)]
+        assert len(set(ids)) == 3
+        assert first["In-Reply-To"] is None
+        assert (second["In-Reply-To"], second["References"]) == (ids[0], ids[0])
+        assert (third["In-Reply-To"], third["References"]) == (ids[0], ids[0])
+        assert first["Subject"] == second["Subject"]

@@ -20,6 +20,7 @@ from bot.merchant.owner import OwnerDesk
 from bot.merchant.refunds import RefundCalls
 from bot.merchant.schedule import RetrySchedule
 from bot.merchant.setup import merchant_channels
+from bot.merchant.shopify import SHOPIFY_JOB, ShopifyClient, ShopifyHandoff
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.razorpay import RazorpayProvider
@@ -32,7 +33,7 @@ from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
 from flows.catalog import ShopConfig
 from storage.backends import open_store
-from storage.repository import DeadLetter, Lane
+from storage.repository import DeadLetter, Lane, Store
 
 log = get_logger(__name__)
 
@@ -176,6 +177,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             owner_desk=OwnerDesk(owners=settings.owner_whatsapp, orders=merchant)
             if settings.owner_whatsapp
             else None,
+            paid_jobs=_shopify_handoff(settings, session, store, app[keys.SHOP], jobs),
         )
         RefundCalls(store=store, provider=provider, orders=merchant, jobs=jobs, clock=clock)
         app[keys.MERCHANT] = merchant
@@ -222,6 +224,29 @@ async def _drain(grace: float, runner: Runner, jobs: JobRunner, outbox: OutboxSe
         jobs_left=left_jobs,
         messages_left=left_messages,
     )
+
+
+def _shopify_handoff(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    store: Store,
+    shop: ShopConfig,
+    jobs: JobRunner,
+) -> tuple[str, ...]:
+    """With SHOPIFY_STORE and SHOPIFY_ACCESS_TOKEN, paid orders are handed to Shopify: the
+    job kinds a paying step queues (none without)."""
+    api_base = settings.shopify_admin_base
+    if api_base is None:
+        return ()
+    client = ShopifyClient(
+        session,
+        api_base=api_base,
+        access_token=_secret(settings.shopify_access_token),
+        timeout_seconds=settings.http_timeout_seconds,
+    )
+    backoff = Backoff(base=settings.retry_base_seconds, cap=30.0, total=JOB_RETRY_SECONDS)
+    ShopifyHandoff(store=store, client=client, shop=shop, backoff=backoff, jobs=jobs)
+    return (SHOPIFY_JOB,)
 
 
 def _secret(value: SecretStr | None) -> str:

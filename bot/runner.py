@@ -51,10 +51,13 @@ class Runner(KeyedWorker[StoredEvent]):
         alert_channels: Sequence[str] = (),
         alerts_queued: Callable[[], None] = lambda: None,
         owner_desk: OwnerDesk | None = None,
+        paid_jobs: Sequence[str] = (),
     ) -> None:
         self._shop = shop
         # Messages from the owners' numbers are owner commands, not shopping.
         self._owner_desk = owner_desk
+        # Hand-offs of a paid order (the Shopify job): queued in the step that paid it.
+        self._paid_jobs = tuple(paid_jobs)
         # Where the merchant hears about a paid order; queued in the step that paid it.
         self._alert_channels = tuple(alert_channels)
         self._alerts_queued = alerts_queued
@@ -129,11 +132,16 @@ class Runner(KeyedWorker[StoredEvent]):
             effects=decision.effects,
             now=now,
             alert_channels=self._alert_channels,
+            paid_jobs=self._paid_jobs,
         )
         self._log_decision(stored, customer, decision)
-        self._hand_over(customer, decision, result)
+        self._hand_over(customer, decision, result)  # the customer's messages first
         if result.alert_ids:
             self._alerts_queued()
+        for job_id in result.paid_job_ids:
+            job = await self._store.get_job(job_id)
+            if job is not None:
+                self._perform(job)
 
     @staticmethod
     def _is_owner_message(event: Event, desk: OwnerDesk, customer: Customer) -> bool:

@@ -33,6 +33,9 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+SHOPIFY_VARIANT_GID = "gid://shopify/ProductVariant/"
+
+
 class Product(_Frozen):
     id: Annotated[str, Field(pattern=PRODUCT_ID_PATTERN)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -40,6 +43,9 @@ class Product(_Frozen):
     category: Annotated[str, Field(min_length=1, max_length=100)]
     description: Annotated[str, Field(max_length=500)] | None = None
     available: bool = True
+    # The Shopify variant this product is (for the optional Shopify hand-off): the number or
+    # gid://shopify/ProductVariant/<number>. Without it the order has a custom line item.
+    shopify_variant_id: str | None = None
 
     @field_validator("price", mode="before")
     @classmethod
@@ -59,6 +65,18 @@ class Product(_Frozen):
         if paise > MAX_PRODUCT_PRICE_PAISE:
             raise ValueError("the price is above ₹5,00,000, Razorpay's limit for one payment")
         return paise
+
+    @field_validator("shopify_variant_id", mode="before")
+    @classmethod
+    def _variant_gid(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        text = str(value).strip().removeprefix(SHOPIFY_VARIANT_GID)
+        if isinstance(value, bool) or not text.isascii() or not text.isdigit():
+            raise ValueError(
+                f"write the Shopify variant id as its number or as {SHOPIFY_VARIANT_GID}<number>"
+            )
+        return SHOPIFY_VARIANT_GID + text
 
     @field_validator("name", "category")
     @classmethod

@@ -154,6 +154,7 @@ class OpStore(ABC):
         effects: Sequence[Effect],
         now: int,
         alert_channels: Sequence[str] = (),
+        paid_jobs: Sequence[str] = (),
     ) -> StepResult:
         """Raises `UnknownEventError` for an event id never recorded, and the driver's
         integrity error for an impossible step (e.g. an order id placed twice); either way
@@ -166,6 +167,7 @@ class OpStore(ABC):
             tuple(effects),
             now,
             tuple(alert_channels),
+            tuple(paid_jobs),
         )
         return await self._write(partial(ops.commit_step, step))
 
@@ -273,6 +275,9 @@ class OpStore(ABC):
 
     async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
         return await self._write(partial(lifecycle_ops.settle_refund, settlement))
+
+    async def record_shopify_order(self, order_id: str, shopify_order_id: str) -> bool:
+        return await self._write(partial(ops.record_shopify_order, order_id, shopify_order_id))
 
 
 def _wall_clock() -> int:

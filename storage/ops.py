@@ -201,6 +201,7 @@ class Step:
     effects: Sequence[Effect]
     now: int
     alert_channels: Sequence[str] = ()
+    paid_jobs: Sequence[str] = ()  # job kinds queued for an order the step marks paid
 
 
 _UPSERT_CUSTOMER = """
@@ -226,15 +227,19 @@ def commit_step(step: Step) -> Op[StepResult]:
     phone, user_id = yield from _upsert_customer(step, step.now if source == "whatsapp" else None)
     job_ids: list[int] = []
     alert_ids: list[int] = []
+    paid_job_ids: list[int] = []
     for effect in step.effects:
-        job_id = yield from _apply_effect(effect, step, alert_ids)
+        job_id = yield from _apply_effect(effect, step, alert_ids, paid_job_ids)
         if job_id is not None:
             job_ids.append(job_id)
     outbox_ids: list[int] = []
     for message in step.messages:
         outbox_ids.append((yield from _queue_message(message, step, phone, user_id)))
     return StepResult(
-        outbox_ids=tuple(outbox_ids), job_ids=tuple(job_ids), alert_ids=tuple(alert_ids)
+        outbox_ids=tuple(outbox_ids),
+        job_ids=tuple(job_ids),
+        alert_ids=tuple(alert_ids),
+        paid_job_ids=tuple(paid_job_ids),
     )
 
 
@@ -274,9 +279,12 @@ def _upsert_customer(step: Step, inbound_at: int | None) -> Op[tuple[str | None,
     return rows[0]["phone"], rows[0]["user_id"]
 
 
-def _apply_effect(effect: Effect, step: Step, alert_ids: list[int]) -> Op[int | None]:
-    """Apply one effect; returns a job id for effects that call the payment provider, and
-    adds to `alert_ids` the merchant deliveries a status change queued."""
+def _apply_effect(
+    effect: Effect, step: Step, alert_ids: list[int], paid_job_ids: list[int]
+) -> Op[int | None]:
+    """Apply one effect; returns a job id for effects that call the payment provider, adds to
+    `alert_ids` the merchant deliveries a status change queued, and to `paid_job_ids` the
+    hand-offs (Shopify) queued for an order that became paid."""
     match effect:
         case PlaceOrder():
             yield from _insert_order(effect.order, step.now)
@@ -288,6 +296,9 @@ def _apply_effect(effect: Effect, step: Step, alert_ids: list[int]) -> Op[int | 
             if moved and event_type is not None and step.alert_channels:
                 event = MerchantEvent(type=event_type, order_id=effect.order_id, at=effect.at)
                 alert_ids.extend((yield from notify(event, step.alert_channels, step.now)))
+            if moved and effect.status is OrderStatus.PAID:
+                for kind in step.paid_jobs:
+                    paid_job_ids.append((yield from _insert_paid_job(kind, effect, step)))
         case CreatePaymentLink() | CancelPaymentLink():
             return (yield from _insert_job(effect, step))
         case _:
@@ -366,6 +377,17 @@ def _set_status(effect: SetOrderStatus, now: int) -> Op[bool]:
     return True
 
 
+def _insert_paid_job(kind: str, effect: SetOrderStatus, step: Step) -> Op[int]:
+    """A hand-off of a paid order (e.g. "shopify_order"): its own job, so it never delays the
+    customer's confirmation, queued in the step that marked the order paid, so never missed."""
+    rows = yield Query(
+        "INSERT INTO jobs (kind, customer_key, order_id, event_id, payload, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (kind, step.customer.key, effect.order_id, step.event_id, "{}", step.now),
+    )
+    return int(rows[0][0])
+
+
 def _insert_job(effect: CreatePaymentLink | CancelPaymentLink, step: Step) -> Op[int]:
     rows = yield Query(
         "INSERT INTO jobs (kind, customer_key, order_id, event_id, payload, created_at) "
@@ -406,7 +428,7 @@ _ORDER_COLUMNS = (
     "id, customer_key, lines, total, currency, address, status, link_id, link_url, "
     "link_expires_at, payment_id, created_at, paid_at, fulfilment_status, courier, "
     "tracking_number, tracking_url, shipped_at, delivered_at, refunded_total, "
-    "refunds_requested_total"
+    "refunds_requested_total, shopify_order_id"
 )
 
 
@@ -498,6 +520,7 @@ def _order(row: Row) -> Order:
         delivered_at=row["delivered_at"],
         refunded_total=row["refunded_total"],
         refunds_requested_total=row["refunds_requested_total"],
+        shopify_order_id=row["shopify_order_id"],
     )
 
 
@@ -875,3 +898,16 @@ def bind_mode(mode: str, now: int) -> Op[str | None]:
 
 def ping() -> Op[None]:
     yield Query("SELECT 1")
+
+
+# --- hand-offs ------------------------------------------------------------------------------------
+
+
+def record_shopify_order(order_id: str, shopify_order_id: str) -> Op[bool]:
+    """Keep the Shopify order our order became; False if it already had one (kept as is)."""
+    rows = yield Query(
+        "UPDATE orders SET shopify_order_id = ? WHERE id = ? AND shopify_order_id IS NULL "
+        "RETURNING id",
+        (shopify_order_id, order_id),
+    )
+    return bool(rows)

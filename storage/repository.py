@@ -111,6 +111,7 @@ class StepResult:
     outbox_ids: tuple[int, ...]
     job_ids: tuple[int, ...]
     alert_ids: tuple[int, ...] = ()  # merchant deliveries the step queued
+    paid_job_ids: tuple[int, ...] = ()  # hand-offs (Shopify) of an order the step paid
 
 
 class AlertStatus(StrEnum):
@@ -281,10 +282,12 @@ class Store(Protocol):
         effects: Sequence[Effect],
         now: int,
         alert_channels: Sequence[str] = (),
+        paid_jobs: Sequence[str] = (),
     ) -> StepResult:
         """In one transaction: save the customer and conversation, apply order effects, queue
         provider calls as jobs, messages in the outbox and, for an order event the merchant
-        hears about, one delivery per channel in `alert_channels`; mark the event processed.
+        hears about, one delivery per channel in `alert_channels`; for an order this step
+        marks paid, one job of each kind in `paid_jobs`; mark the event processed.
         If the event was already processed, change nothing and return empty ids."""
 
     # --- outbox ---------------------------------------------------------------------------------
@@ -380,5 +383,8 @@ class Store(Protocol):
         """Move a pending refund to processed or failed (once: a repeat changes nothing); a
         processed refund adds up on the order and tells the customer, a failed one frees its
         amount to be refunded again."""
+
+    async def record_shopify_order(self, order_id: str, shopify_order_id: str) -> bool:
+        """Keep the Shopify order an order became; False if it already had one."""
 
     async def close(self) -> None: ...

@@ -158,3 +158,18 @@ async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) ->
         assert "signature verified" in page
         assert "email to merchant@sandbox.invalid" in page
         assert "telegram: New paid order" in page
+
+        # The sandbox's Shopify stand-in got the paid order, tagged with our id.
+        handed: list[dict[str, Any]] = []
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
+            async with session.get(f"{shop_url}/sandbox/shopify/orders") as response:
+                handed = await response.json()
+            if handed:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        [order] = handed
+        assert order["input"]["financialStatus"] == "PAID"
+        [tag] = [t for t in order["input"]["tags"] if t.startswith("wa:")]
+        async with session.get(f"{shop_url}/sandbox/orders") as response:
+            assert order["id"] in await response.text()
+        assert tag.removeprefix("wa:") in page

@@ -40,7 +40,10 @@ async def test_migrate_switches_the_file_to_wal(db_url: str, db_path: Path) -> N
 
 def test_migrations_are_numbered_from_one() -> None:
     versions = [m.version for m in migrations()]
-    assert versions == list(range(1, len(versions) + 1))
+    # Increasing from one, each number once. Parallel branches are each assigned a number, so
+    # a branch may lack a lower one until they are merged (0006 before 0005): a gap is allowed.
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))
     assert required_version() == versions[-1]
 
 

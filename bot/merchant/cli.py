@@ -104,11 +104,21 @@ async def _run(args: argparse.Namespace, settings: Settings, shop: ShopConfig) -
             store=store,
             shop=shop,
             clock=system_clock,
-            alert_channels=alert_channel_names(settings),
+            alert_channels=alert_channel_names(_bot_settings(settings)),
         )
         return await _command(args, orders)
     finally:
         await store.close()
+
+
+def _bot_settings(settings: Settings) -> Settings:
+    """The settings the bot runs with: in the sandbox, wired to its stand-ins (whose merchant
+    channels the bot's alert worker delivers to when it starts)."""
+    if settings.mode is Mode.LIVE:
+        return settings
+    from bot.sandbox import sandbox_settings
+
+    return sandbox_settings(settings)
 
 
 async def _running_sandbox(settings: Settings) -> Settings | None:

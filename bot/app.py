@@ -12,7 +12,7 @@ from aiohttp import web
 from pydantic import SecretStr
 
 from bot import keys
-from bot.clock import Clock, OrderIdFactory, new_order_id, system_clock
+from bot.clock import AdjustableClock, Clock, OrderIdFactory, new_order_id, system_clock
 from bot.jobs import JobRunner
 from bot.logging import get_logger
 from bot.merchant.orders import MerchantOrders
@@ -23,13 +23,16 @@ from bot.merchant.setup import merchant_channels
 from bot.merchant.shopify import SHOPIFY_JOB, ShopifyClient, ShopifyHandoff
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
-from bot.payments.razorpay import RazorpayProvider
+from bot.payments.choose import WEBHOOK_PATHS, make_provider
+from bot.payments.paystack import PaystackProvider
+from bot.payments.paystack_jobs import PaystackVerifier
+from bot.reminders import ReminderScheduler
 from bot.retry import Backoff
-from bot.routes import health, payments_callback, razorpay, whatsapp
+from bot.routes import health, payments_callback, paystack, razorpay, stripe, whatsapp
 from bot.routes.bodies import WebhookBodies
 from bot.routes.headers import add_security_headers
 from bot.runner import Runner
-from bot.settings import Mode, Settings
+from bot.settings import Mode, PaymentProviderName, Settings
 from bot.whatsapp.client import WhatsAppClient
 from flows.catalog import ShopConfig
 from storage.backends import open_store
@@ -52,6 +55,9 @@ def create_app(
     webhook_bodies: WebhookBodies | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
+    # The sandbox can fast-forward time (to see reminders arrive); live mode cannot.
+    sandbox_clock = AdjustableClock(clock) if settings.mode is Mode.SANDBOX else None
+    clock = sandbox_clock or clock
     app[keys.SETTINGS] = settings
     app[keys.SHOP] = shop
     app[keys.WEBHOOK_BODIES] = webhook_bodies or WebhookBodies.standard()
@@ -60,14 +66,20 @@ def create_app(
     app.cleanup_ctx.append(_workers(clock, order_ids))
     app.router.add_get("/webhooks/whatsapp", whatsapp.verify_subscription)
     app.router.add_post("/webhooks/whatsapp", whatsapp.receive)
-    app.router.add_post("/webhooks/razorpay", razorpay.receive)
+    # Only the chosen provider's webhook route exists: another provider's delivery is a 404.
+    receivers = {
+        PaymentProviderName.RAZORPAY: razorpay.receive,
+        PaymentProviderName.STRIPE: stripe.receive,
+        PaymentProviderName.PAYSTACK: paystack.receive,
+    }
+    app.router.add_post(WEBHOOK_PATHS[settings.provider], receivers[settings.provider])
     app.router.add_get("/payments/callback", payments_callback.payment_callback)
     app.router.add_get("/healthz", health.healthz)
     add_security_headers(app)
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import setup_sandbox
 
-        setup_sandbox(app, settings)
+        setup_sandbox(app, settings, sandbox_clock)
     return app
 
 
@@ -121,13 +133,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             phone_number_id=settings.whatsapp_phone_number_id or "",
             access_token=_secret(settings.whatsapp_access_token),
         )
-        provider = RazorpayProvider(
-            session,
-            api_base=settings.razorpay_api_base,
-            key_id=settings.razorpay_key_id or "",
-            key_secret=_secret(settings.razorpay_key_secret),
-            webhook_secrets=[s.get_secret_value() for s in settings.razorpay_webhook_secret],
-        )
+        provider = make_provider(settings, session, clock)
         outbox = OutboxSender(
             store=store,
             client=whatsapp_client,
@@ -179,7 +185,19 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             else None,
             paid_jobs=_shopify_handoff(settings, session, store, app[keys.SHOP], jobs),
         )
+        # Reminders that come due become events in the customer's lane, like any message.
+        reminders = ReminderScheduler(store=store, clock=clock, on_event=runner.submit)
         RefundCalls(store=store, provider=provider, orders=merchant, jobs=jobs, clock=clock)
+        if isinstance(provider, PaystackProvider):
+            PaystackVerifier(
+                store=store,
+                provider=provider,
+                orders=merchant,
+                jobs=jobs,
+                clock=clock,
+                alert_channels=alerts.channel_names,
+                alerts_queued=alerts.poke,
+            )
         app[keys.MERCHANT] = merchant
         app[keys.WHATSAPP] = whatsapp_client
         app[keys.PAYMENTS] = provider
@@ -187,6 +205,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         app[keys.JOBS] = jobs
         app[keys.RUNNER] = runner
         app[keys.ALERTS] = alerts
+        app[keys.REMINDERS] = reminders
         # Messages first, then provider calls, then events: each listing is read before the
         # workers recovered after it can add to what it lists.
         messages = await outbox.recover()
@@ -195,6 +214,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         for worker in (runner, outbox, jobs, alerts):
             worker.start_sweeping()  # several processes share the database: pick up strays
         alerts.start_timer()  # deliveries due now, and each later retry when its time comes
+        reminders.start()  # reminders due now (say, during a restart), and each later one
         log.info(
             "workers started",
             mode=settings.mode.value,
@@ -204,6 +224,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             merchant_channels=list(alerts.channel_names),
         )
         yield
+        await reminders.close()  # what is not yet due stays in the database for the next start
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
         # Merchant deliveries last: whatever is unsent stays queued for the next start.
         await alerts.close(1.0)

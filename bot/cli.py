@@ -15,15 +15,19 @@ from bot.hosting import HostingPlatform, detect_platform
 from bot.logging import configure_logging, get_logger
 from bot.merchant.alerts_cli import add_alerts_command, run_alerts_command
 from bot.merchant.cli import add_orders_parser, run_orders
+from bot.payments.choose import amount_problems, currency_problem
 from bot.settings import (
     HTTP_DRAIN_SECONDS,
     LOOPBACK,
     Mode,
+    PaymentProviderName,
     Settings,
     SettingsError,
+    chosen_provider,
     load_settings,
 )
 from bot.shop_config import ConfigError, load_shop_config
+from flows.catalog import ShopConfig
 from storage.backends import open_store
 from storage.copy import CopyRefusedError, copy_database
 from storage.database_url import DatabaseUrlError
@@ -60,7 +64,7 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     add_orders_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
-        return _check_config(args.path or Path(env.get("BOT_CONFIG") or "config.toml"))
+        return _check_config(args.path or Path(env.get("BOT_CONFIG") or "config.toml"), env)
     if args.command == "copy-db":
         return _copy_db(args.source, args.target)
     try:
@@ -94,18 +98,39 @@ def _orders(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_DATABASE
 
 
-def _check_config(path: Path) -> int:
+def _check_config(path: Path, env: Mapping[str, str]) -> int:
     try:
         shop = load_shop_config(path)
     except ConfigError as error:
         _print_problems(error)
         return EXIT_CONFIG
+    problems = _payment_problems(shop, env)
+    if problems:
+        _print_problems(ConfigError(path, problems))
+        return EXIT_CONFIG
     hidden = sum(1 for product in shop.products if not product.available)
     print(
         f"{path}: OK. {shop.shop.name}: {len(shop.products)} products "
-        f"({hidden} unavailable) in {len(shop.catalog.categories)} categories."
+        f"({hidden} unavailable) in {len(shop.catalog.categories)} categories. "
+        f"Languages: {', '.join(shop.language_codes)}."
     )
     return 0
+
+
+def _payment_problems(shop: ShopConfig, env: Mapping[str, str]) -> list[str]:
+    """The payment provider the environment picks, and whether it takes the shop's currency."""
+    try:
+        named = PaymentProviderName(env.get("PAYMENT_PROVIDER", "").strip().lower())
+    except ValueError:
+        named = None
+    provider, problems = chosen_provider(env, named)
+    if env.get("PAYMENT_PROVIDER", "").strip() and named is None:
+        choices = ", ".join(name.value for name in PaymentProviderName)
+        problems.append(f"PAYMENT_PROVIDER={env['PAYMENT_PROVIDER']!r}: use one of {choices}")
+    currency = currency_problem(provider, shop.shop.currency)
+    prices = {product.id: product.price for product in shop.products}
+    limits = amount_problems(provider, shop.shop.currency, prices)
+    return problems + ([currency] if currency else []) + limits
 
 
 def _print_problems(error: ConfigError) -> None:
@@ -136,6 +161,10 @@ def _serve(settings: Settings, platform: HostingPlatform | None) -> int:
     except ConfigError as error:
         # The same report as check-config: a merchant fixes everything from one start.
         _print_problems(error)
+        return EXIT_CONFIG
+    currency = currency_problem(settings.provider, shop.shop.currency)
+    if currency and settings.mode is Mode.LIVE:
+        _print_problems(ConfigError(settings.bot_config, [currency]))
         return EXIT_CONFIG
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import sandbox_settings
@@ -192,8 +221,9 @@ def _run(app: web.Application, settings: Settings) -> None:
 
 def _announce_sandbox(settings: Settings) -> None:
     log.warning(
-        "SANDBOX MODE: no WhatsApp or Razorpay credentials are set, so both are simulated "
-        "in this process. Nothing is sent to Meta and no money moves.",
+        "SANDBOX MODE: no WhatsApp or payment credentials are set, so WhatsApp and "
+        f"{settings.provider.value.capitalize()} are simulated in this process. Nothing is sent "
+        "to Meta and no money moves.",
         open=f"http://localhost:{settings.port}/sandbox",
     )
     print(

@@ -13,6 +13,23 @@ def system_clock() -> float:
     return time.time()
 
 
+class AdjustableClock:
+    """A clock that can be moved forward, never back: the sandbox's fast-forward, so a person
+    sees a reminder due in 20 hours arrive now. Live mode never uses one."""
+
+    def __init__(self, base: Clock = system_clock) -> None:
+        self._base = base
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return self._base() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError("the clock only moves forward")
+        self.offset += seconds
+
+
 def new_order_id() -> str:
     """`ORD-20261122-3F9A1C2B5D7E`: readable on a phone, unique, ≤ 40 chars for Razorpay."""
     day = datetime.now(UTC).strftime("%Y%m%d")

@@ -31,9 +31,10 @@ class UnknownJobError(ValueError):
     """A stored job of a kind this version does not know (set aside, not retried)."""
 
 
-JobHandler = Callable[[Job], Awaitable[None]]
+JobHandler = Callable[[Job], Awaitable[PaymentEvent | None]]
 """Performs one kind of job (e.g. refunds, `bot.merchant.refunds`); the runner then marks it
-done. Raising leaves it to the worker's set-aside rules."""
+done, recording the payment event it returns (if any) in the same transaction, for the
+customer's next step. Raising leaves it to the worker's set-aside rules."""
 
 
 class JobRunner(KeyedWorker[Job]):
@@ -76,8 +77,7 @@ class JobRunner(KeyedWorker[Job]):
             await self._cancel_link(job)
             outcome = None
         elif job.kind in self._handlers:
-            await self._handlers[job.kind](job)
-            outcome = None
+            outcome = await self._handlers[job.kind](job)
         else:
             raise UnknownJobError(f"unknown job kind {job.kind!r}")
         await self._finish(job, outcome)

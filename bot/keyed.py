@@ -6,9 +6,11 @@ side by side, up to `concurrency` at once. Tasks are owned here and drained at s
 
 import asyncio
 import contextlib
+import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from bot.clock import Clock
@@ -101,6 +103,18 @@ class HasId(Protocol):
 
 Stored = TypeVar("Stored", bound=HasId)
 
+
+@dataclass(frozen=True, slots=True)
+class _Retry:
+    """A claim of a key another process held: try again (the how-many-th time)."""
+
+    attempt: int
+
+
+# After a failed claim: ask again after these pauses, then leave the key to the sweep.
+CLAIM_RETRY_SECONDS = (0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
+# A claim held longer than this looks for new work after letting go (see `_drain`).
+HANDOVER_SECONDS = sum(CLAIM_RETRY_SECONDS) / 2
 SWEEP_SECONDS = 2.0  # how often each process looks for work nobody is doing (shared stores)
 SWEEP_MIN_AGE_SECONDS = 1  # younger work is still on its way to the process that received it
 
@@ -113,7 +127,7 @@ class KeyedWorker(ABC, Generic[Stored]):
     On a store several processes share (Postgres) a submitted item only says "this key has
     work": the worker claims the key in the database, then handles every pending item of it
     in the store's order, whichever process received them. A claim another process holds
-    means that process does the work; it looks again after it lets go, so nothing waits. A
+    is asked for again shortly (see `_drain`), so nothing waits for the sweep. A
     sweep every `SWEEP_SECONDS` picks up what nobody is doing (a process that died, a
     hand-over that failed); idle, it costs one indexed query per lane.
 
@@ -127,12 +141,13 @@ class KeyedWorker(ABC, Generic[Stored]):
         self._clock = clock
         self._name = name
         self._shared = store.shared
-        self._executor: KeyedSerialExecutor[Stored | None] = KeyedSerialExecutor(
+        self._executor: KeyedSerialExecutor[Stored | _Retry | None] = KeyedSerialExecutor(
             self._run, concurrency=concurrency, name=name, coalesce=self._shared
         )
         self._sweeper: asyncio.Task[None] | None = None
         self._closing = False
         self._queued: set[int] = set()  # ids submitted and not yet handled (not shared)
+        self._retries: set[asyncio.TimerHandle] = set()  # claims to try again (shared)
 
     @abstractmethod
     def _key(self, item: Stored) -> str:
@@ -191,31 +206,37 @@ class KeyedWorker(ABC, Generic[Stored]):
             for key in keys:
                 self.submit_key(key)
 
-    async def _run(self, key: str, item: Stored | None) -> None:
-        if item is None:
-            await self._drain(key)
+    async def _run(self, key: str, item: "Stored | _Retry | None") -> None:
+        if item is None or isinstance(item, _Retry):
+            await self._drain(key, item.attempt if item is not None else 0)
             return
         try:
             await self._guarded(item)
         finally:
             self._queued.discard(item.id)
 
-    async def _drain(self, key: str) -> None:
-        """Claim `key`, handle its pending items in order until none is left, let go; then
-        look once more, for work that arrived while we held the key (its receiver could not
-        claim it and left it to us)."""
-        attempted: set[int] = set()
+    async def _drain(self, key: str, retry: int = 0) -> None:
+        """Claim `key`, handle what is pending for it in the store's order, let go.
+
+        Whoever stores an item asks for its key, and an item stored while another process
+        holds the key is that asker's to claim again (`_claim_later`, for
+        `CLAIM_RETRY_SECONDS`), so letting go needs no second look at the store: work that
+        arrived here meanwhile is queued behind this drain (the executor coalesces), work that
+        arrived elsewhere is retried there. Only a claim held longer than those retries last
+        looks again after letting go, for what their askers gave up on."""
         try:
             while not self._closing:
+                started = time.monotonic()
                 async with self._store.claim(self.lane, key) as claimed:
                     if not claimed:
-                        return  # another process has it, and looks again when it lets go
-                    for item in await self._fresh(key, attempted):
+                        self._claim_later(key, retry)
+                        return
+                    for item in await self._pending(key):
                         if self._closing:
                             return  # left for the other processes' sweeps
-                        attempted.add(item.id)
                         await self._guarded(item)
-                if not await self._fresh(key, attempted):
+                held = time.monotonic() - started
+                if held < HANDOVER_SECONDS or not await self._pending(key):
                     return
         except (StorageUnavailableError, StoreClosedError) as error:
             log.warning(
@@ -224,8 +245,18 @@ class KeyedWorker(ABC, Generic[Stored]):
                 error=str(error),
             )
 
-    async def _fresh(self, key: str, attempted: set[int]) -> list[Stored]:
-        return [item for item in await self._pending(key) if item.id not in attempted]
+    def _claim_later(self, key: str, retry: int) -> None:
+        """Another process holds `key`: ask again soon, more slowly each time, then leave it
+        to the sweep. The holder may have read the store before our item was in it."""
+        if retry >= len(CLAIM_RETRY_SECONDS) or self._closing:
+            return
+
+        def again() -> None:
+            self._retries.discard(handle)
+            self._executor.submit(key, _Retry(retry + 1))
+
+        handle = asyncio.get_running_loop().call_later(CLAIM_RETRY_SECONDS[retry], again)
+        self._retries.add(handle)
 
     async def _guarded(self, item: Stored) -> None:
         try:
@@ -268,6 +299,9 @@ class KeyedWorker(ABC, Generic[Stored]):
 
     async def close(self, grace_seconds: float) -> int:
         self._closing = self._shared  # shared: others take what is left; alone: drain as before
+        for handle in self._retries:
+            handle.cancel()
+        self._retries.clear()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

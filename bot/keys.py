@@ -8,6 +8,7 @@ from bot.merchant.orders import MerchantOrders
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
+from bot.reminders import ReminderScheduler
 from bot.routes.bodies import WebhookBodies
 from bot.runner import Runner
 from bot.settings import Settings
@@ -27,3 +28,4 @@ JOBS = web.AppKey("jobs", JobRunner)
 ALERTS = web.AppKey("alerts", AlertWorker)
 WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)
 MERCHANT = web.AppKey("merchant", MerchantOrders)
+REMINDERS = web.AppKey("reminders", ReminderScheduler)

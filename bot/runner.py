@@ -15,7 +15,14 @@ from bot.merchant.owner import OwnerDesk
 from flows.catalog import ShopConfig
 from flows.effects import CancelPaymentLink, CreatePaymentLink, SetOrderStatus
 from flows.events import Event, PaymentEvent
-from flows.machine import Decision, StepContext, referenced_order_id, step
+from flows.machine import (
+    RECENT_ORDERS_SHOWN,
+    Decision,
+    StepContext,
+    needs_recent_orders,
+    referenced_order_id,
+    step,
+)
 from flows.messages import SendText
 from flows.orders import OrderStatus
 from flows.state import Conversation, Customer
@@ -98,7 +105,8 @@ class Runner(KeyedWorker[StoredEvent]):
 
     async def _step_and_commit(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
         order_id = stored.order_id or referenced_order_id(event)
-        snapshot = await self._store.load_snapshot(customer_key, order_id)
+        recent = RECENT_ORDERS_SHOWN if needs_recent_orders(event) else 0
+        snapshot = await self._store.load_snapshot(customer_key, order_id, recent)
         customer = stored.customer or snapshot.customer
         if customer is None:
             log.error("event for a customer we never saw", event_id=stored.id)
@@ -112,6 +120,9 @@ class Runner(KeyedWorker[StoredEvent]):
             new_order_id=self._new_order_id(),
             open_order=snapshot.open_order,
             event_order=snapshot.event_order,
+            language=snapshot.language,
+            recent_orders=snapshot.recent_orders,
+            reminders=snapshot.reminders,
         )
         desk = self._owner_desk
         if (
@@ -133,6 +144,7 @@ class Runner(KeyedWorker[StoredEvent]):
             now=now,
             alert_channels=self._alert_channels,
             paid_jobs=self._paid_jobs,
+            reminders=decision.reminders,
         )
         self._log_decision(stored, customer, decision)
         self._hand_over(customer, decision, result)  # the customer's messages first
@@ -193,7 +205,7 @@ class Runner(KeyedWorker[StoredEvent]):
         except Exception:
             # A bug in a transition must not leave the customer in silence or loop forever.
             log.exception("state machine failed; apologising", event_id=event_id)
-            apology = SendText(body=context.config.messages.hint)
+            apology = SendText(body=context.config.in_language(context.language).messages.hint)
             return Decision(state=conversation, messages=(apology,))
 
     def _log_decision(self, stored: StoredEvent, customer: Customer, decision: Decision) -> None:
@@ -209,4 +221,5 @@ class Runner(KeyedWorker[StoredEvent]):
             phase=decision.state.phase.phase,
             messages=len(decision.messages),
             effects=[effect.kind for effect in decision.effects],
+            reminders=[change.kind for change in decision.reminders] or None,
         )

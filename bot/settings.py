@@ -21,7 +21,25 @@ WHATSAPP_SECRETS = (
     "WHATSAPP_VERIFY_TOKEN",
 )
 RAZORPAY_SECRETS = ("RAZORPAY_KEY_ID", "RAZORPAY_KEY_SECRET", "RAZORPAY_WEBHOOK_SECRET")
-REQUIRED_IN_LIVE_MODE = WHATSAPP_SECRETS + RAZORPAY_SECRETS
+STRIPE_SECRETS = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+PAYSTACK_SECRETS = ("PAYSTACK_SECRET_KEY",)
+REQUIRED_IN_LIVE_MODE = WHATSAPP_SECRETS + RAZORPAY_SECRETS  # with the default provider
+
+
+class PaymentProviderName(StrEnum):
+    """PAYMENT_PROVIDER: which payment provider the shop uses."""
+
+    RAZORPAY = "razorpay"
+    STRIPE = "stripe"
+    PAYSTACK = "paystack"
+
+
+PROVIDER_SECRETS: Mapping[PaymentProviderName, tuple[str, ...]] = {
+    PaymentProviderName.RAZORPAY: RAZORPAY_SECRETS,
+    PaymentProviderName.STRIPE: STRIPE_SECRETS,
+    PaymentProviderName.PAYSTACK: PAYSTACK_SECRETS,
+}
+ALL_PAYMENT_SECRETS = RAZORPAY_SECRETS + STRIPE_SECRETS + PAYSTACK_SECRETS
 
 SHOPIFY_STORE = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 
@@ -90,6 +108,17 @@ class Settings(BaseSettings):
     razorpay_webhook_secret: Annotated[tuple[SecretStr, ...], NoDecode] = ()
     razorpay_api_base: str = "https://api.razorpay.com/v1"
 
+    # None: load_settings picks the provider whose credentials are set, else Razorpay.
+    payment_provider: PaymentProviderName | None = None
+    stripe_secret_key: SecretStr | None = None
+    # Comma-separated: while a secret is rolled Stripe signs with both, and retries older
+    # events with the old one.
+    stripe_webhook_secret: Annotated[tuple[SecretStr, ...], NoDecode] = ()
+    stripe_api_base: str = "https://api.stripe.com"
+    # Paystack signs its webhooks with this same key; there is no separate webhook secret.
+    paystack_secret_key: SecretStr | None = None
+    paystack_api_base: str = "https://api.paystack.co"
+
     # The merchant hears about every paid order on each channel set here (README "Knowing
     # about every order").
     merchant_webhook_url: str | None = None
@@ -124,7 +153,7 @@ class Settings(BaseSettings):
         # load_settings passes the environment explicitly; never read os.environ behind its back.
         return (init_settings,)
 
-    @field_validator("razorpay_webhook_secret", mode="before")
+    @field_validator("razorpay_webhook_secret", "stripe_webhook_secret", mode="before")
     @classmethod
     def _split_secrets(cls, value: object) -> object:
         if isinstance(value, str):
@@ -191,6 +220,8 @@ class Settings(BaseSettings):
         "public_base_url",
         "whatsapp_api_base",
         "razorpay_api_base",
+        "stripe_api_base",
+        "paystack_api_base",
         "merchant_webhook_url",
         "telegram_api_base",
         "shopify_api_base",
@@ -233,6 +264,11 @@ class Settings(BaseSettings):
             raise ValueError(str(error)) from None
         return value
 
+    @field_validator("payment_provider", mode="before")
+    @classmethod
+    def _lower_case_provider(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("database_ssl", mode="before")
     @classmethod
     def _lower_case_ssl(cls, value: object) -> object:
@@ -245,6 +281,11 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @property
+    def provider(self) -> PaymentProviderName:
+        assert self.payment_provider is not None, "load_settings resolves it"  # noqa: S101
+        return self.payment_provider
 
     @property
     def mode(self) -> Mode:
@@ -273,14 +314,52 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     """
     settings = _validated(env)
     platform = detect_platform(env)
+    provider, problems = chosen_provider(env, settings.payment_provider)
     mode = settings.bot_mode or _automatic_mode(env, platform)
-    problems = _missing_credentials(env, mode, settings.bot_mode, platform)
+    problems += _missing_credentials(env, mode, settings.bot_mode, platform, provider)
+    redirected = provider is not PaymentProviderName.RAZORPAY
+    if mode is Mode.LIVE and redirected and not settings.public_base_url:
+        problems.append(
+            f"PUBLIC_BASE_URL is missing: {provider.value.capitalize()} sends customers "
+            "back to the shop's /payments/callback page after paying, so it needs the "
+            "shop's public https address."
+        )
     if platform is not None:
         problems += _unfit_for_platform(settings, mode, platform)
     if problems:
         raise SettingsError(*problems)
     host = settings.host if "host" in settings.model_fields_set else _default_host(mode)
-    return settings.model_copy(update={"bot_mode": mode, "host": host})
+    return settings.model_copy(
+        update={"bot_mode": mode, "host": host, "payment_provider": provider}
+    )
+
+
+def chosen_provider(
+    env: Mapping[str, str], chosen: PaymentProviderName | None
+) -> tuple[PaymentProviderName, list[str]]:
+    """PAYMENT_PROVIDER when set; else the one provider whose credentials are set; else
+    Razorpay. Two providers' credentials without PAYMENT_PROVIDER is an error naming them:
+    guessing would send customers to the wrong account."""
+    if chosen is not None:
+        return chosen, []
+    configured = [
+        name
+        for name, variables in PROVIDER_SECRETS.items()
+        if any(_present(env, variable) for variable in variables)
+    ]
+    if len(configured) > 1:
+        names = " and ".join(name.value for name in configured)
+        found = ", ".join(
+            variable
+            for name in configured
+            for variable in PROVIDER_SECRETS[name]
+            if _present(env, variable)
+        )
+        return configured[0], [
+            f"credentials of more than one payment provider are set ({names}: {found}). "
+            "Set PAYMENT_PROVIDER to the one the shop uses, or remove the others."
+        ]
+    return (configured[0] if configured else PaymentProviderName.RAZORPAY), []
 
 
 def _validated(env: Mapping[str, str]) -> Settings:
@@ -298,15 +377,21 @@ def _validated(env: Mapping[str, str]) -> Settings:
 def _automatic_mode(env: Mapping[str, str], platform: HostingPlatform | None) -> Mode:
     # On a public host a sandbox would show every order, with phone numbers and addresses, to
     # anyone: a merchant who deployed before setting the credentials gets an error instead.
-    if platform is not None or any(_present(env, name) for name in REQUIRED_IN_LIVE_MODE):
+    credentials = WHATSAPP_SECRETS + ALL_PAYMENT_SECRETS
+    if platform is not None or any(_present(env, name) for name in credentials):
         return Mode.LIVE
     return Mode.SANDBOX
 
 
 def _missing_credentials(
-    env: Mapping[str, str], mode: Mode, chosen: Mode | None, platform: HostingPlatform | None
+    env: Mapping[str, str],
+    mode: Mode,
+    chosen: Mode | None,
+    platform: HostingPlatform | None,
+    provider: PaymentProviderName,
 ) -> list[str]:
-    missing = [name for name in REQUIRED_IN_LIVE_MODE if not _present(env, name)]
+    required = WHATSAPP_SECRETS + PROVIDER_SECRETS[provider]
+    missing = [name for name in required if not _present(env, name)]
     if mode is not Mode.LIVE or not missing:
         return []
     problem = "missing required environment variables: " + ", ".join(missing) + ". "

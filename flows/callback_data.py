@@ -135,6 +135,35 @@ class CancelOrder(CallbackData):
     order_id: Reference
 
 
+class ShowOrders(CallbackData):
+    """The customer's recent orders."""
+
+    prefix = "orders"
+
+
+class ShowOrder(CallbackData):
+    """One of the customer's orders: its items, status and tracking."""
+
+    prefix = "order"
+    order_id: Reference
+
+
+class OrderAgain(CallbackData):
+    """Fill the cart with an earlier order's items, at today's prices."""
+
+    prefix = "reorder"
+    order_id: Reference
+
+
+class ShowLanguages(CallbackData):
+    prefix = "langs"
+
+
+class ChooseLanguage(CallbackData):
+    prefix = "lang"
+    language: Reference
+
+
 ACTIONS: tuple[type[CallbackData], ...] = (
     ShowMenu,
     ShowHelp,
@@ -151,6 +180,11 @@ ACTIONS: tuple[type[CallbackData], ...] = (
     EnterNewAddress,
     RedirectToPayment,
     CancelOrder,
+    ShowOrders,
+    ShowOrder,
+    OrderAgain,
+    ShowLanguages,
+    ChooseLanguage,
 )
 _BY_PREFIX = {action.prefix: action for action in ACTIONS}
 if len(_BY_PREFIX) != len(ACTIONS) or any(SEPARATOR in prefix for prefix in _BY_PREFIX):

@@ -20,12 +20,19 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from flows.catalog_rules import catalog_problems
-from flows.limits import PAYMENT_LINK_MIN_EXPIRY_MINUTES
+from flows.limits import LIST_ROWS_MAX, PAYMENT_LINK_MIN_EXPIRY_MINUTES
 from flows.money import InvalidPrice, parse_rupees
 from flows.notices import Templates
+from flows.reminders import ReminderRules
 from flows.texts import Texts
+from flows.texts_hi import HINDI
 
 PRODUCT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+LANGUAGE_CODE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"  # BCP 47 style: hi, ta, pt-BR
+DEFAULT_LANGUAGE = "en"  # the [messages] table; every other language is under `languages`
+BUNDLED_LANGUAGES: Mapping[str, Mapping[str, str]] = {"hi": HINDI}
+
+LanguageCode = Annotated[str, Field(pattern=LANGUAGE_CODE_PATTERN)]
 MAX_PRODUCT_PRICE_PAISE = 50_000_000  # ₹5,00,000: Razorpay's default per-payment ceiling
 
 
@@ -34,6 +41,25 @@ class _Frozen(BaseModel):
 
 
 SHOPIFY_VARIANT_GID = "gid://shopify/ProductVariant/"
+
+
+def _single_line(value: str) -> str:
+    value = " ".join(value.split())
+    if not value:
+        raise ValueError("must not be blank")
+    return value
+
+
+class ProductText(_Frozen):
+    """A product's name and description in another language (`[products.translations.hi]`)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _single_line(cls, value: str) -> str:
+        return _single_line(value)
 
 
 class Product(_Frozen):
@@ -46,6 +72,15 @@ class Product(_Frozen):
     # The Shopify variant this product is (for the optional Shopify hand-off): the number or
     # gid://shopify/ProductVariant/<number>. Without it the order has a custom line item.
     shopify_variant_id: str | None = None
+    translations: dict[LanguageCode, ProductText] = {}
+
+    def in_language(self, language: str) -> "Product":
+        """This product named and described in `language`, when the merchant translated it."""
+        text = self.translations.get(language)
+        if text is None:
+            return self
+        description = text.description if text.description is not None else self.description
+        return self.model_copy(update={"name": text.name, "description": description})
 
     @field_validator("price", mode="before")
     @classmethod
@@ -81,10 +116,7 @@ class Product(_Frozen):
     @field_validator("name", "category")
     @classmethod
     def _single_line(cls, value: str) -> str:
-        value = " ".join(value.split())
-        if not value:
-            raise ValueError("must not be blank")
-        return value
+        return _single_line(value)
 
 
 class ShopInfo(_Frozen):
@@ -106,6 +138,90 @@ class ShopConfig(_Frozen):
     products: Annotated[tuple[Product, ...], Field(min_length=1)]
     messages: Texts = Texts()
     templates: Templates = Templates()
+    reminders: ReminderRules = ReminderRules()
+    # Every language besides English ([messages]), by code: the bundled ones (Hindi) with the
+    # merchant's overrides, and the merchant's own (a languages/*.toml file, [messages.ta]).
+    languages: Annotated[dict[LanguageCode, Texts], Field(validate_default=True)] = {}
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _bundled_then_merchant(cls, value: Any) -> Any:
+        """The bundled languages, each key overridable; a merchant's language starts from the
+        English defaults for any key its file leaves out."""
+        if not isinstance(value, Mapping):
+            return value
+        merged: dict[Any, Any] = {code: dict(texts) for code, texts in BUNDLED_LANGUAGES.items()}
+        for code, texts in value.items():
+            if code == DEFAULT_LANGUAGE:
+                raise ValueError(f"{code!r} is English: write its wording under [messages]")
+            if isinstance(texts, Mapping) and isinstance(merged.get(code), dict):
+                merged[code] = {**merged[code], **texts}
+            else:
+                merged[code] = texts
+        return merged
+
+    @field_validator("languages")
+    @classmethod
+    def _fit_one_list(cls, value: dict[str, Texts]) -> dict[str, Texts]:
+        if len(value) + 1 > LIST_ROWS_MAX:
+            raise ValueError(
+                f"{len(value) + 1} languages with English; the list a customer picks from holds "
+                f"{LIST_ROWS_MAX} (WhatsApp's limit for one list message)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _translations_name_known_languages(self) -> "ShopConfig":
+        known = set(self.language_codes)
+        for product in self.products:
+            unknown = sorted(set(product.translations) - known)
+            if DEFAULT_LANGUAGE in product.translations:
+                unknown.insert(0, DEFAULT_LANGUAGE)
+            if unknown:
+                raise ValueError(
+                    f"product {product.id!r} has translations for {', '.join(unknown)}, which "
+                    f"{'is' if len(unknown) == 1 else 'are'} not among the shop's other languages "
+                    f"({', '.join(sorted(known - {DEFAULT_LANGUAGE})) or 'none'}); English is "
+                    "the product's own name"
+                )
+        return self
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        """English first, then the others in the order they were given (bundled first)."""
+        return (DEFAULT_LANGUAGE, *(code for code in self.languages if code != DEFAULT_LANGUAGE))
+
+    def texts_in(self, language: str) -> Texts:
+        return self.languages.get(language, self.messages)
+
+    def in_language(self, language: str | None) -> "ShopConfig":
+        """This shop as a customer speaking `language` sees it: its wording and its product
+        names; the English shop for an unknown or no language. Built once per language."""
+        base: ShopConfig | None = self.__dict__.get("_base")
+        if base is not None:  # this is itself a translation: start from the merchant's shop
+            return base.in_language(language)
+        if language is None or language == DEFAULT_LANGUAGE or language not in self.languages:
+            return self
+        # Cached on this very object: a `model_copy` (which copies __dict__) builds its own.
+        owner, built = self.__dict__.get("_localized", (None, {}))
+        if owner is not self:
+            built = {}
+            self.__dict__["_localized"] = (self, built)
+        if language not in built:
+            localized = ShopConfig.model_construct(
+                shop=self.shop,
+                checkout=self.checkout,
+                products=tuple(product.in_language(language) for product in self.products),
+                messages=self.languages[language],
+                templates=self.templates,
+                reminders=self.reminders,
+                # English kept under its code: the list of languages names each in its own.
+                languages={**self.languages, DEFAULT_LANGUAGE: self.messages},
+            )
+            localized.__dict__["_base"] = self
+            built[language] = localized
+        chosen: ShopConfig = built[language]
+        return chosen
 
     @model_validator(mode="wrap")
     @classmethod

@@ -3,6 +3,7 @@
 `PlaceOrder`, `AttachPaymentLink` and `SetOrderStatus` are written in the same transaction as
 the new state. `CreatePaymentLink` and `CancelPaymentLink` call the payment provider: the runner
 queues them as jobs in that transaction and feeds their outcome back as a payment event.
+`SetLanguage` is saved on the customer's row in the same transaction.
 """
 
 from typing import Annotated, Literal
@@ -51,7 +52,19 @@ class SetOrderStatus(_Effect):
     reason: str = ""
 
 
+class SetLanguage(_Effect):
+    """Remember the language the customer reads (a code of `ShopConfig.language_codes`)."""
+
+    kind: Literal["set_language"] = "set_language"
+    language: str
+
+
 Effect = Annotated[
-    PlaceOrder | CreatePaymentLink | CancelPaymentLink | AttachPaymentLink | SetOrderStatus,
+    PlaceOrder
+    | CreatePaymentLink
+    | CancelPaymentLink
+    | AttachPaymentLink
+    | SetOrderStatus
+    | SetLanguage,
     Field(discriminator="kind"),
 ]

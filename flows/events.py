@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flows.reminders import ReminderSlot
+
 
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -134,6 +136,29 @@ class PaymentFailed(_Event):
     reason: str = ""
 
 
+# --- from the schedule, and from WhatsApp about the customer ---------------------------------
+
+
+class ReminderDue(_Event):
+    """A reminder's time came (`flows.reminders`). The machine decides, from the state as it is
+    now, whether anything is said: a paid or changed order gets nothing."""
+
+    kind: Literal["reminder_due"] = "reminder_due"
+    reminder_id: int
+    slot: ReminderSlot
+    order_id: str | None = None
+
+
+class MarketingPreferenceChanged(_Event):
+    """Meta's `user_preferences` webhook: the customer stopped (or resumed) marketing messages
+    from this business. Not a message: it does not open the 24-hour window."""
+
+    kind: Literal["marketing_preference"] = "marketing_preference"
+    stopped: bool
+
+
+ScheduleEvent = ReminderDue | MarketingPreferenceChanged
+
 CustomerEvent = (
     TextReceived
     | ButtonPressed
@@ -152,4 +177,4 @@ PaymentEvent = (
     | PaymentLinkCancelled
     | PaymentFailed
 )
-Event = Annotated[CustomerEvent | PaymentEvent, Field(discriminator="kind")]
+Event = Annotated[CustomerEvent | PaymentEvent | ScheduleEvent, Field(discriminator="kind")]

@@ -22,6 +22,7 @@ from flows.effects import (
     CreatePaymentLink,
     Effect,
     PlaceOrder,
+    SetLanguage,
     SetOrderStatus,
 )
 from flows.events import (
@@ -30,6 +31,7 @@ from flows.events import (
     Event,
     ListRowPicked,
     LocationReceived,
+    MarketingPreferenceChanged,
     MediaReceived,
     PaymentCaptured,
     PaymentEvent,
@@ -39,15 +41,28 @@ from flows.events import (
     PaymentLinkCreationFailed,
     PaymentLinkExpired,
     ReactionReceived,
+    ReminderDue,
     TextReceived,
     UnsupportedReceived,
 )
+from flows.lifecycle import window_open
 from flows.limits import PAYMENT_LINK_MIN_AMOUNT
-from flows.messages import OutgoingMessage
+from flows.messages import OutgoingMessage, SendCtaUrl, SendTemplate
 from flows.money import format_inr
 from flows.orders import Order, OrderLine, OrderStatus, PaymentLink
+from flows.reminders import (
+    CancelReminders,
+    ReminderChange,
+    ReminderFacts,
+    ReminderOutcome,
+    ReminderSlot,
+    ScheduleReminder,
+    SetReminders,
+    StoppedBy,
+)
 from flows.state import (
     AwaitingPayment,
+    CartLine,
     ChoosingQuantity,
     Conversation,
     Customer,
@@ -69,6 +84,10 @@ class StepContext(BaseModel):
     new_order_id: str  # the id to use if this step places an order (unused otherwise)
     open_order: Order | None = None  # the customer's newest order still awaiting payment
     event_order: Order | None = None  # for payment events: the order the event names, if ours
+    language: str | None = None  # the language the customer chose; None: not chosen yet
+    # The customer's newest orders, newest first; loaded only when `needs_recent_orders`.
+    recent_orders: tuple[Order, ...] = ()
+    reminders: ReminderFacts = ReminderFacts()  # the window, the customer's stop, the cap
 
 
 class Decision(BaseModel):
@@ -77,6 +96,7 @@ class Decision(BaseModel):
     state: Conversation
     messages: tuple[OutgoingMessage, ...] = ()
     effects: tuple[Effect, ...] = ()
+    reminders: tuple[ReminderChange, ...] = ()  # changes to the customer's pending reminders
 
 
 ADDRESS_MIN_CHARS = 10
@@ -89,16 +109,57 @@ IGNORED_MEDIA = frozenset({"sticker"})
 REASON_MAX_CHARS = 200
 UNKNOWN_IDS_SHOWN = 10
 UNKNOWN_ID_MAX_CHARS = 40
+RECENT_ORDERS_SHOWN = 10  # the runner loads this many for `orders`; one list message holds 10
+HINDI = "hi"
 
 _WORD_EDGES = string.punctuation + string.whitespace + "।॥…¡¿"
 _GREETING = re.compile(
     r"h+i+|h+e+y+|h+e+l+o+|hola|start|namaste+|namaskar|नमस्ते|नमस्कार|good (morning|evening)"
+    r"|हाय|हाई|हेलो|हैलो|हेल्लो"
 )
+_DEVANAGARI = re.compile("[\u0900-\u0965\u0970-\u097f]")  # letters, not digits (५ is a number)
+# Names a customer may type for a language, besides its code and its own `language_name`.
+_LANGUAGE_ALIASES = {
+    "english": "en",
+    "angrezi": "en",
+    "अंग्रेज़ी": "en",
+    "अंग्रेजी": "en",
+    "hindi": "hi",
+    "हिंदी": "hi",
+    "हिन्दी": "hi",
+}
 
 Handler = Callable[[Conversation, StepContext], Decision]
 
 
 def step(conversation: Conversation, event: Event, context: StepContext) -> Decision:
+    """The customer's language picks the wording and product names the step works with. A
+    customer who has not chosen one and starts a conversation in Devanagari gets Hindi,
+    remembered; later messages (an address, a product name) never switch it on their own."""
+    language = context.language
+    if (
+        language is None
+        and conversation == Conversation()
+        and _writes_devanagari(event)
+        and HINDI in context.config.languages
+    ):
+        language = HINDI
+    localized = context.model_copy(update={"config": context.config.in_language(language)})
+    decision = _with_reminders(
+        conversation, event, localized, _dispatch(conversation, event, localized)
+    )
+    if language != context.language and language is not None:
+        remember = SetLanguage(language=language)
+        if not any(isinstance(effect, SetLanguage) for effect in decision.effects):
+            decision = decision.model_copy(update={"effects": (*decision.effects, remember)})
+    return decision
+
+
+def _writes_devanagari(event: Event) -> bool:
+    return isinstance(event, TextReceived) and bool(_DEVANAGARI.search(event.text[:200]))
+
+
+def _dispatch(conversation: Conversation, event: Event, context: StepContext) -> Decision:
     match event:
         case TextReceived():
             return _on_text(conversation, event.text, context)
@@ -127,6 +188,10 @@ def step(conversation: Conversation, event: Event, context: StepContext) -> Deci
             | PaymentFailed()
         ):
             return _on_payment(conversation, event, context)
+        case ReminderDue():
+            return _reminder_due(conversation, event, context)
+        case MarketingPreferenceChanged():
+            return _marketing_preference(conversation, event, context)
         case _:
             assert_never(event)
 
@@ -165,17 +230,32 @@ def _on_action(
             return _redirect_to_payment(conversation, context, order_id)
         case cb.CancelOrder(order_id=order_id):
             return _cancel_order(conversation, context, order_id)
+        case cb.ShowOrders():
+            return _show_orders(conversation, context)
+        case cb.ShowOrder(order_id=order_id):
+            return _show_order(conversation, context, order_id)
+        case cb.OrderAgain(order_id=order_id):
+            return _order_again(conversation, context, order_id)
+        case cb.ShowLanguages():
+            return _show_languages(conversation, context)
+        case cb.ChooseLanguage(language=code):
+            return _choose_language(conversation, context, code)
         case _:
             return _hint(conversation, context)
 
 
 def _on_text(conversation: Conversation, text: str, context: StepContext) -> Decision:
     word = typed_word(text)
+    if word == "start" and context.reminders.stopped_by is not None:
+        return _start_reminders(conversation, context)
     if _GREETING.fullmatch(word):
         return _show_menu(conversation, context)
     handler = _WORDS.get(word)
     if handler is not None:
         return handler(conversation, context)
+    language = _language_named(context.config, word)
+    if language is not None:
+        return _choose_language(conversation, context, language)
     match conversation.phase:
         case ChoosingQuantity(product_id=product_id):
             return _typed_quantity(conversation, context, product_id, word)
@@ -274,7 +354,8 @@ def _show_menu(conversation: Conversation, context: StepContext) -> Decision:
 
 
 def _help(conversation: Conversation, context: StepContext) -> Decision:
-    return _say(conversation, context.config.messages.help)
+    texts = context.config.messages
+    return _reply(conversation, views.menu_list(texts.help, texts))
 
 
 def _browse(conversation: Conversation, context: StepContext, page: int) -> Decision:
@@ -625,6 +706,86 @@ def _redirect_to_payment(
     return _reply(conversation, *views.payment_link(context.config, order, order.link.url))
 
 
+# --- the customer's own orders ---------------------------------------------------------------
+
+
+def _show_orders(conversation: Conversation, context: StepContext) -> Decision:
+    texts = context.config.messages
+    orders = [o for o in context.recent_orders if o.customer_key == context.customer.key]
+    if not orders:
+        return _reply(_settled(conversation), views.offer_browse(texts.orders_none, texts))
+    return _reply(_settled(conversation), views.orders_list(context.config, orders))
+
+
+def _show_order(conversation: Conversation, context: StepContext, order_id: str) -> Decision:
+    order = _known_order(context, order_id)
+    if order is None:
+        return _say(conversation, context.config.messages.order_unknown)
+    return _reply(_settled(conversation), views.order_detail(context.config, order))
+
+
+def _order_again(conversation: Conversation, context: StepContext, order_id: str) -> Decision:
+    """The order's products at today's prices, in the cart in the order's quantities (other
+    lines stay; a second tap changes nothing); products gone are named and left out."""
+    config, texts = context.config, context.config.messages
+    order = _known_order(context, order_id)
+    if order is None:
+        return _say(conversation, texts.order_unknown)
+    maximum = config.checkout.max_quantity_per_item
+    filled = conversation.cart
+    changed: list[str] = []
+    left_out: list[str] = []
+    found = False
+    for line in order.lines:
+        product = config.catalog.available(line.product_id)
+        if product is None:
+            known = config.catalog.get(line.product_id)
+            left_out.append(known.name if known is not None else line.name)
+            continue
+        filled = cart.add(cart.remove(filled, product.id), product.id, line.quantity, maximum).cart
+        found = True
+        if product.price != line.unit_price:
+            changed.append(
+                texts.reorder_price_changed.format(
+                    product=product.name,
+                    price=format_inr(product.price),
+                    old_price=format_inr(line.unit_price),
+                )
+            )
+    gone = [texts.reorder_left_out.format(products=", ".join(left_out))] if left_out else []
+    if not found:
+        text = "\n".join([texts.reorder_nothing.format(order_id=order.id), *gone])
+        return _reply(_settled(conversation), views.offer_browse(text, texts))
+    notes = [texts.reorder_added.format(order_id=order.id), *changed, *gone]
+    return _view_cart(conversation.model_copy(update={"cart": filled}), context, notes)
+
+
+# --- language --------------------------------------------------------------------------------
+
+
+def _show_languages(conversation: Conversation, context: StepContext) -> Decision:
+    """Every shop speaks at least English and the bundled Hindi."""
+    return _reply(_settled(conversation), views.languages_list(context.config))
+
+
+def _choose_language(conversation: Conversation, context: StepContext, code: str) -> Decision:
+    """Switch to a language the shop speaks, and greet the customer in it."""
+    if code not in context.config.language_codes:
+        return _show_languages(conversation, context)
+    chosen = context.config.in_language(code)
+    decision = _reply(_settled(conversation), views.welcome(chosen))
+    return decision.model_copy(update={"effects": (SetLanguage(language=code),)})
+
+
+def _language_named(config: ShopConfig, word: str) -> str | None:
+    """The language a typed word names (`hindi`, `हिन्दी`, `ta`), if the shop speaks it."""
+    for code in config.language_codes:
+        if word in (code, config.texts_in(code).language_name.casefold()):
+            return code
+    alias = _LANGUAGE_ALIASES.get(word)
+    return alias if alias in config.language_codes else None
+
+
 # --- payment events --------------------------------------------------------------------------
 
 
@@ -733,22 +894,283 @@ def _link_creation_failed(
     return _reply(_done_with(conversation, order.id), offer, effects=[effect])
 
 
-_WORDS: dict[str, Handler] = {
-    "menu": _show_menu,
-    "cart": _view_cart,
-    "checkout": _checkout,
-    "help": _help,
-    "cancel": _cancel,
-}
+_ORDERS_WORDS = frozenset(
+    {"orders", "order", "my orders", "order history", "ऑर्डर", "आर्डर", "मेरे ऑर्डर", "मेरे आर्डर"}
+)
+
+
+def needs_recent_orders(event: Event) -> bool:
+    """Whether the runner should load the customer's recent orders for this event (only the
+    list of orders needs them; one order is loaded by `referenced_order_id`)."""
+    if isinstance(event, TextReceived):
+        return typed_word(event.text) in _ORDERS_WORDS
+    if isinstance(event, ButtonPressed | ListRowPicked):
+        packed = event.button_id if isinstance(event, ButtonPressed) else event.row_id
+        return isinstance(cb.parse(packed), cb.ShowOrders)
+    return False
 
 
 def referenced_order_id(event: Event) -> str | None:
     """The order an event is about, so the runner can load it before the step: payment events
-    name it, and so do the Pay now / Cancel order buttons."""
+    name it, and so do the Pay now, Cancel order, order details and Order again buttons."""
     if isinstance(event, ButtonPressed | ListRowPicked):
         packed = event.button_id if isinstance(event, ButtonPressed) else event.row_id
         action = cb.parse(packed)
-        if isinstance(action, cb.RedirectToPayment | cb.CancelOrder):
+        if isinstance(action, cb.RedirectToPayment | cb.CancelOrder | cb.ShowOrder | cb.OrderAgain):
             return action.order_id
         return None
     return getattr(event, "order_id", None)
+
+
+# --- reminders (flows/reminders.py) -------------------------------------------------------------
+
+CUSTOMER_EVENTS = (
+    TextReceived,
+    ButtonPressed,
+    ListRowPicked,
+    CatalogOrderReceived,
+    LocationReceived,
+    MediaReceived,
+    ReactionReceived,
+    UnsupportedReceived,
+)
+_CLOSED = (OrderStatus.PAID, OrderStatus.FLAGGED, OrderStatus.CANCELLED)
+
+
+def _with_reminders(
+    before: Conversation, event: Event, context: StepContext, decision: Decision
+) -> Decision:
+    """The step's changes to the schedule: any message from the customer cancels what is
+    pending (and the late-window payment reminder is planned again from that message); a paid,
+    flagged or cancelled order cancels too; a new payment link plans both payment reminders.
+    With nothing pending there is nothing to cancel, and no statement is spent on it."""
+    rules = context.config.reminders
+    changes: list[ReminderChange] = list(decision.reminders)
+    stopped = context.reminders.stopped_by
+    for change in changes:
+        if isinstance(change, SetReminders):
+            stopped = change.stopped_by
+    closed = any(
+        isinstance(effect, SetOrderStatus) and effect.status in _CLOSED
+        for effect in decision.effects
+    )
+    if context.reminders.pending and isinstance(event, CUSTOMER_EVENTS):
+        changes.insert(0, CancelReminders(reason="the customer wrote"))
+    elif context.reminders.pending and closed:
+        changes.insert(0, CancelReminders(reason="the order was paid or cancelled"))
+    if stopped is None:
+        now, after = context.now, decision.state
+        if isinstance(event, CUSTOMER_EVENTS):
+            if isinstance(after.phase, AwaitingPayment):
+                changes += _after_message(after.phase.order_id, decision, context)
+            elif rules.cart_nudge_after_minutes and after.cart and after.cart != before.cart:
+                due = now + rules.cart_nudge_after_minutes * 60
+                changes.append(_schedule(ReminderSlot.CART, due, None))
+        elif isinstance(event, PaymentLinkCreated) and any(
+            isinstance(effect, AttachPaymentLink) for effect in decision.effects
+        ):
+            changes += _after_link(event.order_id, context)
+    if not changes:
+        return decision
+    return decision.model_copy(update={"reminders": tuple(changes)})
+
+
+def _schedule(slot: ReminderSlot, due_at: int, order_id: str | None) -> ScheduleReminder:
+    return ScheduleReminder(slot=slot, due_at=due_at, order_id=order_id)
+
+
+def _after_message(order_id: str, decision: Decision, context: StepContext) -> list[ReminderChange]:
+    """The customer wrote while an order waits for payment: the late-window reminder counts
+    from this message; if this step showed them the link (Pay now), the soon one counts from
+    it too."""
+    rules, now = context.config.reminders, context.now
+    planned: list[ReminderChange] = []
+    if rules.payment_first_after_minutes and any(
+        isinstance(message, SendCtaUrl) for message in decision.messages
+    ):
+        due = now + rules.payment_first_after_minutes * 60
+        planned.append(_schedule(ReminderSlot.PAYMENT_FIRST, due, order_id))
+    if rules.payment_second_after_hours:
+        due = now + rules.payment_second_after_hours * 3600
+        planned.append(_schedule(ReminderSlot.PAYMENT_SECOND, due, order_id))
+    return planned
+
+
+def _after_link(order_id: str, context: StepContext) -> list[ReminderChange]:
+    """One reminder soon after the link, one late in the window (counted from the customer's
+    last message, so it still lands inside it)."""
+    rules, now = context.config.reminders, context.now
+    planned: list[ReminderChange] = []
+    first_due = now + rules.payment_first_after_minutes * 60
+    if rules.payment_first_after_minutes:
+        planned.append(_schedule(ReminderSlot.PAYMENT_FIRST, first_due, order_id))
+    last = context.reminders.last_inbound_at
+    if rules.payment_second_after_hours and last is not None:
+        second_due = last + rules.payment_second_after_hours * 3600
+        if second_due > first_due:
+            planned.append(_schedule(ReminderSlot.PAYMENT_SECOND, second_due, order_id))
+    return planned
+
+
+def _reminder_due(conversation: Conversation, event: ReminderDue, context: StepContext) -> Decision:
+    rules, facts = context.config.reminders, context.reminders
+    if facts.stopped_by is not None:
+        return _reminder_skipped(conversation, event, f"reminders are off ({facts.stopped_by})")
+    if facts.sent_since_inbound >= rules.max_unanswered:
+        note = f"{facts.sent_since_inbound} sent since the customer's last message (the cap)"
+        return _reminder_skipped(conversation, event, note)
+    if event.slot is ReminderSlot.CART:
+        return _cart_reminder(conversation, event, context)
+    return _payment_reminder(conversation, event, context)
+
+
+def _reminder_skipped(conversation: Conversation, event: ReminderDue, note: str) -> Decision:
+    outcome = ReminderOutcome(reminder_id=event.reminder_id, sent=False, note=note)
+    return Decision(state=conversation, reminders=(outcome,))
+
+
+def _reminder_sent(decision: Decision, event: ReminderDue, note: str) -> Decision:
+    outcome = ReminderOutcome(reminder_id=event.reminder_id, sent=True, note=note)
+    return decision.model_copy(update={"reminders": (*decision.reminders, outcome)})
+
+
+def _in_window(context: StepContext) -> bool:
+    return window_open(context.reminders.last_inbound_at, context.now)
+
+
+def _payment_reminder(
+    conversation: Conversation, event: ReminderDue, context: StepContext
+) -> Decision:
+    """The link again while it is good; a fresh one if it expired (the customer's cart being
+    what they ordered); nothing for a paid, cancelled or replaced order."""
+    order = _known_order(context, event.order_id or "")
+    if order is None:
+        return _reminder_skipped(conversation, event, "the order is not the customer's")
+    if order.status is OrderStatus.PENDING_PAYMENT:
+        current = _open_order(context)
+        if current is None or current.id != order.id:
+            return _reminder_skipped(conversation, event, "a newer order replaced it")
+        link = order.link
+        if link is None:
+            return _reminder_skipped(conversation, event, "its payment link is not made yet")
+        if link.expires_at > context.now + LINK_REUSE_MARGIN_SECONDS:
+            return _link_reminder(conversation, event, context, order, link)
+    elif order.status is not OrderStatus.EXPIRED:
+        return _reminder_skipped(conversation, event, f"the order is {order.status.value}")
+    return _fresh_link_reminder(conversation, event, context, order)
+
+
+def _link_reminder(
+    conversation: Conversation,
+    event: ReminderDue,
+    context: StepContext,
+    order: Order,
+    link: PaymentLink,
+) -> Decision:
+    texts = context.config.messages
+    if _in_window(context):
+        said = views.text_message(texts.payment_reminder.format(order_id=order.id))
+        messages = (said, *views.payment_link(context.config, order, link.url))
+        return _reminder_sent(_reply(conversation, *messages), event, "the link again")
+    template = context.config.templates.payment_reminder
+    if template is None:
+        why = "outside the 24-hour window and no [templates] payment_reminder in config.toml"
+        return _reminder_skipped(conversation, event, why)
+    message = SendTemplate(
+        name=template.name,
+        language=template.language,
+        body_parameters=(order.id, format_inr(order.total), link.url),
+    )
+    return _reminder_sent(_reply(conversation, message), event, "template (window closed)")
+
+
+def _fresh_link_reminder(
+    conversation: Conversation, event: ReminderDue, context: StepContext, order: Order
+) -> Decision:
+    if not _in_window(context):
+        return _reminder_skipped(conversation, event, "the link expired and the window closed")
+
+    def items(lines: Sequence[CartLine | OrderLine]) -> list[tuple[str, int]]:
+        return sorted((line.product_id, line.quantity) for line in lines)
+
+    if items(conversation.cart) != items(order.lines):
+        return _reminder_skipped(conversation, event, "the cart changed since the order")
+    checked, priced, notes = _checked_cart(conversation, context)
+    if not priced.lines or priced.total < PAYMENT_LINK_MIN_AMOUNT:
+        return _reminder_skipped(conversation, event, "nothing left to pay for")
+    note = context.config.messages.payment_reminder_fresh_link.format(order_id=order.id)
+    placed = _place_order(checked, context, order.address)
+    return _reminder_sent(_with_notes([note, *notes], placed), event, "a fresh link")
+
+
+def _cart_reminder(
+    conversation: Conversation, event: ReminderDue, context: StepContext
+) -> Decision:
+    if not _in_window(context):
+        return _reminder_skipped(conversation, event, "outside the 24-hour window")
+    if isinstance(conversation.phase, AwaitingPayment):
+        return _reminder_skipped(conversation, event, "an order is waiting for payment")
+    priced = cart.price(conversation.cart, context.config.catalog)
+    if not priced.lines:
+        return _reminder_skipped(conversation, event, "the cart is empty")
+    message = views.cart_view(context.config, priced, [context.config.messages.cart_reminder])
+    return _reminder_sent(_reply(conversation, message), event, "cart nudge")
+
+
+def _stop_reminders(conversation: Conversation, context: StepContext) -> Decision:
+    changes: tuple[ReminderChange, ...] = (
+        CancelReminders(reason="the customer typed stop"),
+        SetReminders(stopped_by=StoppedBy.CUSTOMER),
+    )
+    said = _say(conversation, context.config.messages.reminders_stopped)
+    return said.model_copy(update={"reminders": changes})
+
+
+def _start_reminders(conversation: Conversation, context: StepContext) -> Decision:
+    shown = _with_notes(
+        [context.config.messages.reminders_started], _show_menu(conversation, context)
+    )
+    return shown.model_copy(update={"reminders": (SetReminders(stopped_by=None),)})
+
+
+def _marketing_preference(
+    conversation: Conversation, event: MarketingPreferenceChanged, context: StepContext
+) -> Decision:
+    """Meta's opt-out stops reminders (nothing is said); its resume undoes only its own stop,
+    never a `stop` the customer typed."""
+    stopped_by = context.reminders.stopped_by
+    if event.stopped and stopped_by is None:
+        changes: tuple[ReminderChange, ...] = (
+            CancelReminders(reason="the customer stopped marketing messages"),
+            SetReminders(stopped_by=StoppedBy.MARKETING_OPT_OUT),
+        )
+        return Decision(state=conversation, reminders=changes)
+    if not event.stopped and stopped_by is StoppedBy.MARKETING_OPT_OUT:
+        return Decision(state=conversation, reminders=(SetReminders(stopped_by=None),))
+    return _unchanged(conversation)
+
+
+_WORDS: dict[str, Handler] = {
+    "menu": _show_menu,
+    "मेनू": _show_menu,
+    "मेन्यू": _show_menu,
+    "cart": _view_cart,
+    "कार्ट": _view_cart,
+    "टोकरी": _view_cart,
+    "checkout": _checkout,
+    "चेकआउट": _checkout,
+    "help": _help,
+    "मदद": _help,
+    "सहायता": _help,
+    "cancel": _cancel,
+    "रद्द": _cancel,
+    "रद्द करें": _cancel,
+    "कैंसल": _cancel,
+    "language": _show_languages,
+    "languages": _show_languages,
+    "भाषा": _show_languages,
+    "bhasha": _show_languages,
+    "stop": _stop_reminders,
+    **dict.fromkeys(_ORDERS_WORDS, _show_orders),
+}
+"""Typed commands; the English words always work, whatever the customer's language."""

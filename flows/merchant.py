@@ -25,10 +25,15 @@ class MerchantEventType(StrEnum):
     ORDER_DELIVERED = "order.delivered"
     ORDER_CANCELLED = "order.cancelled"
     ORDER_REFUNDED = "order.refunded"
+    # A payment that does not match its order (amount, currency, link): a person must look.
+    ORDER_FLAGGED = "order.flagged"
+    # Paid after the order was cancelled or expired, and refunded automatically (Paystack).
+    LATE_PAYMENT_REFUNDED = "order.late_payment_refunded"
 
 
 ORDER_STATUS_EVENTS: Mapping[OrderStatus, MerchantEventType] = {
     OrderStatus.PAID: MerchantEventType.ORDER_PAID,
+    OrderStatus.FLAGGED: MerchantEventType.ORDER_FLAGGED,
 }
 """An order moving into one of these statuses tells the merchant: one line per event type.
 The merchant's own actions (ship, deliver, cancel) and a processed refund queue theirs where
@@ -85,7 +90,7 @@ def event_body(
             },
             "address": order.address,
             "payment": {
-                "provider": "razorpay",
+                "provider": payment_provider(order.link.id if order.link else None),
                 "link_id": order.link.id if order.link else None,
                 "payment_id": order.payment_id,
             },
@@ -106,3 +111,27 @@ def _tracking(order: Order) -> dict[str, str]:
         "url": order.tracking_url,
     }
     return {name: value for name, value in fields.items() if value}
+
+
+def payment_provider(link_id: str | None) -> str | None:
+    """Which provider made a link, from the shape of its id: Razorpay's `plink_…`, Stripe's
+    Checkout Session `cs_…`, else a Paystack reference (our order id and a suffix)."""
+    if not link_id:
+        return None
+    if link_id.startswith("plink_"):
+        return "razorpay"
+    if link_id.startswith("cs_"):
+        return "stripe"
+    return "paystack"
+
+
+def _payment_status(status: OrderStatus) -> str:
+    match status:
+        case OrderStatus.PAID:
+            return "paid"
+        case OrderStatus.FLAGGED:
+            return "flagged"
+        case OrderStatus.PENDING_PAYMENT:
+            return "awaiting"
+        case OrderStatus.EXPIRED | OrderStatus.CANCELLED:
+            return "unpaid"

@@ -8,9 +8,11 @@ order (the template's `{{1}}`, `{{2}}`, …):
 - `order_delivered`: order id
 - `order_cancelled`: order id
 - `order_refunded`: order id, amount refunded (e.g. "₹12.50")
+- `payment_reminder`: order id, amount to pay (e.g. "₹498.00"), payment link URL
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,6 +40,8 @@ class Templates(BaseModel):
     order_delivered: TemplateRef | None = None
     order_cancelled: TemplateRef | None = None
     order_refunded: TemplateRef | None = None
+    # A reminder to pay once the 24-hour window closed (flows/machine.py, reminders).
+    payment_reminder: TemplateRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +59,22 @@ class NoticeContext:
     templates: Templates
     last_inbound_at: int | None
     now: int
+    # The wording in the shop's other languages, by code (`ShopConfig.languages`).
+    translations: Mapping[str, Texts] = field(default_factory=dict)
 
 
 def customer_notice(
-    notice: Notice, order: Order, context: NoticeContext, amount: int = 0
+    notice: Notice,
+    order: Order,
+    context: NoticeContext,
+    amount: int = 0,
+    language: str | None = None,
 ) -> OutgoingMessage | NotTold:
-    """`amount`: the refund being told about (paise), for `Notice.REFUNDED`."""
+    """`amount`: the refund being told about (paise), for `Notice.REFUNDED`. `language`: the
+    customer's, for the free-form text (a template is in the language it was approved in)."""
     if window_open(context.last_inbound_at, context.now):
-        return SendText(body=_text(notice, order, context.texts, amount), preview_url=True)
+        texts = context.translations.get(language or "", context.texts)
+        return SendText(body=_text(notice, order, texts, amount), preview_url=True)
     template: TemplateRef | None = getattr(context.templates, notice.value)
     if template is None:
         return NotTold(

@@ -23,6 +23,9 @@ SectionTitle = Annotated[str, Field(min_length=1, max_length=limits.LIST_SECTION
 class Texts(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # --- the language itself ------------------------------------------------------------------
+    language_name: RowTitle = "English"  # how the language is named in the list of languages
+
     # --- menu and help ----------------------------------------------------------------------
     welcome: str = "Welcome to {shop}! 👋\nWhat would you like to do?"
     help: str = (
@@ -30,7 +33,10 @@ class Texts(BaseModel):
         "• *menu*: start over\n"
         "• *cart*: see your cart\n"
         "• *checkout*: pay for your cart\n"
+        "• *orders*: your recent orders\n"
+        "• *language*: change the language\n"
         "• *cancel*: stop what you are doing\n"
+        "• *stop* / *start*: no more reminders, or reminders again\n"
         "• *help*: this message"
     )
     hint: str = "Sorry, I didn't get that. Type *menu* to start over or *help* for help."
@@ -99,7 +105,7 @@ class Texts(BaseModel):
     order_total: str = "*Total: {total}*"
     order_address: str = "Deliver to: {address}"
     link_validity: str = "This payment link is valid for {minutes} minutes."
-    pay_body: str = "Pay {amount} for order {order_id} securely with Razorpay."
+    pay_body: str = "Pay {amount} for order {order_id} securely."  # any provider
     pay_cta: str = "Pay {amount}"
     payment_url: str = "{url}"
     already_paid: str = "Order {order_id} is already paid. Thank you!"
@@ -125,6 +131,19 @@ class Texts(BaseModel):
         "Sorry, we could not create a payment link for order {order_id}. Please try again."
     )
 
+    # --- reminders (flows/reminders.py) -----------------------------------------------------
+    payment_reminder: str = (
+        "⏰ A reminder: order {order_id} is still waiting for your payment. "
+        "Type *stop* if you want no more reminders."
+    )
+    payment_reminder_fresh_link: str = (
+        "⏰ A reminder: the payment link for order {order_id} expired, so here is a fresh one. "
+        "Type *stop* if you want no more reminders."
+    )
+    cart_reminder: str = "🛒 You left something in your cart. Ready to check out?"
+    reminders_stopped: str = "OK, no more reminders from us. Type *start* to turn them back on."
+    reminders_started: str = "Reminders are back on. Type *stop* at any time to turn them off."
+
     # --- after payment: the merchant ships, delivers, cancels, refunds ----------------------
     shipped_notice: str = "📦 Your order {order_id} is on its way!"
     shipped_courier: str = "Courier: {courier}"
@@ -137,6 +156,35 @@ class Texts(BaseModel):
         "We have refunded {amount} for order {order_id}. It reaches your account in 5–7 working "
         "days."
     )
+
+    # --- the customer's own orders -------------------------------------------------------------
+    orders_body: str = "Your recent orders. Pick one to see its items and where it is."
+    orders_none: str = "You have no orders yet."
+    order_row_title: str = "{date} · {total}"
+    order_row_description: str = "{order_id} · {status}"
+    order_detail_header: str = "🧾 *Order {order_id}* ({date})"
+    order_payment_line: str = "Payment: {status}"
+    order_delivery_line: str = "Delivery: {status}"
+    order_tracking_link: str = "Track: {url}"
+    order_unknown: str = "Sorry, I can't find that order. Type *orders* to see yours."
+    payment_awaiting: str = "awaiting payment"
+    payment_paid: str = "paid"
+    payment_partly_refunded: str = "partly refunded"
+    payment_refunded: str = "refunded"
+    payment_flagged: str = "being checked by the shop"
+    payment_expired: str = "link expired, not paid"
+    payment_cancelled: str = "cancelled, not paid"
+    delivery_unfulfilled: str = "being prepared"
+    delivery_shipped: str = "shipped"
+    delivery_delivered: str = "delivered"
+    delivery_cancelled: str = "cancelled"
+    reorder_added: str = "Added the items of order {order_id} to your cart at today's prices."
+    reorder_price_changed: str = "{product} now costs {price} (was {old_price})."
+    reorder_left_out: str = "No longer available, so left out: {products}."
+    reorder_nothing: str = "Sorry, none of the items of order {order_id} are available now."
+
+    # --- language ---------------------------------------------------------------------------
+    language_body: str = "Which language would you like?"
 
     # --- titles: the Cloud API limits apply ---------------------------------------------------
     button_browse: ButtonTitle = "Browse"
@@ -152,14 +200,26 @@ class Texts(BaseModel):
     button_cancel_order: ButtonTitle = "Cancel order"
     button_new_link: ButtonTitle = "Get a new link"
     button_try_again: ButtonTitle = "Try again"
+    button_order_again: ButtonTitle = "Order again"
+    button_my_orders: ButtonTitle = "My orders"
     list_button_categories: ListButtonLabel = "Categories"
     list_button_products: ListButtonLabel = "Products"
     list_button_cart: ListButtonLabel = "Cart items"
+    list_button_menu: ListButtonLabel = "Menu"
+    list_button_orders: ListButtonLabel = "Your orders"
+    list_button_languages: ListButtonLabel = "Languages"
+    row_browse: RowTitle = "Browse"
+    row_view_cart: RowTitle = "View cart"
+    row_my_orders: RowTitle = "My orders"
+    row_language: RowTitle = "Language"
     row_more: RowTitle = "More…"
     row_previous: RowTitle = "Previous"
     section_categories: SectionTitle = "Categories"
     section_cart: SectionTitle = "Your cart"
     section_pages: SectionTitle = "More pages"
+    section_menu: SectionTitle = "Menu"
+    section_orders: SectionTitle = "Recent orders"
+    section_languages: SectionTitle = "Languages"
 
     @field_validator("*")
     @classmethod

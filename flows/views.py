@@ -8,15 +8,17 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TypeVar
 
 from flows import callback_data as cb
 from flows import limits
 from flows.cart import PricedCart, PricedLine
 from flows.catalog import Product, ShopConfig
+from flows.lifecycle import PaymentStatus, payment_status
 from flows.messages import Button, Row, Section, SendButtons, SendCtaUrl, SendList, SendText
 from flows.money import format_inr
-from flows.orders import Order, OrderLine
+from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus
 from flows.text import ELLIPSIS, shorten
 from flows.texts import Texts
 
@@ -83,6 +85,21 @@ def menu(text: str, texts: Texts) -> SendButtons:
 def welcome(config: ShopConfig) -> SendButtons:
     texts = config.messages
     return menu(texts.welcome.format(shop=config.shop.name), texts)
+
+
+def menu_list(text: str, texts: Texts) -> SendList:
+    """The help text with every place a customer can go, as rows (buttons hold only three)."""
+    rows = (
+        row(cb.BrowseCategories(), texts.row_browse),
+        row(cb.ViewCart(), texts.row_view_cart),
+        row(cb.ShowOrders(), texts.row_my_orders),
+        row(cb.ShowLanguages(), texts.row_language),
+    )
+    return SendList(
+        body=body(text),
+        button_label=texts.list_button_menu,
+        sections=(Section(title=texts.section_menu, rows=rows),),
+    )
 
 
 def offer_browse(text: str, texts: Texts) -> SendButtons:
@@ -355,3 +372,109 @@ def receipt(config: ShopConfig, order: Order) -> SendText:
 
 def retry_payment(text: str, texts: Texts, order_id: str) -> SendButtons:
     return buttons(text, (cb.RedirectToPayment(order_id=order_id), texts.button_pay_now))
+
+
+# --- the customer's own orders ---------------------------------------------------------------
+
+# Dates as an Indian shop shows them.
+SHOP_TIMEZONE = timezone(timedelta(hours=5, minutes=30), "IST")
+
+PAYMENT_STATUS_TEXT = {
+    PaymentStatus.AWAITING: "payment_awaiting",
+    PaymentStatus.PAID: "payment_paid",
+    PaymentStatus.PARTLY_REFUNDED: "payment_partly_refunded",
+    PaymentStatus.REFUNDED: "payment_refunded",
+    PaymentStatus.FLAGGED: "payment_flagged",
+    PaymentStatus.EXPIRED: "payment_expired",
+    PaymentStatus.CANCELLED: "payment_cancelled",
+}
+DELIVERY_STATUS_TEXT = {
+    FulfilmentStatus.UNFULFILLED: "delivery_unfulfilled",
+    FulfilmentStatus.SHIPPED: "delivery_shipped",
+    FulfilmentStatus.DELIVERED: "delivery_delivered",
+    FulfilmentStatus.CANCELLED: "delivery_cancelled",
+}
+
+
+def order_date(order: Order) -> str:
+    return (
+        datetime.fromtimestamp(order.created_at, UTC).astimezone(SHOP_TIMEZONE).strftime("%d/%m/%Y")
+    )
+
+
+def payment_status_text(texts: Texts, order: Order) -> str:
+    return str(getattr(texts, PAYMENT_STATUS_TEXT[payment_status(order)]))
+
+
+def delivery_status_text(texts: Texts, order: Order) -> str | None:
+    """Where the goods are; None while there is nothing to deliver (the order is not paid and
+    the shop has not moved it)."""
+    if order.status is not OrderStatus.PAID and order.fulfilment is FulfilmentStatus.UNFULFILLED:
+        return None
+    return str(getattr(texts, DELIVERY_STATUS_TEXT[order.fulfilment]))
+
+
+def order_status_text(texts: Texts, order: Order) -> str:
+    parts = [payment_status_text(texts, order), delivery_status_text(texts, order)]
+    return " · ".join(part for part in parts if part)
+
+
+def orders_list(config: ShopConfig, orders: Sequence[Order]) -> SendList:
+    texts = config.messages
+
+    def order_row(order: Order) -> Row:
+        title = texts.order_row_title.format(date=order_date(order), total=format_inr(order.total))
+        description = texts.order_row_description.format(
+            order_id=order.id, status=order_status_text(texts, order)
+        )
+        return row(cb.ShowOrder(order_id=order.id), title, description)
+
+    return SendList(
+        body=body(texts.orders_body),
+        button_label=texts.list_button_orders,
+        sections=(
+            Section(
+                title=texts.section_orders,
+                rows=tuple(order_row(order) for order in orders[: limits.LIST_ROWS_MAX]),
+            ),
+        ),
+    )
+
+
+def order_detail(config: ShopConfig, order: Order) -> SendButtons:
+    texts = config.messages
+    head = texts.order_detail_header.format(order_id=order.id, date=order_date(order))
+    extra = [texts.order_payment_line.format(status=payment_status_text(texts, order))]
+    delivery = delivery_status_text(texts, order)
+    if delivery is not None:
+        extra.append(texts.order_delivery_line.format(status=delivery))
+    if order.courier:
+        extra.append(texts.shipped_courier.format(courier=shorten(order.courier, 100)))
+    if order.tracking_number:
+        extra.append(texts.shipped_tracking.format(tracking=shorten(order.tracking_number, 100)))
+    if order.tracking_url:
+        extra.append(texts.order_tracking_link.format(url=shorten(order.tracking_url, 300)))
+    text = _order_text(texts, order, head, texts.order_total, extra)
+    choices: list[tuple[cb.CallbackData, str]] = []
+    link = order.link
+    if order.status is OrderStatus.PENDING_PAYMENT and link is not None:
+        choices.append((cb.RedirectToPayment(order_id=order.id), texts.button_pay_now))
+    choices.append((cb.OrderAgain(order_id=order.id), texts.button_order_again))
+    choices.append((cb.ShowOrders(), texts.button_my_orders))
+    return buttons(text, *choices)
+
+
+# --- language --------------------------------------------------------------------------------
+
+
+def languages_list(config: ShopConfig) -> SendList:
+    texts = config.messages
+    rows = tuple(
+        row(cb.ChooseLanguage(language=code), config.texts_in(code).language_name, code)
+        for code in config.language_codes[: limits.LIST_ROWS_MAX]
+    )
+    return SendList(
+        body=body(texts.language_body),
+        button_label=texts.list_button_languages,
+        sections=(Section(title=texts.section_languages, rows=rows),),
+    )

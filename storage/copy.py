@@ -29,6 +29,7 @@ TABLES = (
     "jobs",
     "merchant_alerts",
     "refunds",
+    "reminders",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 
@@ -39,6 +40,7 @@ IDENTITY_TABLES = (
     "jobs",
     "merchant_alerts",
     "refunds",
+    "reminders",
 )
 
 

@@ -46,7 +46,7 @@ _F = FulfilmentStatus
 
 _ORDER_AND_CUSTOMER = ops._select(
     ", ".join(f"o.{c.strip()}" for c in ops._ORDER_COLUMNS.split(","))
-    + ", c.phone, c.user_id, c.last_inbound_at",
+    + ", c.phone, c.user_id, c.last_inbound_at, c.language",
     "FROM orders o JOIN customers c ON c.key = o.customer_key WHERE o.id = ?",
 )
 _HISTORY = (
@@ -98,6 +98,7 @@ class _Found:
         self.phone: str | None = row["phone"]
         self.user_id: str | None = row["user_id"]
         self.last_inbound_at: int | None = row["last_inbound_at"]
+        self.language: str | None = row["language"]
 
 
 def _find(order_id: str) -> Op[_Found | None]:
@@ -317,7 +318,7 @@ def _tell(
 ) -> Op[tuple[int, ...]]:
     """Queue the customer's notice, or record in the history why they could not be told."""
     message: OutgoingMessage | NotTold = customer_notice(
-        notice, order, context(found.last_inbound_at), amount
+        notice, order, context(found.last_inbound_at), amount, found.language
     )
     if isinstance(message, NotTold):
         yield Query(_HISTORY, (order.id, "customer not told", now, message.reason, None))

@@ -15,8 +15,9 @@ from typing import TypeVar
 from flows.effects import Effect
 from flows.messages import OutgoingMessage
 from flows.orders import Order
+from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
-from storage import lifecycle_ops, ops
+from storage import lifecycle_ops, ops, payment_ops, reminder_ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
@@ -28,12 +29,14 @@ from storage.repository import (
     HistoryEntry,
     Job,
     Lane,
+    LatePayment,
     MerchantAction,
     MerchantAlert,
     NewEvent,
     OutboxMessage,
     Refund,
     RefundSettlement,
+    Reminder,
     StepResult,
     StoredEvent,
 )
@@ -99,7 +102,10 @@ class OpStore(ABC):
                 self._on_dead_letter(DeadLetter(lane, row.id, row.key, row.reason, now))
 
     async def _readable(self, lane: Lane, op: OpFactory[ops.Listing[Item]]) -> list[Item]:
-        listing = await self._read(op)
+        return await self._listed(lane, await self._read(op))
+
+    async def _listed(self, lane: Lane, listing: ops.Listing[Item]) -> list[Item]:
+        """The readable items of a listing; the rest set aside."""
         if listing.unreadable:
             await self._set_aside(lane, listing.unreadable, _wall_clock())
         return listing.items
@@ -141,8 +147,13 @@ class OpStore(ABC):
 
     # --- one step -------------------------------------------------------------------------------
 
-    async def load_snapshot(self, customer_key: str, order_id: str | None) -> CustomerSnapshot:
-        return await self._lookup(partial(ops.load_snapshot, customer_key, order_id))
+    async def load_snapshot(
+        self, customer_key: str, order_id: str | None, recent_orders: int = 0
+    ) -> CustomerSnapshot:
+        return await self._lookup(partial(ops.load_snapshot, customer_key, order_id, recent_orders))
+
+    async def customer_orders(self, customer_key: str, limit: int) -> list[Order]:
+        return await self._lookup(partial(ops.customer_orders, customer_key, limit))
 
     async def commit_step(
         self,
@@ -154,6 +165,7 @@ class OpStore(ABC):
         effects: Sequence[Effect],
         now: int,
         alert_channels: Sequence[str] = (),
+        reminders: Sequence[ReminderChange] = (),
         paid_jobs: Sequence[str] = (),
     ) -> StepResult:
         """Raises `UnknownEventError` for an event id never recorded, and the driver's
@@ -167,7 +179,8 @@ class OpStore(ABC):
             tuple(effects),
             now,
             tuple(alert_channels),
-            tuple(paid_jobs),
+            reminders=tuple(reminders),
+            paid_jobs=tuple(paid_jobs),
         )
         return await self._write(partial(ops.commit_step, step))
 
@@ -234,6 +247,17 @@ class OpStore(ABC):
     async def last_message_from(self, phone: str) -> int | None:
         return await self._read(partial(ops.last_message_from, phone))
 
+    # --- reminders ------------------------------------------------------------------------------
+
+    async def fire_due_reminders(self, now: int) -> list[int]:
+        return await self._write(partial(reminder_ops.fire_due, now))
+
+    async def next_reminder_due(self) -> int | None:
+        return await self._read(reminder_ops.next_due)
+
+    async def customer_reminders(self, customer_key: str) -> list[Reminder]:
+        return await self._read(partial(reminder_ops.customer_reminders, customer_key))
+
     # --- orders ---------------------------------------------------------------------------------
 
     async def get_order(self, order_id: str) -> Order | None:
@@ -278,6 +302,16 @@ class OpStore(ABC):
 
     async def record_shopify_order(self, order_id: str, shopify_order_id: str) -> bool:
         return await self._write(partial(ops.record_shopify_order, order_id, shopify_order_id))
+
+    async def record_event_and_job(
+        self, event: NewEvent, job_kind: str, payload: str, now: int
+    ) -> int | None:
+        return await self._write(
+            partial(payment_ops.record_event_and_job, event, job_kind, payload, now)
+        )
+
+    async def refund_late_payment(self, late: LatePayment) -> ActionResult:
+        return await self._write(partial(payment_ops.refund_late_payment, late))
 
 
 def _wall_clock() -> int:

@@ -24,6 +24,7 @@ from flows.effects import (
     CreatePaymentLink,
     Effect,
     PlaceOrder,
+    SetLanguage,
     SetOrderStatus,
 )
 from flows.events import Event
@@ -31,7 +32,9 @@ from flows.lifecycle import ALLOWED_TRANSITIONS
 from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, event_body
 from flows.messages import OutgoingMessage
 from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus, PaymentLink
+from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
+from storage import reminder_ops
 from storage.errors import UnknownEventError
 from storage.query import Op, Query, Row
 from storage.repository import (
@@ -201,6 +204,7 @@ class Step:
     effects: Sequence[Effect]
     now: int
     alert_channels: Sequence[str] = ()
+    reminders: Sequence[ReminderChange] = ()
     paid_jobs: Sequence[str] = ()  # job kinds queued for an order the step marks paid
 
 
@@ -232,6 +236,8 @@ def commit_step(step: Step) -> Op[StepResult]:
         job_id = yield from _apply_effect(effect, step, alert_ids, paid_job_ids)
         if job_id is not None:
             job_ids.append(job_id)
+    for change in step.reminders:
+        yield from reminder_ops.apply_change(change, step.customer.key, step.now)
     outbox_ids: list[int] = []
     for message in step.messages:
         outbox_ids.append((yield from _queue_message(message, step, phone, user_id)))
@@ -301,6 +307,11 @@ def _apply_effect(
                     paid_job_ids.append((yield from _insert_paid_job(kind, effect, step)))
         case CreatePaymentLink() | CancelPaymentLink():
             return (yield from _insert_job(effect, step))
+        case SetLanguage():
+            yield Query(
+                "UPDATE customers SET language = ? WHERE key = ?",
+                (effect.language, step.customer.key),
+            )
         case _:
             assert_never(effect)
     return None
@@ -432,32 +443,64 @@ _ORDER_COLUMNS = (
 )
 
 
-def load_snapshot(customer_key: str, order_id: str | None) -> Op[CustomerSnapshot]:
-    customers = yield Query(
-        "SELECT key, phone, user_id, name, conversation FROM customers WHERE key = ?",
-        (customer_key,),
+_OPEN_ORDER_ID = (
+    "(SELECT o.id FROM orders o WHERE o.customer_key = customers.key "
+    "AND o.status = 'pending_payment' ORDER BY o.created_at DESC, o.id DESC LIMIT 1) "
+    "AS open_order_id"
+)
+_CUSTOMER_COLUMNS = ", ".join(
+    (
+        "key, phone, user_id, name, conversation, language",
+        reminder_ops.FACTS_COLUMNS,
+        _OPEN_ORDER_ID,
     )
-    open_orders = yield Query(
+)
+_LOAD_CUSTOMER = _select(_CUSTOMER_COLUMNS, "FROM customers WHERE key = ?")
+
+
+def load_snapshot(
+    customer_key: str, order_id: str | None, recent_orders: int = 0
+) -> Op[CustomerSnapshot]:
+    """One statement for most steps (a customer without an order in play), two otherwise:
+    the customer (with their reminder facts and the id of their open order), then the orders
+    the step needs. `recent_orders`: how many of the customer's newest orders to load too
+    (0: none; only the `orders` list needs them)."""
+    customers = yield Query(_LOAD_CUSTOMER, (customer_key,))
+    if not customers:  # a new customer: no orders either (an order's step saved its customer)
+        return CustomerSnapshot(None, Conversation(), open_order=None, event_order=None)
+    row = customers[0]
+    open_order_id = row["open_order_id"]
+    orders: dict[str, Order] = {}
+    if open_order_id is not None or order_id is not None:
+        rows = yield Query(
+            _select(_ORDER_COLUMNS, "FROM orders WHERE customer_key = ? AND id IN (?, ?)"),
+            (customer_key, open_order_id, order_id),
+        )
+        orders = {order.id: order for order in map(_order, rows)}
+    recent: list[Order] = []
+    if recent_orders > 0:
+        recent = yield from customer_orders(customer_key, recent_orders)
+    return CustomerSnapshot(
+        customer=_customer(row),
+        conversation=_conversation(row),
+        open_order=orders.get(open_order_id) if open_order_id is not None else None,
+        event_order=orders.get(order_id) if order_id is not None else None,
+        language=row["language"],
+        recent_orders=tuple(recent),
+        reminders=reminder_ops.facts(row),
+    )
+
+
+def customer_orders(customer_key: str, limit: int) -> Op[list[Order]]:
+    """The customer's newest orders, newest first: at most `limit`, read by an index."""
+    rows = yield Query(
         _select(
             _ORDER_COLUMNS,
-            "FROM orders WHERE customer_key = ? AND status = 'pending_payment' "
-            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            "FROM orders WHERE customer_key = ? ORDER BY created_at DESC, id DESC LIMIT ?",
         ),
-        (customer_key,),
+        (customer_key, limit),
     )
-    event_orders: Sequence[Row] = ()
-    if order_id is not None:
-        event_orders = yield Query(
-            _select(_ORDER_COLUMNS, "FROM orders WHERE id = ? AND customer_key = ?"),
-            (order_id, customer_key),
-        )
-    row = customers[0] if customers else None
-    return CustomerSnapshot(
-        customer=None if row is None else _customer(row),
-        conversation=Conversation() if row is None else _conversation(row),
-        open_order=_order(open_orders[0]) if open_orders else None,
-        event_order=_order(event_orders[0]) if event_orders else None,
-    )
+    return [_order(row) for row in rows]
 
 
 def _conversation(row: Row) -> Conversation:
@@ -853,6 +896,27 @@ _DEAD_LETTER = {
         "last_error = 'set aside' WHERE id = ? AND status = 'pending'"
     ),
 }
+
+
+# Postgres only (`= ANY` of an array): the pending work of every key a batch of claims got,
+# read on the claiming connection right after the claims (storage/postgres.py), so a worker
+# that claims a customer needs no second round trip to learn what to do.
+PENDING_OF_KEYS: Mapping[Lane, str] = {
+    Lane.EVENTS: _select(
+        _EVENT_COLUMNS,
+        "FROM events WHERE customer_key = ANY(?) AND processed_at IS NULL ORDER BY id",
+    ),
+    Lane.OUTBOX: _select(
+        _OUTBOX_COLUMNS,
+        "FROM outbox WHERE customer_key = ANY(?) AND status = 'pending' ORDER BY id",
+    ),
+}
+
+
+def decode_pending(lane: Lane, rows: Sequence[Row]) -> Listing[Any]:
+    """Rows a `PENDING_OF_KEYS` query returned for one key, as its worker would read them."""
+    decode = _stored_event if lane is Lane.EVENTS else _outbox_message
+    return _decode_all(rows, decode, "customer_key")
 
 
 def dead_letter(lane: Lane, item_id: int, reason: str, now: int) -> Op[None]:

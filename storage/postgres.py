@@ -13,21 +13,28 @@ task, and a step's claim must outlive its several transactions (load, commit, se
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
 import asyncpg
 
-from storage import postgres_connection
+from storage import ops, postgres_connection
 from storage.database_url import PostgresDatabase, redact_url
-from storage.errors import ConstraintViolationError, StorageUnavailableError, StoreClosedError
+from storage.errors import StorageUnavailableError, StoreClosedError
 from storage.migrate import check_postgres_schema
 from storage.op_store import OpStore
 from storage.postgres_connection import UNAVAILABLE_ERRORS, PostgresOptions
-from storage.query import OpFactory, postgres_sql
-from storage.repository import DeadLetterHook, Lane
+from storage.postgres_writer import PostgresWriter, WriterStats
+from storage.query import OpFactory, Row, postgres_sql
+from storage.repository import (
+    UNKNOWN_CUSTOMER_PREFIX,
+    DeadLetterHook,
+    Lane,
+    OutboxMessage,
+    StoredEvent,
+)
 
 T = TypeVar("T")
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
@@ -70,6 +77,9 @@ class PostgresStore(OpStore):
         super().__init__(on_dead_letter)
         self._pool = pool
         self._locks = locks
+        self._writer = PostgresWriter(pool, _run_op)
+        # Pending work read with a claim, for the claimer's first look (see `claim`).
+        self._prefetched: dict[tuple[Lane, str], Sequence[Row]] = {}
         self._closed = False
 
     @classmethod
@@ -114,15 +124,32 @@ class PostgresStore(OpStore):
 
     @asynccontextmanager
     async def claim(self, lane: Lane, key: str) -> AsyncIterator[bool]:
-        namespace = LOCK_NAMESPACE[lane]
-        held = await self._locks.try_lock(namespace, key)
+        """Hold `key`; a customer's pending events or messages come in the same round trip
+        and answer the holder's first `unprocessed_events` / `pending_outbox` for it."""
+        prefetch = lane in ops.PENDING_OF_KEYS and not key.startswith(UNKNOWN_CUSTOMER_PREFIX)
+        held = await self._locks.try_lock(LOCK_NAMESPACE[lane], key, lane if prefetch else None)
         if held is None:
             yield False
             return
+        if held.pending is not None:
+            self._prefetched[(lane, key)] = held.pending
         try:
             yield True
         finally:
+            self._prefetched.pop((lane, key), None)
             await self._locks.unlock(held)
+
+    async def unprocessed_events(self, customer_key: str | None = None) -> list[StoredEvent]:
+        rows = self._prefetched.pop((Lane.EVENTS, customer_key), None) if customer_key else None
+        if rows is None:
+            return await super().unprocessed_events(customer_key)
+        return await self._listed(Lane.EVENTS, ops.decode_pending(Lane.EVENTS, rows))
+
+    async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:
+        rows = self._prefetched.pop((Lane.OUTBOX, customer_key), None) if customer_key else None
+        if rows is None:
+            return await super().pending_outbox(customer_key)
+        return await self._listed(Lane.OUTBOX, ops.decode_pending(Lane.OUTBOX, rows))
 
     async def ping(self) -> None:
         if self._closed:
@@ -137,6 +164,7 @@ class PostgresStore(OpStore):
         if self._closed:
             return
         self._closed = True
+        await self._writer.close()
         await self._locks.close()
         await self._pool.close()
 
@@ -149,25 +177,25 @@ class PostgresStore(OpStore):
         except UNAVAILABLE_ERRORS as error:
             raise StorageUnavailableError(f"database unavailable: {error}") from error
 
+    @property
+    def write_stats(self) -> WriterStats:
+        """Transactions and writes so far; writes per transaction > 1 means group commit works."""
+        return self._writer.stats
+
     async def _write_statement(self, op: OpFactory[T]) -> T:
-        return await self._run(op, transaction=False)
+        return await self._submit(op, single=True)
 
     async def _write(self, op: OpFactory[T]) -> T:
-        return await self._run(op, transaction=True)
+        return await self._submit(op, single=False)
 
-    async def _run(self, op: OpFactory[T], *, transaction: bool) -> T:
+    async def _submit(self, op: OpFactory[T], *, single: bool) -> T:
         if self._closed:
             raise StoreClosedError("the store is closed")
-        try:
-            async with self._pool.acquire() as conn:
-                if not transaction:
-                    return await run_postgres(conn, op, single=True)
-                async with conn.transaction():
-                    return await run_postgres(conn, op)
-        except asyncpg.IntegrityConstraintViolationError as error:
-            raise ConstraintViolationError(str(error)) from error
-        except UNAVAILABLE_ERRORS as error:
-            raise StorageUnavailableError(f"database unavailable: {error}") from error
+        return await self._writer.submit(op, single=single)
+
+
+async def _run_op(conn: Connection, make_op: OpFactory[T], single: bool) -> T:
+    return await run_postgres(conn, make_op, single=single)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +203,21 @@ class HeldLock:
     namespace: int
     key: str
     session: int  # which lock connection took it: a lock dies with its connection
+    pending: Sequence[Row] | None = field(default=None, compare=False)  # read with the claim
+
+
+@dataclass(slots=True)
+class _LockRequest:
+    namespace: int
+    key: str
+    future: "asyncio.Future[tuple[bool, Sequence[Row] | None]]"
+    prefetch: Lane | None  # read this lane's pending work of the key once it is held
+    rows: Sequence[Row] | None = None
 
 
 @dataclass(slots=True)
 class _Requests:
-    locks: list[tuple[int, str, "asyncio.Future[bool]"]] = field(default_factory=list)
+    locks: list[_LockRequest] = field(default_factory=list)
     unlocks: list[tuple[int, str, "asyncio.Future[None]"]] = field(default_factory=list)
 
 
@@ -198,15 +236,19 @@ class AdvisoryLocks:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
 
-    async def try_lock(self, namespace: int, key: str) -> HeldLock | None:
-        """The lock if this process got it, None if another process holds it. Raises
-        `StorageUnavailableError` when the database cannot be reached."""
-        future: asyncio.Future[bool] = self._submit()
-        self._requests.locks.append((namespace, key, future))
-        if not await future:
+    async def try_lock(
+        self, namespace: int, key: str, prefetch: Lane | None = None
+    ) -> HeldLock | None:
+        """The lock if this process got it (with `prefetch`'s pending rows of `key`), None if
+        another process holds it. Raises `StorageUnavailableError` when the database cannot
+        be reached."""
+        future: asyncio.Future[tuple[bool, Sequence[Row] | None]] = self._submit()
+        self._requests.locks.append(_LockRequest(namespace, key, future, prefetch))
+        got, rows = await future
+        if not got:
             return None
         # The session that granted it: a reconnect since would have counted up.
-        return HeldLock(namespace, key, self._session)
+        return HeldLock(namespace, key, self._session, rows)
 
     async def unlock(self, held: HeldLock) -> None:
         """Let go, and wait until the server has: a caller looks for new work only after."""
@@ -273,20 +315,39 @@ class AdvisoryLocks:
             for *_, done in requests.unlocks:
                 _resolve(done, None)
         if requests.locks:
-            namespaces, keys = _columns(requests.locks)
+            locks = requests.locks
             rows = await conn.fetch(
                 "SELECT n, pg_try_advisory_lock(ns, hashtext(k)) AS got "
                 "FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS t(ns, k, n)",
-                namespaces,
-                keys,
+                [r.namespace for r in locks],
+                [r.key for r in locks],
             )
             got = {int(row["n"]): bool(row["got"]) for row in rows}
-            for n, (namespace, key, future) in enumerate(requests.locks, start=1):
-                if future.done() and got[n]:
+            granted = [r for n, r in enumerate(locks, start=1) if got[n]]
+            await self._prefetch(conn, granted)
+            for n, request in enumerate(locks, start=1):
+                if request.future.done() and got[n]:
                     # Its caller gave up (cancelled) while we asked: let go at once.
-                    self._requests.unlocks.append((namespace, key, _detached()))
+                    self._requests.unlocks.append((request.namespace, request.key, _detached()))
                     self._wake.set()
-                _resolve(future, got[n])
+                _resolve(request.future, (got[n], request.rows))
+
+    async def _prefetch(self, conn: asyncpg.Connection, granted: list[_LockRequest]) -> None:
+        """Read the pending work of the keys just granted, one query per lane: after the
+        claims, so whatever was stored before them is seen."""
+        by_lane: dict[Lane, list[_LockRequest]] = {}
+        for request in granted:
+            if request.prefetch is not None and not request.future.done():
+                by_lane.setdefault(request.prefetch, []).append(request)
+        for lane, requests in by_lane.items():
+            rows = await conn.fetch(
+                postgres_sql(ops.PENDING_OF_KEYS[lane]), [r.key for r in requests]
+            )
+            by_key: dict[str, list[Row]] = {r.key: [] for r in requests}
+            for row in rows:
+                by_key[row["customer_key"]].append(row)
+            for request in requests:
+                request.rows = by_key[request.key]
 
     async def _lost(self, requests: _Requests, error: BaseException) -> None:
         """The lock connection failed: every lock it held is gone. Waiters are told the
@@ -308,7 +369,7 @@ def _columns(requests: list[tuple[int, str, Any]]) -> tuple[list[int], list[str]
 
 
 def _fail(requests: _Requests, error: Exception) -> None:
-    futures: list[asyncio.Future[Any]] = [f for *_, f in requests.locks]
+    futures: list[asyncio.Future[Any]] = [r.future for r in requests.locks]
     futures += [f for *_, f in requests.unlocks]
     for future in futures:
         if not future.done():

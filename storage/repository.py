@@ -13,6 +13,7 @@ from flows.lifecycle import Verdict
 from flows.messages import OutgoingMessage
 from flows.notices import NoticeContext
 from flows.orders import Order
+from flows.reminders import ReminderChange, ReminderFacts, ReminderSlot
 from flows.state import Conversation, Customer
 
 
@@ -48,6 +49,9 @@ class CustomerSnapshot:
     conversation: Conversation
     open_order: Order | None  # newest order in pending_payment
     event_order: Order | None  # the order the event names (only if it belongs to this customer)
+    language: str | None = None  # the language the customer chose; None: not chosen
+    recent_orders: tuple[Order, ...] = ()  # newest first; loaded only when asked for
+    reminders: ReminderFacts = field(default_factory=ReminderFacts)  # window, stop, cap
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,11 +218,37 @@ class RefundSettlement:
 
 
 @dataclass(frozen=True, slots=True)
+class LatePayment:
+    """A verified payment for an order that no longer takes one: it is refunded at once."""
+
+    order_id: str
+    payment_id: str  # the provider's id for the payment (Paystack: the reference)
+    at: int
+    by: str  # the provider's name, for the order's history
+    notice_context: NoticeContextFactory
+    alert_channels: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     status: str
     at: int
     reason: str
     actor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """One planned reminder (`flows.reminders`) and what became of it."""
+
+    id: int
+    customer_key: str
+    slot: ReminderSlot
+    order_id: str | None
+    due_at: int
+    status: str  # pending | fired | sent | skipped | cancelled
+    note: str | None
+    fired_at: int | None
 
 
 class Store(Protocol):
@@ -229,7 +259,7 @@ class Store(Protocol):
 
     def claim(self, lane: Lane, key: str) -> AbstractAsyncContextManager[bool]:
         """Hold `key` of `lane` for this process while the context is open; yields False when
-        another process holds it (that holder looks for new work after it lets go). A holder
+        another process holds it (the asker tries again shortly: see `bot.keyed`). A holder
         that dies lets go at once. Always True on a store that is not `shared`."""
 
     async def pending_keys(self, lane: Lane, created_before: int | None = None) -> list[str]:
@@ -270,7 +300,17 @@ class Store(Protocol):
         """For events that end without a step (unknown order, no customer)."""
 
     # --- one step of one customer, atomically --------------------------------------------------
-    async def load_snapshot(self, customer_key: str, order_id: str | None) -> CustomerSnapshot: ...
+    async def load_snapshot(
+        self, customer_key: str, order_id: str | None, recent_orders: int = 0
+    ) -> CustomerSnapshot:
+        """The customer, their conversation, their open order, the order `order_id` names (if
+        theirs), their language and, when `recent_orders` > 0, that many of their newest
+        orders."""
+        ...
+
+    async def customer_orders(self, customer_key: str, limit: int) -> list[Order]:
+        """The customer's newest orders, newest first, at most `limit`."""
+        ...
 
     async def commit_step(
         self,
@@ -282,13 +322,15 @@ class Store(Protocol):
         effects: Sequence[Effect],
         now: int,
         alert_channels: Sequence[str] = (),
+        reminders: Sequence[ReminderChange] = (),
         paid_jobs: Sequence[str] = (),
     ) -> StepResult:
         """In one transaction: save the customer and conversation, apply order effects, queue
         provider calls as jobs, messages in the outbox and, for an order event the merchant
-        hears about, one delivery per channel in `alert_channels`; for an order this step
-        marks paid, one job of each kind in `paid_jobs`; mark the event processed.
-        If the event was already processed, change nothing and return empty ids."""
+        hears about, one delivery per channel in `alert_channels`; apply the step's changes to
+        the customer's reminders; for an order this step marks paid, one job of each kind in
+        `paid_jobs`; mark the event processed. If the event was already processed, change
+        nothing and return empty ids."""
 
     # --- outbox ---------------------------------------------------------------------------------
     async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:
@@ -348,6 +390,17 @@ class Store(Protocol):
     async def last_message_from(self, phone: str) -> int | None:
         """When this phone number last wrote to the shop on WhatsApp (Unix seconds)."""
 
+    # --- reminders ------------------------------------------------------------------------------
+    async def fire_due_reminders(self, now: int) -> list[int]:
+        """Turn pending reminders due by `now` into `ReminderDue` events, each exactly once
+        however many processes ask at the same time; returns the new event ids."""
+
+    async def next_reminder_due(self) -> int | None:
+        """When the earliest pending reminder is due; None when none is pending."""
+
+    async def customer_reminders(self, customer_key: str) -> list[Reminder]:
+        """Every reminder of one customer, oldest first."""
+
     # --- orders ---------------------------------------------------------------------------------
     async def get_order(self, order_id: str) -> Order | None: ...
 
@@ -386,5 +439,17 @@ class Store(Protocol):
 
     async def record_shopify_order(self, order_id: str, shopify_order_id: str) -> bool:
         """Keep the Shopify order an order became; False if it already had one."""
+
+    # --- payment-provider work outside a conversation step ---------------------------------------
+    async def record_event_and_job(
+        self, event: NewEvent, job_kind: str, payload: str, now: int
+    ) -> int | None:
+        """Record a webhook and, if it is new and names a known order, queue `job_kind` for
+        that order in the same transaction; returns the new job's id."""
+
+    async def refund_late_payment(self, late: LatePayment) -> ActionResult:
+        """A verified payment for a cancelled or expired order: mark it paid, cancel it and
+        refund all of it (a refund job), tell the customer and queue the merchant's alert,
+        in one transaction. A repeat changes nothing."""
 
     async def close(self) -> None: ...

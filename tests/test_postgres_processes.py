@@ -5,19 +5,22 @@ import asyncio
 import json
 import os
 import sys
+import time
 from asyncio.subprocess import PIPE
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
+from bot.keyed import KeyedWorker
 from flows.catalog import ShopConfig
 from storage import PostgresOptions, migrate
 from storage.database_url import parse_database_url
 from storage.migrate import Dialect, migrations
 from storage.postgres import PostgresStore
-from storage.repository import Lane
+from storage.repository import Lane, StoredEvent
+from tests.storage.store_support import Shop
 from tests.support.databases import empty_postgres_url
 from tests.support.harness import running_shop, text_of
 from tests.support.tcp_proxy import TcpProxy
@@ -175,3 +178,72 @@ async def test_two_migrate_commands_at_once_both_succeed(empty_database: str) ->
     assert [run.returncode for run in runs] == [0, 0], outputs
     store = await open_as(empty_database, "check")
     await store.close()  # opening checks that every migration is there
+
+
+class Recorder(KeyedWorker[StoredEvent]):
+    """A worker that only notes which events it handled (after `gate` opens)."""
+
+    lane = Lane.EVENTS
+
+    def __init__(self, store: PostgresStore, name: str) -> None:
+        super().__init__(store=store, clock=time.time, concurrency=4, name=name)
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.handled: list[int] = []
+
+    def _key(self, item: StoredEvent) -> str:
+        return item.customer_key or ""
+
+    async def _pending(self, key: str | None) -> list[StoredEvent]:
+        return await self._store.unprocessed_events(key)
+
+    async def _handle(self, item: StoredEvent) -> None:
+        await self.gate.wait()
+        self.handled.append(item.id)
+        await self._store.mark_event_processed(item.id, "done", int(time.time()))
+
+
+async def _stored(store: PostgresStore, text: str) -> StoredEvent:
+    shop = Shop(store)
+    event_id = await shop.record(shop.text(shop.customer(1), text, wamid=f"wamid.{text}"))
+    (stored,) = [e for e in await store.unprocessed_events("CC.user1") if e.id == event_id]
+    return stored
+
+
+async def _until(condition: Callable[[], bool], seconds: float) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+@pytest.mark.parametrize("holder_busy_seconds", [0.1, 2.5])
+async def test_a_message_received_while_another_process_holds_the_customer_is_not_left_waiting(
+    postgres_url: str, holder_busy_seconds: float
+) -> None:
+    """Process A is handling Asha's first message when B receives her second. B cannot claim
+    her, so it asks again shortly; a holder busy for longer than B keeps asking looks for new
+    work itself after letting go. Either way the second message is handled in order, at
+    once, with no sweep running."""
+    a, b = await open_as(postgres_url, "proc-a"), await open_as(postgres_url, "proc-b")
+    worker_a, worker_b = Recorder(a, "worker-a"), Recorder(b, "worker-b")
+    try:
+        worker_a.gate.clear()
+        first = await _stored(a, "hi")
+        worker_a.submit(first)
+        await asyncio.sleep(0.05)  # A holds Asha, waiting at the gate
+        second = await _stored(b, "cart")
+        worker_b.submit(second)
+        await asyncio.sleep(holder_busy_seconds)
+        worker_a.gate.set()
+
+        await _until(lambda: len(worker_a.handled + worker_b.handled) == 2, seconds=5)
+        assert worker_a.handled[0] == first.id
+        assert worker_a.handled + worker_b.handled == [first.id, second.id]
+        assert await a.unprocessed_events("CC.user1") == []
+    finally:
+        await worker_a.close(1)
+        await worker_b.close(1)
+        await a.close()
+        await b.close()

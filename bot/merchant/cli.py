@@ -27,7 +27,9 @@ from bot.merchant.orders import MerchantOrders
 from bot.merchant.refunds import RefundCalls
 from bot.merchant.setup import alert_channel_names
 from bot.outbox import OutboxSender
-from bot.payments.razorpay import RazorpayProvider
+from bot.payments.choose import make_provider
+from bot.payments.paystack import PaystackProvider
+from bot.payments.paystack_jobs import PaystackVerifier
 from bot.retry import Backoff
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
@@ -258,13 +260,7 @@ async def _workers(
             phone_number_id=settings.whatsapp_phone_number_id or "",
             access_token=_secret(settings.whatsapp_access_token),
         )
-        provider = RazorpayProvider(
-            session,
-            api_base=settings.razorpay_api_base,
-            key_id=settings.razorpay_key_id or "",
-            key_secret=_secret(settings.razorpay_key_secret),
-            webhook_secrets=[s.get_secret_value() for s in settings.razorpay_webhook_secret],
-        )
+        provider = make_provider(settings, session)
         backoff = Backoff(base=settings.retry_base_seconds, cap=30.0, total=WORK_SECONDS)
         outbox = OutboxSender(
             store=store, client=client, backoff=backoff, clock=system_clock, concurrency=4
@@ -289,6 +285,12 @@ async def _workers(
             alert_channels=alert_channel_names(settings),
         )
         RefundCalls(store=store, provider=provider, orders=orders, jobs=jobs, clock=system_clock)
+        if isinstance(provider, PaystackProvider):
+            # An order's jobs run in order, whoever runs them: one of the bot's pending checks
+            # of a Paystack payment may come first.
+            PaystackVerifier(
+                store=store, provider=provider, orders=orders, jobs=jobs, clock=system_clock
+            )
         yield orders
         # Jobs first: a refund the provider settles at once queues the customer's message.
         # Idle before closing: a closing worker on a shared store leaves its work to the

@@ -26,6 +26,7 @@ from storage.repository import (
     ActionResult,
     HistoryEntry,
     Job,
+    LatePayment,
     MerchantAction,
     OutboxMessage,
     Refund,
@@ -142,12 +143,27 @@ class MerchantOrders:
         await self._hand_over(result)
         return result
 
+    async def refund_late_payment(self, late: LatePayment) -> ActionResult:
+        """A payment that arrived after its order was cancelled or expired: refunded whole,
+        customer and merchant told (see `Store.refund_late_payment`)."""
+        result = await self._store.refund_late_payment(late)
+        log.info(
+            "late payment",
+            order_id=late.order_id,
+            payment_id=late.payment_id,
+            verdict=result.verdict.value,
+            outcome=result.message,
+        )
+        await self._hand_over(result)
+        return result
+
     def notice_context(self, last_inbound_at: int | None) -> NoticeContext:
         return NoticeContext(
             texts=self._shop.messages,
             templates=self._shop.templates,
             last_inbound_at=last_inbound_at,
             now=int(self._clock()),
+            translations=self._shop.languages,
         )
 
     async def _act(

@@ -10,6 +10,8 @@ _HEADLINES = {
     "order.delivered": "Delivered",
     "order.cancelled": "Cancelled",
     "order.refunded": "Refunded",
+    "order.flagged": "Payment to check (it does not match the order):",
+    "order.late_payment_refunded": "Paid after it was cancelled, refunded automatically:",
 }
 
 

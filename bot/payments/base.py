@@ -185,6 +185,10 @@ class PaymentProvider(Protocol):
         often it is sent. One attempt: raises ProviderUnavailable or ProviderRejected."""
         ...
 
+    async def check_payment(self, link_id: str, order_id: str) -> PaymentCheck:
+        """Ask the provider's API what became of this order's payment."""
+        ...
+
     def verify_webhook(self, raw: bytes, headers: Mapping[str, str]) -> bool:
         """True when the raw body carries a valid signature for one of our webhook secrets."""
         ...

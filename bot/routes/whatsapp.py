@@ -8,8 +8,14 @@ from bot.keys import RUNNER, SETTINGS, STORE, WEBHOOK_BODIES
 from bot.logging import get_logger
 from bot.routes.bodies import BodyRefused, missing_signature, read_body
 from bot.signatures import verify_meta_signature
-from bot.whatsapp.inbound import InboundBatch, InboundMessage, to_inbound_batch
+from bot.whatsapp.inbound import (
+    InboundBatch,
+    InboundMessage,
+    InboundPreference,
+    to_inbound_batch,
+)
 from bot.whatsapp.payload import MalformedWebhook, parse_webhook
+from flows.events import MarketingPreferenceChanged
 from storage.repository import NewEvent, StoredEvent
 
 log = get_logger(__name__)
@@ -63,9 +69,10 @@ async def receive(request: web.Request) -> web.StreamResponse:
             changes=len(batch.other_numbers),
         )
     _log_statuses_and_errors(batch)
-    if batch.messages:
+    if batch.messages or batch.preferences:
         try:
-            stored = await _record(request, batch.messages)
+            stored = await _record(request, batch.messages) if batch.messages else []
+            stored += await _record_preferences(request, batch.preferences)
         except Exception:
             # Not recorded: a non-200 makes Meta deliver it again.
             log.exception("could not record whatsapp messages")
@@ -105,6 +112,29 @@ async def _record(request: web.Request, messages: list[InboundMessage]) -> list[
         ]
     # Some were redeliveries: look the new ones up rather than guess which they were.
     log.info("duplicate whatsapp deliveries ignored", duplicates=len(new) - len(ids))
+    found = [await store.get_event(event_id) for event_id in ids]
+    return [event for event in found if event is not None]
+
+
+async def _record_preferences(
+    request: web.Request, preferences: list[InboundPreference]
+) -> list[StoredEvent]:
+    """Marketing opt-outs go through the customer's lane like a message (without opening the
+    24-hour window: their source is not "whatsapp")."""
+    if not preferences:
+        return []
+    store = request.app[STORE]
+    new = [
+        NewEvent(
+            source="whatsapp_preferences",
+            dedupe_key=preference.dedupe_key,
+            raw=preference.raw,
+            event=MarketingPreferenceChanged(stopped=preference.stopped),
+            customer=preference.customer,
+        )
+        for preference in preferences
+    ]
+    ids = await store.record_events(new, int(request.app[RUNNER].now()))
     found = [await store.get_event(event_id) for event_id in ids]
     return [event for event in found if event is not None]
 

@@ -6,9 +6,20 @@ import aiohttp
 from aiohttp import web
 from pydantic import SecretStr
 
+from bot.clock import AdjustableClock
 from bot.sandbox.chat import add_chat_routes
 from bot.sandbox.checkout import add_checkout_routes
+from bot.sandbox.clock import add_clock_routes
 from bot.sandbox.credentials import SANDBOX_CREDENTIALS, Credentials
+from bot.sandbox.gateways import (
+    PAYSTACK_PREFIX,
+    SANDBOX_PAYSTACK_SECRET_KEY,
+    SANDBOX_STRIPE_SECRET_KEY,
+    SANDBOX_STRIPE_WEBHOOK_SECRET,
+    STRIPE_PREFIX,
+    GatewayKeys,
+    add_gateway_routes,
+)
 from bot.sandbox.graph import add_graph_routes
 from bot.sandbox.guard import sandbox_guard
 from bot.sandbox.merchant import (
@@ -47,6 +58,12 @@ def sandbox_settings(settings: Settings) -> Settings:
             "razorpay_webhook_secret": (SecretStr(creds["RAZORPAY_WEBHOOK_SECRET"]),),
             "whatsapp_api_base": f"{local}/sandbox/graph/{GRAPH_VERSION}",
             "razorpay_api_base": f"{local}/sandbox/razorpay/v1",
+            # PAYMENT_PROVIDER picks which stand-in the bot talks to; all three are served.
+            "stripe_secret_key": SecretStr(SANDBOX_STRIPE_SECRET_KEY),
+            "stripe_webhook_secret": (SecretStr(SANDBOX_STRIPE_WEBHOOK_SECRET),),
+            "stripe_api_base": f"{local}{STRIPE_PREFIX}",
+            "paystack_secret_key": SecretStr(SANDBOX_PAYSTACK_SECRET_KEY),
+            "paystack_api_base": f"{local}{PAYSTACK_PREFIX}",
             "public_base_url": settings.public_base_url or f"http://localhost:{settings.port}",
         }
     )
@@ -142,18 +159,26 @@ def _add_shopify_standin(app: web.Application, settings: Settings) -> None:
     app.router.add_get(f"{SHOPIFY_PREFIX}/orders", listing)
 
 
-def setup_sandbox(app: web.Application, settings: Settings) -> None:
+def setup_sandbox(
+    app: web.Application, settings: Settings, clock: AdjustableClock | None = None
+) -> None:
     """Add every sandbox route to the bot's app. Webhooks go to the bot on 127.0.0.1 at
-    `settings.port`; set `app[SANDBOX].bot_url` to point them elsewhere (tests do)."""
+    `settings.port`; set `app[SANDBOX].bot_url` to point them elsewhere (tests do). With
+    `clock` (the bot's own), the chat's clock control moves the bot and the stand-ins alike."""
     state = SandboxState(
         credentials=Credentials.from_settings(settings),
         bot_url=f"http://127.0.0.1:{settings.port}",
         public_url=settings.public_base_url or f"http://localhost:{settings.port}",
         owners=settings.owner_whatsapp,
     )
+    if clock is not None:
+        state.clock = clock
+        state.fast_forward = clock
     mount_standins(app, state)
+    add_gateway_routes(app, GatewayKeys.from_settings(settings))
     add_merchant_standins(app, settings)
     _add_shopify_standin(app, settings)
+    add_clock_routes(app)
     add_chat_routes(app)
     add_orders_routes(app)
     app.middlewares.append(sandbox_guard(settings))

@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.clock import AdjustableClock
 from bot.keys import SHOP
 from bot.sandbox.credentials import Credentials
 from bot.sandbox.faults import GraphFaults, RazorpayFaults
@@ -28,6 +29,7 @@ class SandboxState:
     graph_faults: GraphFaults = field(default_factory=GraphFaults)
     razorpay_faults: RazorpayFaults = field(default_factory=RazorpayFaults)
     clock: Callable[[], float] = time.time
+    fast_forward: AdjustableClock | None = None  # the bot's clock, when the sandbox may move it
     rng: random.Random = field(default_factory=random.Random)
     http: aiohttp.ClientSession | None = None
     closing: asyncio.Event = field(default_factory=asyncio.Event)

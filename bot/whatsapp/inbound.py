@@ -10,12 +10,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import structlog
+from pydantic import ValidationError
 
 from bot.whatsapp.payload import (
     Contact,
     Media,
     Message,
     MessagesChange,
+    OtherChange,
+    PreferencesValue,
     Status,
     Value,
     WebhookError,
@@ -68,11 +71,23 @@ class InboundStatus:
     errors: tuple[ErrorInfo, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class InboundPreference:
+    """The customer stopped (or resumed) marketing messages: Meta's `user_preferences`."""
+
+    customer: Customer
+    stopped: bool
+    raw: str  # this entry's JSON, compact, for the record
+    timestamp: int  # Unix seconds; 0 if Meta sent something unreadable
+    dedupe_key: str
+
+
 @dataclass(slots=True)
 class InboundBatch:
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[InboundStatus] = field(default_factory=list)
     errors: list[ErrorInfo] = field(default_factory=list)  # value-level errors
+    preferences: list[InboundPreference] = field(default_factory=list)
     # Changes for other webhook fields, WhatsApp Pay statuses (not ours: we use Razorpay links)
     # and messages without any sender id: acknowledged, not acted on.
     ignored: int = 0
@@ -95,7 +110,9 @@ def to_inbound_batch(payload: WebhookPayload, phone_number_id: str | None = None
     batch = InboundBatch()
     for entry in payload.entry:
         for change in entry.changes:
-            if not isinstance(change, MessagesChange):
+            if isinstance(change, OtherChange) and change.field == USER_PREFERENCES:
+                _add_preferences(batch, change, phone_number_id)
+            elif not isinstance(change, MessagesChange):
                 batch.ignored += 1
             elif phone_number_id is not None and (
                 change.value.metadata.phone_number_id != phone_number_id
@@ -131,6 +148,50 @@ def _add_value(batch: InboundBatch, value: Value) -> None:
         else:
             batch.statuses.append(_status(status))
     batch.errors.extend(_error_infos(value.errors))
+
+
+USER_PREFERENCES = "user_preferences"
+MARKETING = "marketing_messages"
+_PREFERENCE_VALUES = {"stop": True, "resume": False}
+
+
+def _add_preferences(batch: InboundBatch, change: OtherChange, phone_number_id: str | None) -> None:
+    """Marketing stop/resume, one per entry; anything else in the change is acknowledged."""
+    try:
+        value = PreferencesValue.model_validate(change.value)
+    except ValidationError:
+        log.warning("whatsapp.unreadable_user_preferences")
+        batch.ignored += 1
+        return
+    if phone_number_id is not None and value.metadata.phone_number_id != phone_number_id:
+        batch.other_numbers.append(value.metadata.phone_number_id)
+        return
+    contacts = {contact.wa_id: contact for contact in value.contacts if contact.wa_id}
+    for preference in value.user_preferences:
+        stopped = _PREFERENCE_VALUES.get(preference.value)
+        key = preference.user_id or preference.wa_id
+        if preference.category != MARKETING or stopped is None or key is None:
+            log.info(
+                "whatsapp.user_preference_ignored",
+                category=preference.category,
+                value=preference.value,
+            )
+            batch.ignored += 1
+            continue
+        contact = contacts.get(preference.wa_id or "")
+        name = contact.profile.name if contact and contact.profile else None
+        timestamp = _unix(preference.timestamp) or 0
+        batch.preferences.append(
+            InboundPreference(
+                customer=Customer(
+                    key=key, phone=preference.wa_id, user_id=preference.user_id, name=name or None
+                ),
+                stopped=stopped,
+                raw=preference.model_dump_json(exclude_unset=True),
+                timestamp=timestamp,
+                dedupe_key=f"whatsapp_preference:{key}:{preference.value}:{timestamp}",
+            )
+        )
 
 
 # --- who sent it -------------------------------------------------------------------------------

@@ -191,6 +191,27 @@ class Value(_Model):
     errors: list[WebhookError] = []
 
 
+class UserPreference(_Model):
+    """One entry of the `user_preferences` webhook: the customer stopped or resumed marketing
+    messages from this business (category `marketing_messages`, value `stop` | `resume`)."""
+
+    wa_id: str | None = None
+    user_id: str | None = None
+    category: str
+    value: str
+    detail: str = ""
+    timestamp: str | None = None
+
+
+class PreferencesValue(_Model):
+    """The value of a `user_preferences` change. Read from an `OtherChange`'s value, so a shape
+    we do not expect is logged and acknowledged rather than failing the whole delivery."""
+
+    metadata: Metadata
+    contacts: list[Contact] = []
+    user_preferences: list[UserPreference] = []
+
+
 class MessagesChange(_Model):
     field: Literal["messages"]
     value: Value

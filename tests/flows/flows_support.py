@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flows.catalog import ShopConfig
+from flows.effects import SetLanguage
 from flows.events import (
     ButtonPressed,
     Event,
@@ -53,6 +54,8 @@ def context(
     now: int = NOW,
     open_order: Order | None = None,
     event_order: Order | None = None,
+    language: str | None = None,
+    recent_orders: tuple[Order, ...] = (),
 ) -> StepContext:
     return StepContext(
         config=config or shop(),
@@ -61,6 +64,8 @@ def context(
         new_order_id=NEW_ORDER_ID,
         open_order=open_order,
         event_order=event_order,
+        language=language,
+        recent_orders=recent_orders,
     )
 
 
@@ -146,8 +151,13 @@ class Chat:
     count: int = 0
 
     def send(self, event: Event) -> Decision:
+        """One step; a language it remembers is the customer's from the next step on (as the
+        runner's commit and next load do)."""
         decision = step(self.state, event, self.ctx)
         self.state = decision.state
+        for effect in decision.effects:
+            if isinstance(effect, SetLanguage):
+                self.ctx = self.ctx.model_copy(update={"language": effect.language})
         return decision
 
     def _wamid(self) -> str:

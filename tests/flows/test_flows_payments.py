@@ -101,7 +101,7 @@ def test_pay_now_sends_the_link_as_a_button_and_as_plain_text() -> None:
     assert isinstance(cta, SendCtaUrl)
     assert cta.display_text == "Pay ₹498.00"
     assert cta.url == LINK.url
-    assert cta.body == "Pay ₹498.00 for order ord_1 securely with Razorpay."
+    assert cta.body == "Pay ₹498.00 for order ord_1 securely."
     assert plain == SendText(body=LINK.url, preview_url=False)
     assert decision.state == WAITING
 

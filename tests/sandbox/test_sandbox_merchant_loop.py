@@ -88,8 +88,8 @@ class Customer:
         raise AssertionError(f"nothing matches {pattern!r} in {[c[0] for c in choices]}")
 
 
-async def buy_and_pay(session: aiohttp.ClientSession, shop_url: str) -> Customer:
-    asha = Customer(session, shop_url)
+async def buy_and_pay(asha: Customer, session: aiohttp.ClientSession, shop_url: str) -> None:
+    """hi → the first product → checkout → pay on the sandbox's Razorpay stand-in."""
     welcome = await asha.say("hi")
     categories = await asha.tap(welcome, "browse")
     products = await asha.tap(categories, ".")
@@ -110,42 +110,15 @@ async def buy_and_pay(session: aiohttp.ClientSession, shop_url: str) -> Customer
             break
         await asyncio.sleep(POLL_SECONDS)
     link_id = link_url.rstrip("/").rsplit("/", 1)[-1]
+
     async with session.post(f"{shop_url}/sandbox/razorpay-control/pay/{link_id}") as paid:
         assert paid.status == 200, await paid.text()
-    return asha
-
-
-async def test_the_owner_chat_ships_an_order_and_the_customer_hears(shop_url: str) -> None:
-    async with aiohttp.ClientSession() as session:
-        asha = await buy_and_pay(session, shop_url)
-        async with session.get(f"{shop_url}/sandbox/owner", allow_redirects=False) as chat:
-            assert chat.headers["Location"] == f"/sandbox?phone={SANDBOX_OWNER}"
-        async with session.get(f"{shop_url}/sandbox/api/info") as info:
-            assert (await info.json())["owners"] == [SANDBOX_OWNER]
-        owner = Customer(session, shop_url, SANDBOX_OWNER)
-
-        listing = ""
-        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):  # the payment webhook is on its way
-            listing = (await owner.say("orders"))["text"]["body"]
-            if "TO SHIP" in listing:
-                break
-            await asyncio.sleep(POLL_SECONDS * 10)
-        [order_id] = re.findall(r"(ORD-\S+) .* TO SHIP", listing)
-
-        reply = await owner.say(f"ship {order_id} DTDC AWB777")
-        assert reply["text"]["body"] == f"Done: order {order_id} shipped"
-        told = ""
-        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
-            told = json.dumps(await asha.shop_messages())
-            if "AWB777" in told:
-                break
-            await asyncio.sleep(POLL_SECONDS)
-        assert "AWB777" in told
 
 
 async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) -> None:
     async with aiohttp.ClientSession() as session:
-        await buy_and_pay(session, shop_url)
+        asha = Customer(session, shop_url)
+        await buy_and_pay(asha, session, shop_url)
         page = ""
         told = ("webhook</b>: delivered", "telegram</b>: delivered", "email</b>: delivered")
         for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
@@ -173,3 +146,60 @@ async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) ->
         async with session.get(f"{shop_url}/sandbox/orders") as response:
             assert order["id"] in await response.text()
         assert tag.removeprefix("wa:") in page
+
+
+async def test_the_owner_chat_ships_an_order_and_the_customer_hears(shop_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        asha = Customer(session, shop_url)
+        await buy_and_pay(asha, session, shop_url)
+        async with session.get(f"{shop_url}/sandbox/owner", allow_redirects=False) as chat:
+            assert chat.headers["Location"] == f"/sandbox?phone={SANDBOX_OWNER}"
+        async with session.get(f"{shop_url}/sandbox/api/info") as info:
+            assert (await info.json())["owners"] == [SANDBOX_OWNER]
+        owner = Customer(session, shop_url, SANDBOX_OWNER)
+
+        listing = ""
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):  # the payment webhook is on its way
+            listing = (await owner.say("orders"))["text"]["body"]
+            if "TO SHIP" in listing:
+                break
+            await asyncio.sleep(POLL_SECONDS * 10)
+        [order_id] = re.findall(r"(ORD-\S+) .* TO SHIP", listing)
+
+        reply = await owner.say(f"ship {order_id} DTDC AWB777")
+        assert reply["text"]["body"] == f"Done: order {order_id} shipped"
+        told = ""
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
+            told = json.dumps(await asha.shop_messages())
+            if "AWB777" in told:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        assert "AWB777" in told
+
+
+def body_of(message: dict[str, Any]) -> str:
+    return str(message["interactive"]["body"]["text"])
+
+
+async def test_the_sandbox_chat_shows_order_history_and_switches_language(shop_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        asha = Customer(session, shop_url)
+        await buy_and_pay(asha, session, shop_url)
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):  # the receipt, after the payment
+            if any("✅" in str(m) for m in await asha.shop_messages()):
+                break
+            await asyncio.sleep(POLL_SECONDS)
+
+        menu = await asha.say("help")
+        orders = await asha.tap(menu, "my orders")
+        assert body_of(orders).startswith("Your recent orders")
+        [row] = orders["interactive"]["action"]["sections"][0]["rows"]
+        assert row["description"].endswith("· paid · being prepared")
+        detail = await asha.tap(orders, ".")
+        assert "Payment: paid" in body_of(detail)
+
+        languages = await asha.say("language")
+        welcome = await asha.tap(languages, "हिन्दी")
+        assert body_of(welcome).startswith("Chai Point में आपका स्वागत है!")
+        orders = await asha.say("ऑर्डर")
+        assert body_of(orders).startswith("आपके हाल के ऑर्डर।")

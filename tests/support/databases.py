@@ -73,7 +73,7 @@ _recycled: list[str] = []  # migrated databases emptied after their test, ready 
 _created: list[str] = []
 SHOP_TABLES = (
     "customers, events, orders, order_status_history, outbox, jobs, shop_meta, "
-    "merchant_alerts, refunds"  # every table
+    "merchant_alerts, refunds, reminders"  # every table
 )
 
 

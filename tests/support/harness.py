@@ -1,6 +1,7 @@
 """A whole shop on loopback: the real app on aiohttp's test server, a real database (a SQLite
 file or a Postgres database: the `database_url` fixture runs a test on each), and recording
-fakes of the Graph API and Razorpay. Tests talk to it like customers do."""
+fakes of the Graph API and of Razorpay, Stripe and Paystack (`provider=` picks the one the shop
+uses). Tests talk to it like customers do."""
 
 from __future__ import annotations
 
@@ -16,12 +17,15 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import keys
 from bot.app import create_app
+from bot.payments.paystack import sign_paystack
+from bot.payments.stripe import sign_stripe
 from bot.routes.bodies import WebhookBodies
 from bot.settings import Settings, load_settings
 from bot.signatures import sign_meta, sign_razorpay
 from flows.catalog import ShopConfig
 from storage.migrate import migrate
 from tests.support.fakes import PHONE_NUMBER_ID, FakeGraph, FakeRazorpay
+from tests.support.provider_fakes import FakePaystack, FakeStripe
 
 APP_SECRET = "test_app_secret_do_not_use"
 VERIFY_TOKEN = "verify-me"
@@ -29,6 +33,10 @@ ACCESS_TOKEN = "EAAG-test-token"
 KEY_ID = "rzp_test_key"
 KEY_SECRET = "key-secret-for-tests-only"
 WEBHOOK_SECRET = "rzp-webhook-secret-for-tests-only"
+STRIPE_SECRET_KEY = "sk_test_stripe-key-for-tests-only"
+STRIPE_WEBHOOK_SECRET = "whsec_stripe-webhook-secret-for-tests-only"
+PAYSTACK_SECRET_KEY = "sk_test_paystack-key-for-tests-only"
+PROVIDERS = ("razorpay", "stripe", "paystack")
 
 
 class FakeClock:
@@ -49,6 +57,8 @@ class Shop:
     razorpay: FakeRazorpay
     clock: FakeClock
     settings: Settings
+    stripe: FakeStripe
+    paystack: FakePaystack
     _wamids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _events: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -99,6 +109,24 @@ class Shop:
         elif signature is not None:
             headers["X-Razorpay-Signature"] = signature
         return await self.client.post("/webhooks/razorpay", data=body, headers=headers)
+
+    async def post_stripe(self, body: bytes, signature: str | None = "valid") -> ClientResponse:
+        headers = {"Content-Type": "application/json"}
+        if signature == "valid":
+            headers["Stripe-Signature"] = sign_stripe(
+                body, STRIPE_WEBHOOK_SECRET, int(self.clock())
+            )
+        elif signature is not None:
+            headers["Stripe-Signature"] = signature
+        return await self.client.post("/webhooks/stripe", data=body, headers=headers)
+
+    async def post_paystack(self, body: bytes, signature: str | None = "valid") -> ClientResponse:
+        headers = {"Content-Type": "application/json"}
+        if signature == "valid":
+            headers["x-paystack-signature"] = sign_paystack(body, PAYSTACK_SECRET_KEY)
+        elif signature is not None:
+            headers["x-paystack-signature"] = signature
+        return await self.client.post("/webhooks/paystack", data=body, headers=headers)
 
     # --- waiting and looking ------------------------------------------------------------------
     async def settle(self) -> None:
@@ -186,21 +214,43 @@ async def running_shop(
     clock: FakeClock | None = None,
     extra_env: dict[str, str] | None = None,
     webhook_bodies: WebhookBodies | None = None,
+    provider: str = "razorpay",
 ) -> AsyncIterator[Shop]:
+    """`provider`: which payment provider the shop uses (its fake is the one called)."""
     graph = graph or FakeGraph(token=ACCESS_TOKEN)
     razorpay = razorpay or FakeRazorpay(key_id=KEY_ID, key_secret=KEY_SECRET)
+    stripe = FakeStripe(secret_key=STRIPE_SECRET_KEY, webhook_secret=STRIPE_WEBHOOK_SECRET)
+    paystack = FakePaystack(secret_key=PAYSTACK_SECRET_KEY)
     clock = clock or FakeClock()
-    async with TestServer(graph.app()) as graph_server, TestServer(razorpay.app()) as rzp_server:
+    async with (
+        TestServer(graph.app()) as graph_server,
+        TestServer(razorpay.app()) as rzp_server,
+        TestServer(stripe.app()) as stripe_server,
+        TestServer(paystack.app()) as paystack_server,
+    ):
+        credentials = {
+            "razorpay": {
+                "RAZORPAY_KEY_ID": KEY_ID,
+                "RAZORPAY_KEY_SECRET": KEY_SECRET,
+                "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            },
+            "stripe": {
+                "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+                "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+            },
+            "paystack": {"PAYSTACK_SECRET_KEY": PAYSTACK_SECRET_KEY},
+        }[provider]
         env = {
             "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
             "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
             "WHATSAPP_APP_SECRET": APP_SECRET,
             "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
             "WHATSAPP_API_BASE": str(graph_server.make_url("/v25.0")),
-            "RAZORPAY_KEY_ID": KEY_ID,
-            "RAZORPAY_KEY_SECRET": KEY_SECRET,
-            "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            **credentials,
+            "PAYMENT_PROVIDER": provider,
             "RAZORPAY_API_BASE": str(rzp_server.make_url("/v1")),
+            "STRIPE_API_BASE": str(stripe_server.make_url("")),
+            "PAYSTACK_API_BASE": str(paystack_server.make_url("")),
             "DATABASE_URL": database_url,
             "PUBLIC_BASE_URL": "https://shop.example.com",
             "RETRY_BASE_SECONDS": "0.01",
@@ -212,4 +262,4 @@ async def running_shop(
         await migrate(settings.database_url)
         app = create_app(settings, shop_config, clock=clock, webhook_bodies=webhook_bodies)
         async with TestClient(TestServer(app)) as client:
-            yield Shop(client, graph, razorpay, clock, settings)
+            yield Shop(client, graph, razorpay, clock, settings, stripe, paystack)

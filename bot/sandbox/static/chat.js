@@ -358,6 +358,24 @@
     sidebarTimer = setTimeout(refreshSidebar, 300);
   }
 
+  // --- the shop's clock --------------------------------------------------------------------------
+
+  async function fastForward(hours) {
+    try {
+      const response = await fetch("/sandbox/api/clock", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ hours }),
+      });
+      const data = await response.json();
+      if (!response.ok) return toast(`Clock not moved: ${JSON.stringify(data.problems || data.error || data)}`);
+      const fired = data.reminders_fired ? `; reminders due: ${data.reminders_fired}` : "";
+      toast(`The shop's clock is ${Math.round(data.ahead_hours)} h ahead${fired}`);
+    } catch (err) {
+      toast(`Could not reach the sandbox: ${err}`);
+    }
+  }
+
   // --- start -----------------------------------------------------------------------------------
 
   async function start() {
@@ -392,6 +410,9 @@
       input.value = "";
       send({ type: "text", text });
       input.focus();
+    });
+    document.querySelectorAll("[data-hours]").forEach((button) => {
+      button.addEventListener("click", () => fastForward(Number(button.dataset.hours)));
     });
     byId("sheet").addEventListener("click", (event) => {
       if (event.target.closest("[data-close]")) closeSheet();

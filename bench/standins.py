@@ -74,6 +74,7 @@ class State:
     # (monotonic time, recipient, raw body) per accepted Graph message, in arrival order
     arrivals: list[tuple[float, str, bytes]] = field(default_factory=list)
     graph_attempts: int = 0
+    graph_reads: int = 0  # read receipts (with the typing indicator): answered, not arrivals
     graph_faults: dict[str, int] = field(default_factory=lambda: {"500": 0, "429": 0})
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
     by_reference: dict[str, str] = field(default_factory=dict)
@@ -92,11 +93,15 @@ def _graph_error(code: int, status: int) -> web.Response:
 
 async def graph_messages(request: web.Request) -> web.Response:
     state = request.app[STATE]
-    state.graph_attempts += 1
     raw = await request.read()
     faults = state.faults
     if faults.graph_latency:
         await asyncio.sleep(faults.graph_latency)
+    if b'"read"' in raw and _loads(raw).get("status") == "read":
+        # A read receipt (with the typing indicator): best-effort, not a reply to measure.
+        state.graph_reads += 1
+        return web.Response(body=b'{"success":true}', content_type="application/json")
+    state.graph_attempts += 1
     if faults.graph_error_rate or faults.graph_429_rate:
         draw = state.rng.random()
         if draw < faults.graph_error_rate:
@@ -210,6 +215,7 @@ async def stats(request: web.Request) -> web.Response:
         {
             "graph_accepted": len(state.arrivals),
             "graph_attempts": state.graph_attempts,
+            "graph_reads": state.graph_reads,
             "graph_faults": state.graph_faults,
             "razorpay_creates": state.razorpay_creates,
             "razorpay_links": len(state.links),

@@ -15,12 +15,14 @@ from bot import keys
 from bot.clock import AdjustableClock, Clock, OrderIdFactory, new_order_id, system_clock
 from bot.jobs import JobRunner
 from bot.logging import get_logger
+from bot.merchant.dashboard.routes import setup_dashboard
 from bot.merchant.orders import MerchantOrders
 from bot.merchant.owner import OwnerDesk
 from bot.merchant.refunds import RefundCalls
 from bot.merchant.schedule import RetrySchedule
 from bot.merchant.setup import merchant_channels
 from bot.merchant.shopify import SHOPIFY_JOB, ShopifyClient, ShopifyHandoff
+from bot.merchant.stock import MerchantStock, seed_stock
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.choose import WEBHOOK_PATHS, make_provider
@@ -34,6 +36,7 @@ from bot.routes.headers import add_security_headers
 from bot.runner import Runner
 from bot.settings import Mode, PaymentProviderName, Settings
 from bot.whatsapp.client import WhatsAppClient
+from bot.whatsapp.receipts import ReadReceipts
 from flows.catalog import ShopConfig
 from storage.backends import open_store
 from storage.repository import DeadLetter, Lane, Store
@@ -75,6 +78,7 @@ def create_app(
     app.router.add_post(WEBHOOK_PATHS[settings.provider], receivers[settings.provider])
     app.router.add_get("/payments/callback", payments_callback.payment_callback)
     app.router.add_get("/healthz", health.healthz)
+    setup_dashboard(app, settings, clock)
     add_security_headers(app)
     if settings.mode is Mode.SANDBOX:
         from bot.sandbox import setup_sandbox
@@ -92,10 +96,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         # A sandbox over a live shop's orders would publish them; a live shop over sandbox
         # orders would confirm payments that never happened.
         await store.bind_mode(settings.mode.value, int(time.time()))
+        seeded = await seed_stock(store, app[keys.SHOP], int(time.time()))
     except BaseException:
         await store.close()
         raise
-    log.info("database opened", **store.describe())
+    log.info("database opened", stock_seeded=seeded, **store.describe())
     app[keys.STORE] = store
     yield
     await store.close()
@@ -199,6 +204,9 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
                 alerts_queued=alerts.poke,
             )
         app[keys.MERCHANT] = merchant
+        app[keys.STOCK] = MerchantStock(store=store, shop=app[keys.SHOP], clock=clock)
+        receipts = ReadReceipts(whatsapp_client, enabled=settings.read_receipts)
+        app[keys.RECEIPTS] = receipts
         app[keys.WHATSAPP] = whatsapp_client
         app[keys.PAYMENTS] = provider
         app[keys.OUTBOX] = outbox
@@ -225,6 +233,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         )
         yield
         await reminders.close()  # what is not yet due stays in the database for the next start
+        await receipts.close()
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
         # Merchant deliveries last: whatever is unsent stays queued for the next start.
         await alerts.close(1.0)

@@ -1,5 +1,5 @@
 """`python -m bot [serve]`, `migrate`, `check-config [PATH]`, `copy-db --from URL --to URL`,
-`set-aside`."""
+`set-aside`, `orders …`, `stock list|set ID N|add ID N`."""
 
 import argparse
 import asyncio
@@ -15,6 +15,7 @@ from bot.hosting import HostingPlatform, detect_platform
 from bot.logging import configure_logging, get_logger
 from bot.merchant.alerts_cli import add_alerts_command, run_alerts_command
 from bot.merchant.cli import add_orders_parser, run_orders
+from bot.merchant.stock_cli import add_stock_parser, run_stock
 from bot.payments.choose import amount_problems, currency_problem
 from bot.settings import (
     HTTP_DRAIN_SECONDS,
@@ -62,6 +63,7 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     commands.add_parser("set-aside", help="list stored items set aside as unusable")
     add_alerts_command(commands)
     add_orders_parser(commands)
+    add_stock_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.path or Path(env.get("BOT_CONFIG") or "config.toml"), env)
@@ -82,6 +84,8 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
         return run_alerts_command(args, settings.database_url)
     if args.command == "orders":
         return _orders(args, settings)
+    if args.command == "stock":
+        return _stock(args, settings)
     return _serve(settings, detect_platform(env))
 
 
@@ -93,6 +97,19 @@ def _orders(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_CONFIG
     try:
         return run_orders(args, settings, shop)
+    except StorageUnavailableError as error:
+        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
+        return EXIT_DATABASE
+
+
+def _stock(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        shop = load_shop_config(settings.bot_config)
+    except ConfigError as error:
+        _print_problems(error)
+        return EXIT_CONFIG
+    try:
+        return run_stock(args, settings, shop)
     except StorageUnavailableError as error:
         print(f"error: the database cannot be reached: {error}", file=sys.stderr)
         return EXIT_DATABASE

@@ -151,7 +151,7 @@ class JobRunner(KeyedWorker[Job]):
                 await asyncio.sleep(delay)
 
     async def _link_request(self, order: Order, job: Job) -> LinkRequest:
-        snapshot = await self._store.load_snapshot(order.customer_key, None)
+        snapshot = await self._store.load_snapshot(order.customer_key, None, with_stock=False)
         customer = snapshot.customer
         now = int(self._clock())
         # A job that waited (retries, a restart) must still ask for a valid expiry.

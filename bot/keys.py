@@ -4,7 +4,9 @@ import aiohttp
 from aiohttp import web
 
 from bot.jobs import JobRunner
+from bot.merchant.dashboard.session import Dashboard
 from bot.merchant.orders import MerchantOrders
+from bot.merchant.stock import MerchantStock
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
@@ -13,6 +15,7 @@ from bot.routes.bodies import WebhookBodies
 from bot.runner import Runner
 from bot.settings import Settings
 from bot.whatsapp.client import WhatsAppClient
+from bot.whatsapp.receipts import ReadReceipts
 from flows.catalog import ShopConfig
 from storage.repository import Store
 
@@ -29,3 +32,6 @@ ALERTS = web.AppKey("alerts", AlertWorker)
 WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)
 MERCHANT = web.AppKey("merchant", MerchantOrders)
 REMINDERS = web.AppKey("reminders", ReminderScheduler)
+STOCK = web.AppKey("stock", MerchantStock)
+RECEIPTS = web.AppKey("receipts", ReadReceipts)
+DASHBOARD = web.AppKey("dashboard", Dashboard)

@@ -26,7 +26,7 @@ from flows.machine import (
 from flows.messages import SendText
 from flows.orders import OrderStatus
 from flows.state import Conversation, Customer
-from storage.errors import StorageUnavailableError, StoreClosedError
+from storage.errors import StockShortError, StorageUnavailableError, StoreClosedError
 from storage.repository import (
     Job,
     Lane,
@@ -40,6 +40,9 @@ from storage.repository import (
 log = get_logger(__name__)
 
 COMMIT_RETRIES = 5  # a step failing this often fails for good: the event is set aside
+# Steps of one event against stock that keeps running out under it; each sees fresher counts,
+# so a second step normally tells the customer. Past this the commit retries above take over.
+STOCK_RESTEPS = 3
 
 
 class Runner(KeyedWorker[StoredEvent]):
@@ -65,6 +68,8 @@ class Runner(KeyedWorker[StoredEvent]):
         self._owner_desk = owner_desk
         # Hand-offs of a paid order (the Shopify job): queued in the step that paid it.
         self._paid_jobs = tuple(paid_jobs)
+        # A shop that counts no product's stock skips reading the counts on every step.
+        self._counts_stock = any(product.stock is not None for product in shop.products)
         # Where the merchant hears about a paid order; queued in the step that paid it.
         self._alert_channels = tuple(alert_channels)
         self._alerts_queued = alerts_queued
@@ -104,9 +109,27 @@ class Runner(KeyedWorker[StoredEvent]):
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
 
     async def _step_and_commit(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
+        """Step and commit; when the commit finds an order's stock taken meanwhile (another
+        customer got the last units), nothing was saved: step again with fresh counts, and
+        the machine tells this customer before they pay."""
+        for _ in range(STOCK_RESTEPS - 1):
+            try:
+                await self._step_once(stored, event, customer_key)
+                return
+            except StockShortError as short:
+                log.info(
+                    "stock taken meanwhile; stepping again with fresh counts",
+                    event_id=stored.id,
+                    products=list(short.product_ids),
+                )
+        await self._step_once(stored, event, customer_key)
+
+    async def _step_once(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
         order_id = stored.order_id or referenced_order_id(event)
         recent = RECENT_ORDERS_SHOWN if needs_recent_orders(event) else 0
-        snapshot = await self._store.load_snapshot(customer_key, order_id, recent)
+        snapshot = await self._store.load_snapshot(
+            customer_key, order_id, recent, with_stock=self._counts_stock
+        )
         customer = stored.customer or snapshot.customer
         if customer is None:
             log.error("event for a customer we never saw", event_id=stored.id)
@@ -123,6 +146,7 @@ class Runner(KeyedWorker[StoredEvent]):
             language=snapshot.language,
             recent_orders=snapshot.recent_orders,
             reminders=snapshot.reminders,
+            stock=snapshot.stock,
         )
         desk = self._owner_desk
         if (

@@ -141,12 +141,17 @@ class Settings(BaseSettings):
     # point it at a stand-in).
     shopify_api_base: str | None = None
 
+    # The orders dashboard at /admin (README "Dashboard"): off in a live shop without it.
+    admin_password: SecretStr | None = None
+
     # Tunables with sensible defaults; documented in the README.
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     send_retry_seconds: Annotated[float, Field(gt=0)] = 300.0  # give up on a message after this
     retry_base_seconds: Annotated[float, Field(gt=0, le=30)] = 0.5  # first back-off ceiling
     worker_concurrency: Annotated[int, Field(ge=1, le=1000)] = 64
     shutdown_grace_seconds: Annotated[float, Field(gt=0)] = 25.0
+    # Mark each customer message read (blue ticks) and show "typing…" while the reply is made.
+    read_receipts: bool = True
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -246,6 +251,14 @@ class Settings(BaseSettings):
         if self.shopify_store is None or self.shopify_access_token is None:
             return None
         return self.shopify_api_base or f"https://{self.shopify_store}"
+
+    @field_validator("admin_password")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # The login is rate-limited, but a short password falls to a patient guesser anyway.
+        if value is not None and len(value.get_secret_value()) < 12:
+            raise ValueError("use at least 12 characters (a passphrase of a few words is best)")
+        return value
 
     @field_validator("smtp_url")
     @classmethod

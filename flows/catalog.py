@@ -34,6 +34,7 @@ BUNDLED_LANGUAGES: Mapping[str, Mapping[str, str]] = {"hi": HINDI}
 
 LanguageCode = Annotated[str, Field(pattern=LANGUAGE_CODE_PATTERN)]
 MAX_PRODUCT_PRICE_PAISE = 50_000_000  # ₹5,00,000: Razorpay's default per-payment ceiling
+MAX_STOCK = 1_000_000_000  # units of one product; anything more is a typo
 
 
 class _Frozen(BaseModel):
@@ -72,6 +73,8 @@ class Product(_Frozen):
     # The Shopify variant this product is (for the optional Shopify hand-off): the number or
     # gid://shopify/ProductVariant/<number>. Without it the order has a custom line item.
     shopify_variant_id: str | None = None
+    # The starting count when the shop tracks this product's stock; None: not counted.
+    stock: Annotated[int, Field(ge=0, le=MAX_STOCK)] | None = None
     translations: dict[LanguageCode, ProductText] = {}
 
     def in_language(self, language: str) -> "Product":

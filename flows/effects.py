@@ -18,8 +18,12 @@ class _Effect(BaseModel):
 
 
 class PlaceOrder(_Effect):
+    """Insert the order and hold its units of the products in `hold` (those whose stock is
+    counted). If any is short, storage places nothing and raises `StockShortError`."""
+
     kind: Literal["place_order"] = "place_order"
     order: Order
+    hold: tuple[str, ...] = ()
 
 
 class CreatePaymentLink(_Effect):

@@ -8,14 +8,14 @@ payment event that does not apply gets none.
 
 import re
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import assert_never
 
 from pydantic import BaseModel, ConfigDict
 
 from flows import callback_data as cb
-from flows import cart, views
-from flows.catalog import ShopConfig
+from flows import cart, stock, views
+from flows.catalog import Product, ShopConfig
 from flows.effects import (
     AttachPaymentLink,
     CancelPaymentLink,
@@ -88,6 +88,10 @@ class StepContext(BaseModel):
     # The customer's newest orders, newest first; loaded only when `needs_recent_orders`.
     recent_orders: tuple[Order, ...] = ()
     reminders: ReminderFacts = ReminderFacts()  # the window, the customer's stop, the cap
+    # Units of each product whose stock is counted that this customer can have: not held for
+    # anyone else's order (their own open order's holds are theirs). Read before the step; a
+    # counted product missing here has its config's starting count.
+    stock: Mapping[str, int] = {}
 
 
 class Decision(BaseModel):
@@ -363,7 +367,8 @@ def _browse(conversation: Conversation, context: StepContext, page: int) -> Deci
     if not categories:
         return _say(_settled(conversation), context.config.messages.nothing_available)
     if len(categories) == 1:
-        return _reply(_settled(conversation), views.products_page(context.config, categories[0], 0))
+        first = views.products_page(context.config, categories[0], 0, context.stock)
+        return _reply(_settled(conversation), first)
     return _reply(_settled(conversation), views.categories_page(context.config, page))
 
 
@@ -373,17 +378,27 @@ def _browse_category(
     category = views.category_named_by(key, context.config.catalog.categories)
     if category is None:
         return _hint(conversation, context)
-    return _reply(_settled(conversation), views.products_page(context.config, category, page))
+    shown = views.products_page(context.config, category, page, context.stock)
+    return _reply(_settled(conversation), shown)
 
 
 def _show_product(conversation: Conversation, context: StepContext, product_id: str) -> Decision:
     product = context.config.catalog.available(product_id)
     if product is None:
         return _no_longer_available(conversation, context, product_id)
+    left = stock.left(context.stock, product)
+    if left == 0:
+        return _sold_out(conversation, context, product)
     return _reply(
         _in_phase(conversation, ChoosingQuantity(product_id=product.id)),
-        views.product_details(context.config, product),
+        views.product_details(context.config, product, left),
     )
+
+
+def _sold_out(conversation: Conversation, context: StepContext, product: Product) -> Decision:
+    texts = context.config.messages
+    text = texts.product_sold_out.format(product=product.name)
+    return _reply(_settled(conversation), views.offer_browse(text, texts))
 
 
 def _no_longer_available(
@@ -416,10 +431,16 @@ def _add_to_cart(
     product = config.catalog.available(product_id)
     if product is None:
         return _no_longer_available(conversation, context, product_id)
+    left = stock.left(context.stock, product)
+    if left == 0:
+        return _sold_out(conversation, context, product)
     maximum = config.checkout.max_quantity_per_item
-    added = cart.add(conversation.cart, product.id, quantity, maximum)
+    limit = maximum if left is None else min(maximum, left)
+    added = cart.add(conversation.cart, product.id, quantity, limit)
     notes = [texts.added_to_cart.format(quantity=quantity, product=product.name)]
-    if added.capped:
+    if added.capped and limit < maximum:
+        notes.append(texts.stock_capped.format(left=limit, product=product.name))
+    elif added.capped:
         notes.append(texts.quantity_capped.format(max=maximum, product=product.name))
     updated = _settled(conversation).model_copy(update={"cart": added.cart})
     priced = cart.price(added.cart, config.catalog)
@@ -498,8 +519,9 @@ def _some_ids(ids: Sequence[str], texts: Texts) -> str:
 
 def _checkout(conversation: Conversation, context: StepContext) -> Decision:
     config, texts = context.config, context.config.messages
-    checked, priced, notes = _checked_cart(conversation, context)
-    if not priced.lines:
+    checked, priced, notes, short = _checked_cart(conversation, context)
+    if not priced.lines or short:
+        # Sold out or fewer left than asked for: they look at the new cart before paying.
         return _view_cart(checked, context, notes)
     if priced.total < PAYMENT_LINK_MIN_AMOUNT:
         return _with_notes(notes, _too_small(checked, context))
@@ -517,13 +539,24 @@ def _checkout(conversation: Conversation, context: StepContext) -> Decision:
 
 def _checked_cart(
     conversation: Conversation, context: StepContext
-) -> tuple[Conversation, cart.PricedCart, list[str]]:
-    """The cart without lines whose product is gone, and a note naming them."""
-    priced = cart.price(conversation.cart, context.config.catalog)
-    if not priced.unavailable:
-        return conversation, priced, []
-    note = context.config.messages.items_dropped.format(products=", ".join(priced.unavailable))
-    return conversation.model_copy(update={"cart": priced.cart()}), priced, [note]
+) -> tuple[Conversation, cart.PricedCart, list[str], bool]:
+    """The cart without lines whose product is gone or sold out, lines cut to what is left,
+    notes naming what changed, and whether stock changed it (then the customer looks again)."""
+    texts, catalog = context.config.messages, context.config.catalog
+    priced = cart.price(conversation.cart, catalog)
+    notes: list[str] = []
+    if priced.unavailable:
+        notes.append(texts.items_dropped.format(products=", ".join(priced.unavailable)))
+    fitted = stock.fit(priced, context.stock)
+    if fitted.sold_out:
+        names = ", ".join(product.name for product in fitted.sold_out)
+        notes.append(texts.sold_out_dropped.format(products=names))
+    for product, left in fitted.reduced:
+        notes.append(texts.stock_capped.format(left=left, product=product.name))
+    if not notes:
+        return conversation, priced, [], False
+    checked = conversation.model_copy(update={"cart": fitted.cart})
+    return checked, cart.price(fitted.cart, catalog), notes, fitted.changed
 
 
 def _too_small(conversation: Conversation, context: StepContext) -> Decision:
@@ -568,8 +601,8 @@ def _location(
 
 def _deliver_to(conversation: Conversation, context: StepContext, address: str) -> Decision:
     with_address = conversation.model_copy(update={"address": address})
-    checked, priced, notes = _checked_cart(with_address, context)
-    if not priced.lines:
+    checked, priced, notes, short = _checked_cart(with_address, context)
+    if not priced.lines or short:
         return _view_cart(checked, context, notes)
     if priced.total < PAYMENT_LINK_MIN_AMOUNT:
         return _with_notes(notes, _too_small(checked, context))
@@ -597,7 +630,11 @@ def _place_order(conversation: Conversation, context: StepContext, address: str 
         effects += _cancel_effects(open_order, now, "replaced by a new order")
     order = _new_order(context, lines, address)
     expire_by = now + context.config.checkout.payment_link_expiry_minutes * 60
-    effects += [PlaceOrder(order=order), CreatePaymentLink(order_id=order.id, expire_by=expire_by)]
+    hold = stock.counted(context.config.catalog, tuple(line.product_id for line in lines))
+    effects += [
+        PlaceOrder(order=order, hold=hold),
+        CreatePaymentLink(order_id=order.id, expire_by=expire_by),
+    ]
     waiting = _in_phase(conversation, AwaitingPayment(order_id=order.id))
     return _reply(
         waiting, views.text_message(texts.preparing_link.format(order_id=order.id)), effects=effects
@@ -1095,7 +1132,9 @@ def _fresh_link_reminder(
 
     if items(conversation.cart) != items(order.lines):
         return _reminder_skipped(conversation, event, "the cart changed since the order")
-    checked, priced, notes = _checked_cart(conversation, context)
+    checked, priced, notes, short = _checked_cart(conversation, context)
+    if short:  # the customer sees a cart stock changed before paying for it (as at checkout)
+        return _reminder_skipped(conversation, event, "stock changed what can be ordered")
     if not priced.lines or priced.total < PAYMENT_LINK_MIN_AMOUNT:
         return _reminder_skipped(conversation, event, "nothing left to pay for")
     note = context.config.messages.payment_reminder_fresh_link.format(order_id=order.id)

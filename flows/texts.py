@@ -63,6 +63,10 @@ class Texts(BaseModel):
     quantity_invalid: str = "Please type a number from 1 to {max}, or *cancel*."
     quantity_capped: str = "You can order at most {max} of {product}, so your cart has {max}."
     product_unavailable: str = "Sorry, {product} is no longer available."
+    product_sold_out: str = "Sorry, {product} is sold out."
+    sold_out_tag: str = "Sold out"
+    stock_left: str = "Only {left} left."
+    stock_capped: str = "Only {left} of {product} left, so your cart has {left}."
 
     # --- cart -------------------------------------------------------------------------------
     added_to_cart: str = "Added {quantity} × {product} to your cart."
@@ -76,6 +80,7 @@ class Texts(BaseModel):
     item_removed: str = "Removed {product} from your cart."
     remove_item_body: str = "Which item should I remove?"
     items_dropped: str = "No longer available, so removed from your cart: {products}."
+    sold_out_dropped: str = "Sold out, so removed from your cart: {products}."
     catalog_unknown_items: str = "Not available, so not added to your cart: {ids}."
     catalog_nothing_valid: str = "Sorry, none of the items in your order are available."
     catalog_too_many_items: str = (

@@ -166,6 +166,12 @@ HINDI: Mapping[str, str] = {
     "section_menu": "मेनू",
     "section_orders": "हाल के ऑर्डर",
     "section_languages": "भाषाएँ",
+    # --- stock
+    "product_sold_out": "माफ़ कीजिए, {product} का स्टॉक ख़त्म हो गया है।",
+    "sold_out_tag": "स्टॉक ख़त्म",
+    "stock_left": "सिर्फ़ {left} बचे हैं।",
+    "stock_capped": "{product} के सिर्फ़ {left} बचे हैं, इसलिए आपके कार्ट में {left} हैं।",
+    "sold_out_dropped": "स्टॉक ख़त्म, इसलिए आपके कार्ट से हटा दिया गया: {products}।",
     # --- reminders
     "payment_reminder": (
         "⏰ याद दिला रहे हैं: ऑर्डर {order_id} का भुगतान अभी बाकी है। "

@@ -6,7 +6,7 @@ more" line), so whatever the catalog or the merchant's wording, a message can be
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TypeVar
@@ -19,6 +19,7 @@ from flows.lifecycle import PaymentStatus, payment_status
 from flows.messages import Button, Row, Section, SendButtons, SendCtaUrl, SendList, SendText
 from flows.money import format_inr
 from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus
+from flows.stock import left as stock_left
 from flows.text import ELLIPSIS, shorten
 from flows.texts import Texts
 
@@ -211,8 +212,10 @@ def categories_page(config: ShopConfig, page_number: int) -> SendList:
     )
 
 
-def product_row(product: Product) -> Row:
+def product_row(product: Product, left: int | None, texts: Texts) -> Row:
     parts = [format_inr(product.price)]
+    if left == 0:
+        parts.insert(0, texts.sold_out_tag)
     if len(product.name) > limits.LIST_ROW_TITLE_MAX:
         # Shortened names can look alike ("… 250 g", "… 500 g"): the description shows it whole.
         parts.append(product.name)
@@ -221,7 +224,10 @@ def product_row(product: Product) -> Row:
     return row(cb.ShowProduct(product_id=product.id), product.name, " · ".join(parts))
 
 
-def products_page(config: ShopConfig, category: str, page_number: int) -> SendList:
+def products_page(
+    config: ShopConfig, category: str, page_number: int, stock: Mapping[str, int]
+) -> SendList:
+    """One page of a category's products; counted products with none left say "Sold out"."""
     texts = config.messages
     key = category_key(category)
     return paged_list(
@@ -230,18 +236,22 @@ def products_page(config: ShopConfig, category: str, page_number: int) -> SendLi
         section_title=category,
         items=config.catalog.in_category(category),
         page_number=page_number,
-        item_row=product_row,
+        item_row=lambda product: product_row(product, stock_left(stock, product), texts),
         page_action=lambda number: cb.BrowseCategory(category=key, page=number),
         texts=texts,
     )
 
 
-def product_details(config: ShopConfig, product: Product) -> SendButtons:
+def product_details(config: ShopConfig, product: Product, left: int | None) -> SendButtons:
+    """A product and how many to add; `left` (when counted, at least 1) lowers the choices."""
     texts = config.messages
     maximum = config.checkout.max_quantity_per_item
     parts = [texts.product_details.format(product=product.name, price=format_inr(product.price))]
     if product.description:
         parts.append(product.description)
+    if left is not None and left < maximum:
+        parts.append(texts.stock_left.format(left=left))
+        maximum = max(1, left)
     parts.append(texts.quantity_prompt.format(max=maximum))
     choices = [
         (cb.ChooseQuantity(product_id=product.id, quantity=n), str(n))

@@ -30,6 +30,10 @@ TABLES = (
     "merchant_alerts",
     "refunds",
     "reminders",
+    "stock",
+    "stock_holds",
+    "admin_login_attempts",
+    "admin_form_uses",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 

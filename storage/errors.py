@@ -38,3 +38,16 @@ class ModeMismatchError(StorageError):
 class ConstraintViolationError(StorageError):
     """A write broke a constraint (an order id placed twice, …): a bug, not a busy database.
     Nothing of the write was saved."""
+
+
+class StockShortError(StorageError):
+    """Placing an order found fewer units left than it asked for (another customer got them
+    first). Nothing of the step was saved; the caller steps again with fresh counts."""
+
+    def __init__(self, product_ids: tuple[str, ...]) -> None:
+        super().__init__(f"not enough left of {', '.join(product_ids)}")
+        self.product_ids = product_ids
+
+
+class UnknownProductError(StorageError, LookupError):
+    """A stock change named a product that has no stock row."""

@@ -30,7 +30,7 @@ from flows.money import format_inr
 from flows.notices import NotTold, customer_notice
 from flows.orders import FulfilmentStatus, Order, OrderStatus
 from flows.state import Customer
-from storage import ops
+from storage import ops, stock_ops
 from storage.query import Op, Query, Row
 from storage.repository import (
     ActionKind,
@@ -209,6 +209,8 @@ def _cancel(found: _Found, action: MerchantAction) -> Op[ActionResult]:
                 (yield from _insert_job(cancel.kind, order, cancel.model_dump_json(), action.at))
             )
     yield Query(_HISTORY, (order.id, "cancelled", action.at, reason, action.by))
+    # Cancelled before it went out: its units are back for sale.
+    yield from stock_ops.return_units(order.id, action.at)
     cancelled = order.model_copy(update=update)
     outbox = yield from _tell(found, cancelled, Notice.CANCELLED, action.notice_context, action.at)
     message = f"order {order.id} cancelled"

@@ -7,7 +7,7 @@ which operation, how unreadable rows are set aside — is here, once.
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import TypeVar
@@ -17,7 +17,7 @@ from flows.messages import OutgoingMessage
 from flows.orders import Order
 from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
-from storage import lifecycle_ops, ops, payment_ops, reminder_ops
+from storage import admin_ops, lifecycle_ops, ops, payment_ops, reminder_ops, stock_ops
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
@@ -26,18 +26,24 @@ from storage.repository import (
     CustomerSnapshot,
     DeadLetter,
     DeadLetterHook,
+    FormUse,
     HistoryEntry,
     Job,
     Lane,
     LatePayment,
+    LoginAttempt,
     MerchantAction,
     MerchantAlert,
     NewEvent,
+    OrderPage,
+    OrderView,
     OutboxMessage,
     Refund,
     RefundSettlement,
     Reminder,
+    SentMessage,
     StepResult,
+    StockLevel,
     StoredEvent,
 )
 
@@ -148,9 +154,16 @@ class OpStore(ABC):
     # --- one step -------------------------------------------------------------------------------
 
     async def load_snapshot(
-        self, customer_key: str, order_id: str | None, recent_orders: int = 0
+        self,
+        customer_key: str,
+        order_id: str | None,
+        recent_orders: int = 0,
+        *,
+        with_stock: bool = True,
     ) -> CustomerSnapshot:
-        return await self._lookup(partial(ops.load_snapshot, customer_key, order_id, recent_orders))
+        return await self._lookup(
+            partial(ops.load_snapshot, customer_key, order_id, recent_orders, with_stock)
+        )
 
     async def customer_orders(self, customer_key: str, limit: int) -> list[Order]:
         return await self._lookup(partial(ops.customer_orders, customer_key, limit))
@@ -312,6 +325,53 @@ class OpStore(ABC):
 
     async def refund_late_payment(self, late: LatePayment) -> ActionResult:
         return await self._write(partial(payment_ops.refund_late_payment, late))
+
+    # --- stock ----------------------------------------------------------------------------------
+
+    async def seed_stock(self, starting: Mapping[str, int], now: int) -> list[str]:
+        return await self._write(partial(stock_ops.seed_stock, dict(starting), now))
+
+    async def stock_levels(self) -> list[StockLevel]:
+        return await self._read(stock_ops.stock_levels)
+
+    async def set_stock(self, product_id: str, on_hand: int, by: str, now: int) -> StockLevel:
+        return await self._write_statement(
+            partial(stock_ops.set_stock, product_id, on_hand, by, now)
+        )
+
+    async def add_stock(self, product_id: str, change: int, by: str, now: int) -> StockLevel | None:
+        return await self._write(partial(stock_ops.add_stock, product_id, change, by, now))
+
+    # --- the dashboard --------------------------------------------------------------------------
+
+    async def order_page(
+        self, view: OrderView, search: str | None, offset: int, limit: int
+    ) -> OrderPage:
+        return await self._read(partial(admin_ops.order_page, view, search, offset, limit))
+
+    async def order_view_counts(self) -> dict[OrderView, int]:
+        return await self._read(admin_ops.order_view_counts)
+
+    async def order_messages(self, order_id: str, limit: int = 100) -> list[SentMessage]:
+        return await self._read(partial(admin_ops.order_messages, order_id, limit))
+
+    async def login_attempt(self, attempt: LoginAttempt) -> bool:
+        # Three steps, each committed: an attempt counts itself only after its own row is
+        # committed, so of parallel attempts the k-th to commit sees at least k rows and no
+        # more than the limit get through (in one transaction, Postgres would let each see
+        # only its own row). A refused attempt is taken out again: one client hammering the
+        # form cannot fill everyone's window.
+        await self._write(partial(admin_ops.record_login_attempt, attempt))
+        if await self._read(partial(admin_ops.login_attempts_over_limit, attempt)):
+            await self._write_statement(partial(admin_ops.drop_login_attempt, attempt.id))
+            return False
+        return True
+
+    async def forget_login_failures(self, client: str) -> None:
+        await self._write_statement(partial(admin_ops.forget_login_failures, client))
+
+    async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
+        return await self._write(partial(admin_ops.resend_alert_once, form_token, alert_id, now))
 
 
 def _wall_clock() -> int:

@@ -10,6 +10,7 @@ Reads that meet a row they cannot decode do not raise: they return it as `Unread
 store sets it aside (a dead letter), so no single stored row can stop the shop.
 """
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,7 @@ from flows.messages import OutgoingMessage
 from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus, PaymentLink
 from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
-from storage import reminder_ops
+from storage import reminder_ops, stock_ops
 from storage.errors import UnknownEventError
 from storage.query import Op, Query, Row
 from storage.repository import (
@@ -294,6 +295,9 @@ def _apply_effect(
     match effect:
         case PlaceOrder():
             yield from _insert_order(effect.order, step.now)
+            if effect.hold:
+                order = effect.order
+                yield from stock_ops.hold(order.id, order.lines, effect.hold, step.now)
         case AttachPaymentLink():
             yield from _attach_link(effect, step.now)
         case SetOrderStatus():
@@ -385,6 +389,7 @@ def _set_status(effect: SetOrderStatus, now: int) -> Op[bool]:
     if not (yield Query(sql, (*params, *_SOURCES[effect.status]))):
         return False
     yield Query(_INSERT_HISTORY, (effect.order_id, effect.status.value, effect.at, effect.reason))
+    yield from stock_ops.settle_holds(effect.order_id, effect.status, now)
     return True
 
 
@@ -459,7 +464,20 @@ _LOAD_CUSTOMER = _select(_CUSTOMER_COLUMNS, "FROM customers WHERE key = ?")
 
 
 def load_snapshot(
-    customer_key: str, order_id: str | None, recent_orders: int = 0
+    customer_key: str, order_id: str | None, recent_orders: int = 0, with_stock: bool = True
+) -> Op[CustomerSnapshot]:
+    """The customer, their conversation and orders, and (`with_stock`) the stock counts as
+    this customer sees them: their open order's holds are theirs."""
+    snapshot = yield from _load_customer(customer_key, order_id, recent_orders)
+    if not with_stock:
+        return snapshot
+    open_order = snapshot.open_order
+    stock = yield from stock_ops.stock_for_customer(open_order.id if open_order else None)
+    return dataclasses.replace(snapshot, stock=stock)
+
+
+def _load_customer(
+    customer_key: str, order_id: str | None, recent_orders: int
 ) -> Op[CustomerSnapshot]:
     """One statement for most steps (a customer without an order in play), two otherwise:
     the customer (with their reminder facts and the id of their open order), then the orders

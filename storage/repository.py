@@ -1,7 +1,7 @@
 """The storage interface the bot depends on. Backends: `storage.sqlite.SqliteStore` (one
 process, a file) and `storage.postgres.PostgresStore` (any number of processes on one server)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -52,6 +52,8 @@ class CustomerSnapshot:
     language: str | None = None  # the language the customer chose; None: not chosen
     recent_orders: tuple[Order, ...] = ()  # newest first; loaded only when asked for
     reminders: ReminderFacts = field(default_factory=ReminderFacts)  # window, stop, cap
+    # Units of each counted product this customer can have (their open order's holds included).
+    stock: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +232,24 @@ class LatePayment:
 
 
 @dataclass(frozen=True, slots=True)
+class StockLevel:
+    """One counted product: what the shop has, and how much of it is held for orders that
+    await payment."""
+
+    product_id: str
+    on_hand: int
+    held: int
+    updated_at: int
+    updated_by: str  # "config" (the starting count), "cli:<user>", "admin:<user>", …
+
+    @property
+    def available(self) -> int:
+        """What customers can still order (never below zero, even if the shop set a count
+        lower than what is held)."""
+        return max(0, self.on_hand - self.held)
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     status: str
     at: int
@@ -249,6 +269,64 @@ class Reminder:
     status: str  # pending | fired | sent | skipped | cancelled
     note: str | None
     fired_at: int | None
+
+
+class OrderView(StrEnum):
+    """The dashboard's lists of orders. `TO_PACK` (paid, nothing shipped, not refunded in
+    full) is what the merchant opens it for; it lists the oldest first, the others newest
+    first."""
+
+    TO_PACK = "to_pack"
+    AWAITING = "awaiting"  # payment link sent, not paid
+    SHIPPED = "shipped"  # shipped or delivered
+    CANCELLED = "cancelled"  # cancelled by the merchant, or the link cancelled or expired
+    REFUNDED = "refunded"  # any refund asked for (pending, processed or partial)
+    ALL = "all"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    """One order of a dashboard list, with who placed it."""
+
+    order: Order
+    customer: Customer | None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    rows: tuple[OrderRow, ...]
+    more: bool  # another page follows
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    """A message the shop queued to a customer (the outbox row), for an order's page."""
+
+    id: int
+    message: OutgoingMessage | None  # None when the stored JSON no longer decodes
+    status: str  # "pending" | "sent" | "failed"
+    attempts: int
+    last_error: str | None
+    created_at: int
+    sent_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    id: str  # random, unique
+    client: str  # the client's address
+    at: int
+    since: int  # the start of the rate limit's window
+    per_client: int  # attempts allowed from one client in the window
+    in_all: int  # attempts allowed from everyone together in the window
+
+
+class FormUse(StrEnum):
+    """What became of a dashboard form submitted with a one-time token."""
+
+    DONE = "done"
+    ALREADY = "already"  # the same form was submitted before: nothing done again
+    UNKNOWN = "unknown"  # the thing it names does not exist
 
 
 class Store(Protocol):
@@ -301,11 +379,16 @@ class Store(Protocol):
 
     # --- one step of one customer, atomically --------------------------------------------------
     async def load_snapshot(
-        self, customer_key: str, order_id: str | None, recent_orders: int = 0
+        self,
+        customer_key: str,
+        order_id: str | None,
+        recent_orders: int = 0,
+        *,
+        with_stock: bool = True,
     ) -> CustomerSnapshot:
         """The customer, their conversation, their open order, the order `order_id` names (if
-        theirs), their language and, when `recent_orders` > 0, that many of their newest
-        orders."""
+        theirs), their language, when `recent_orders` > 0 that many of their newest orders,
+        and the stock counts (`with_stock=False` skips them: a shop that counts none)."""
         ...
 
     async def customer_orders(self, customer_key: str, limit: int) -> list[Order]:
@@ -451,5 +534,44 @@ class Store(Protocol):
         """A verified payment for a cancelled or expired order: mark it paid, cancel it and
         refund all of it (a refund job), tell the customer and queue the merchant's alert,
         in one transaction. A repeat changes nothing."""
+
+    # --- stock ----------------------------------------------------------------------------------
+    async def seed_stock(self, starting: Mapping[str, int], now: int) -> list[str]:
+        """Give each product without a stock row its starting count (config.toml's `stock`);
+        a product that has one keeps its live count. Returns the products seeded."""
+
+    async def stock_levels(self) -> list[StockLevel]:
+        """Every counted product, by id."""
+
+    async def set_stock(self, product_id: str, on_hand: int, by: str, now: int) -> StockLevel:
+        """Set what the shop has of a product (held units stay held)."""
+
+    async def add_stock(self, product_id: str, change: int, by: str, now: int) -> StockLevel | None:
+        """Add to (or, negative, take from) what the shop has; None, changing nothing, when it
+        would go below zero. Raises `UnknownProductError` for a product not counted."""
+
+    # --- the dashboard --------------------------------------------------------------------------
+    async def order_page(
+        self, view: OrderView, search: str | None, offset: int, limit: int
+    ) -> OrderPage:
+        """One page of a dashboard list. `search`: an order id, or digits of a phone number."""
+
+    async def order_view_counts(self) -> dict[OrderView, int]:
+        """How many orders each list holds (without a search)."""
+
+    async def order_messages(self, order_id: str, limit: int = 100) -> list[SentMessage]:
+        """What the shop queued to the order's customer since the order was placed, oldest
+        first."""
+
+    async def login_attempt(self, attempt: LoginAttempt) -> bool:
+        """Count a dashboard login attempt before its password is checked (so parallel guesses
+        count too); False, and not counted, when the client or everyone together already
+        made the most attempts allowed since `attempt.since`. Older attempts are forgotten."""
+
+    async def forget_login_failures(self, client: str) -> None:
+        """A client signed in: its attempts no longer count."""
+
+    async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
+        """`resend_alert`, once per form token (a double click queues one delivery)."""
 
     async def close(self) -> None: ...

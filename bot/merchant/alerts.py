@@ -3,7 +3,7 @@ log, and send a delivery again (the same body and `webhook-id`, on a fresh sched
 process with an `AlertWorker` pokes it afterwards; any other process leaves the delivery to
 the running shop's timer, which looks at least every `TIMER_MAX_SECONDS`."""
 
-from storage.repository import MerchantAlert, Store
+from storage.repository import FormUse, MerchantAlert, Store
 
 
 async def delivery_log(store: Store, order_id: str) -> list[MerchantAlert]:
@@ -13,3 +13,8 @@ async def delivery_log(store: Store, order_id: str) -> list[MerchantAlert]:
 async def resend(store: Store, alert_id: int, now: int) -> MerchantAlert | None:
     """Queue the delivery again, due now; None when there is no such delivery."""
     return await store.resend_alert(alert_id, now)
+
+
+async def resend_once(store: Store, form_token: str, alert_id: int, now: int) -> FormUse:
+    """`resend` for a form that may arrive twice (a double click): once per `form_token`."""
+    return await store.resend_alert_once(form_token, alert_id, now)

@@ -28,6 +28,8 @@ from storage.repository import (
     Job,
     LatePayment,
     MerchantAction,
+    OrderPage,
+    OrderView,
     OutboxMessage,
     Refund,
     RefundSettlement,
@@ -111,11 +113,19 @@ class MerchantOrders:
         return await self._act(ActionKind.DELIVER, order_id, by)
 
     async def cancel(
-        self, order_id: str, *, by: str, refund: bool = False, reason: str = ""
+        self,
+        order_id: str,
+        *,
+        by: str,
+        refund: bool = False,
+        reason: str = "",
+        request_key: str | None = None,
     ) -> ActionResult:
         """Unpaid: cancels the order and its payment link. Paid: refused unless `refund`,
-        which refunds what is left in the same transaction."""
-        return await self._act(ActionKind.CANCEL, order_id, by, refund=refund, reason=reason)
+        which refunds what is left in the same transaction (`request_key`: as for `refund`)."""
+        return await self._act(
+            ActionKind.CANCEL, order_id, by, refund=refund, reason=reason, request_key=request_key
+        )
 
     async def refund(
         self,
@@ -222,6 +232,25 @@ class MerchantOrders:
             history=await self._store.order_timeline(order_id),
             refunds=await self._store.refunds(order_id),
         )
+
+    async def page(self, view: OrderView, search: str | None, offset: int, limit: int) -> OrderPage:
+        """One page of one of the dashboard's lists (`OrderView`), filtered by the database."""
+        return await self._store.order_page(view, search, offset, limit)
+
+    async def view_counts(self) -> dict[OrderView, int]:
+        return await self._store.order_view_counts()
+
+    async def export_view_csv(
+        self, view: OrderView, search: str | None, limit: int = 10_000
+    ) -> str:
+        """The whole list (up to `limit` orders) as CSV, in the order the dashboard shows it."""
+        rows: list[tuple[Order, Customer | None]] = []
+        while len(rows) < limit:
+            page = await self.page(view, search, len(rows), min(500, limit - len(rows)))
+            rows += [(row.order, row.customer) for row in page.rows]
+            if not page.more:
+                break
+        return orders_csv(rows)
 
     async def export_csv(
         self, statuses: Sequence[str] = (), search: str | None = None, limit: int = 10_000

@@ -4,7 +4,7 @@ import hmac
 
 from aiohttp import web
 
-from bot.keys import RUNNER, SETTINGS, STORE, WEBHOOK_BODIES
+from bot.keys import RECEIPTS, RUNNER, SETTINGS, STORE, WEBHOOK_BODIES
 from bot.logging import get_logger
 from bot.routes.bodies import BodyRefused, missing_signature, read_body
 from bot.signatures import verify_meta_signature
@@ -77,8 +77,10 @@ async def receive(request: web.Request) -> web.StreamResponse:
             # Not recorded: a non-200 makes Meta deliver it again.
             log.exception("could not record whatsapp messages")
             return web.json_response({"error": "temporarily unavailable"}, status=500)
-        runner = request.app[RUNNER]
+        runner, receipts = request.app[RUNNER], request.app[RECEIPTS]
         for event in stored:
+            # Blue ticks and "typing…" beside the step, never in front of it (best-effort).
+            receipts.acknowledge(event.event)
             runner.submit(event)
     return web.json_response({"status": "ok"})
 

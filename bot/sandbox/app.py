@@ -35,6 +35,7 @@ from bot.sandbox.orders import add_orders_routes
 from bot.sandbox.razorpay import add_razorpay_routes, sweep_expired
 from bot.sandbox.shopify import SANDBOX_SHOPIFY_STORE, SANDBOX_SHOPIFY_TOKEN, ShopifyStandin
 from bot.sandbox.state import SANDBOX, SandboxState
+from bot.sandbox.stock import add_stock_routes
 from bot.settings import Settings
 
 GRAPH_VERSION = "v25.0"
@@ -181,4 +182,5 @@ def setup_sandbox(
     add_clock_routes(app)
     add_chat_routes(app)
     add_orders_routes(app)
+    add_stock_routes(app)
     app.middlewares.append(sandbox_guard(settings))

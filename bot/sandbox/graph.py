@@ -211,6 +211,17 @@ def is_mark_as_read(body: object) -> bool:
     return isinstance(body, Mapping) and body.get("status") == "read" and "message_id" in body
 
 
+def check_typing_indicator(body: Mapping[str, Any]) -> bool:
+    """Whether a mark-as-read body asks for the typing indicator; raises `InvalidMessage` for
+    one Meta would refuse (only `{"type": "text"}` exists)."""
+    if "typing_indicator" not in body:
+        return False
+    indicator = _obj(body["typing_indicator"], "typing_indicator")
+    if indicator.get("type") != "text":
+        raise InvalidMessage('typing_indicator.type must be "text"')
+    return True
+
+
 # --- faults -------------------------------------------------------------------------------------
 
 
@@ -273,8 +284,16 @@ async def send_message(request: web.Request) -> web.Response:
     except ValueError:
         return meta_error(400, 100, "(#100) The request body is not valid JSON", "")
     if is_mark_as_read(body):
-        # The read receipt turns the customer's ticks blue in the chat page.
-        state.hub.set_status(str(body["message_id"]), "read")
+        try:
+            typing = check_typing_indicator(body)
+        except InvalidMessage as exc:
+            return meta_error(400, 131009, "(#131009) Parameter value is not valid", exc.details)
+        # The read receipt turns the customer's ticks blue in the chat page; the typing
+        # indicator shows "typing…" under the shop's name until the reply arrives.
+        wamid = str(body["message_id"])
+        state.hub.set_status(wamid, "read")
+        if typing:
+            state.hub.set_typing(wamid)
         return web.json_response({"success": True})
     return _record(request, body)
 

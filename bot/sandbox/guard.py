@@ -1,4 +1,5 @@
-"""What keeps other web sites out of the sandbox, for every `/sandbox` route.
+"""What keeps other web sites out of the sandbox, for every `/sandbox` route (and, in the
+sandbox, the dashboard at `/admin`).
 
 The sandbox has no login: it trusts whoever can reach it, which should be the person at the
 keyboard. Two browser tricks reach further than that:
@@ -25,6 +26,9 @@ from bot.settings import Settings
 log = get_logger(__name__)
 
 PREFIX = "/sandbox"
+# The dashboard too: in the sandbox its password is published ("sandbox"), so a rebinding
+# page could otherwise sign in to it.
+GUARDED = (PREFIX, "/admin")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names to leave out, not to bind
 
@@ -63,7 +67,7 @@ def sandbox_guard(settings: Settings) -> Middleware:
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith(PREFIX):
+        if not request.path.startswith(GUARDED):
             return await handler(request)
         host = host_name(request.host)
         if host not in names and not _is_ip(host):

@@ -31,6 +31,7 @@ class ChatItem:
     message: dict[str, Any]  # wire JSON: the inbound message object, or the bot's request body
     status: str  # customer: sent|delivered|read|failed; shop: accepted|rejected
     error: dict[str, Any] | None = None
+    typing: bool = False  # customer: the bot showed "typing…" in answer to this message
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +43,7 @@ class ChatItem:
             "message": self.message,
             "status": self.status,
             "error": self.error,
+            "typing": self.typing,
         }
 
 
@@ -122,6 +124,19 @@ class ChatHub:
         if _PROGRESS.get(status, 0) <= _PROGRESS.get(item.status, 0):
             return False
         item.status, item.error = status, error
+        log.version += 1
+        item.version = log.version
+        self._publish(log, item)
+        return True
+
+    def set_typing(self, wamid: str) -> bool:
+        """The bot is typing its answer to this customer message (until its next message, or
+        25 seconds, as on WhatsApp: the page decides); False for an unknown id or a repeat."""
+        found = self._by_wamid.get(wamid)
+        if found is None or found[1].sender != "customer" or found[1].typing:
+            return False
+        log, item = found
+        item.typing = True
         log.version += 1
         item.version = log.version
         self._publish(log, item)

@@ -54,9 +54,10 @@ class WhatsAppClient:
             raise error_from_response(status, body)
         return _wamid(status, body)
 
-    async def mark_read(self, wamid: str) -> None:
-        """Mark an inbound message as read. Same errors as `send`."""
-        status, body = await self._post(render_mark_read(wamid))
+    async def mark_read(self, wamid: str, *, typing: bool = False) -> None:
+        """Mark an inbound message as read, and with `typing` show the typing indicator.
+        Same errors as `send`."""
+        status, body = await self._post(render_mark_read(wamid, typing=typing))
         if not 200 <= status < 300:
             raise error_from_response(status, body)
 

@@ -31,9 +31,13 @@ def render_message(
     return {**_envelope(phone, user_id), **_content(message)}
 
 
-def render_mark_read(wamid: str) -> JsonObject:
-    """The body that marks an inbound message as read (blue ticks)."""
-    return {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+def render_mark_read(wamid: str, *, typing: bool = False) -> JsonObject:
+    """The body that marks an inbound message as read (blue ticks) and, with `typing`, shows
+    the customer the typing indicator until our reply arrives (or 25 seconds pass)."""
+    body: JsonObject = {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}
+    if typing:
+        body["typing_indicator"] = {"type": "text"}
+    return body
 
 
 def _envelope(phone: str | None, user_id: str | None) -> JsonObject:

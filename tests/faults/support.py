@@ -24,7 +24,7 @@ TABLES = ("customers", "events", "orders", "order_status_history", "outbox", "jo
 class FlakyGraph(FakeGraph):
     """Answers 500 (code 131000) with probability `error_rate`, 429 (code 130429) with
     `rate_limit_rate`, and waits `latency` seconds before every answer. Only accepted messages
-    are recorded in `sent`, in the order they were accepted."""
+    are recorded in `sent`, in the order they were accepted; read receipts in `reads`."""
 
     error_rate: float = 0.0
     rate_limit_rate: float = 0.0
@@ -37,10 +37,15 @@ class FlakyGraph(FakeGraph):
         self._rng = random.Random(self.seed)  # noqa: S311 - fault injection, not secrets
 
     async def _messages(self, request: web.Request) -> web.Response:
-        self.attempts += 1
         body = await request.json()
         if self.latency:
             await asyncio.sleep(self.latency)
+        if body.get("status") == "read":
+            # Read receipts are slow here too, but draw no faults: the faults stay where they
+            # were for the replies (their failures are tests/whatsapp/test_read_receipts.py's).
+            self.reads.append(body)
+            return web.json_response({"success": True})
+        self.attempts += 1
         draw = self._rng.random()
         if draw < self.error_rate:
             self.failures["500"] += 1

@@ -92,6 +92,7 @@ WORST_CASE = {
     "date": "22/11/2026",
     "status": "S" * 60,
     "count": "1000",
+    "left": "1000000000",  # MAX_STOCK
     "max": "1000",
     "min": "10",
     "minutes": "259200",

@@ -187,7 +187,17 @@ async def test_order_and_pay_in_the_browser(
     await page.screenshot(path=str(screenshot))
     assert screenshot.stat().st_size > 10_000  # a rendered chat, not a blank page
 
+    # The bot marked the customer's messages read: blue ticks.
+    await page.locator(".row[data-sender=customer][data-status=read]").first.wait_for()
+
     orders = await browser.new_page()
     await orders.goto(f"{shop_url}/sandbox/orders")
     await orders.locator(".pill-paid").first.wait_for()
+    stock = await browser.new_page()
+    await stock.goto(f"{shop_url}/sandbox/stock")
+    harvest = stock.locator("tr[data-product=darjeeling-first-flush-100]")
+    await harvest.locator("input[name=count]").first.fill("0")
+    await harvest.get_by_role("button", name="Set").click()
+    await stock.get_by_text("0 in stock, 0 for sale").wait_for()
+    await stock.locator(".pill-sold_out").first.wait_for()
     assert blocked == []

@@ -279,6 +279,29 @@ async def test_mark_as_read_turns_ticks_blue(
     assert item.status == "read"
 
 
+async def test_the_typing_indicator_shows_typing_until_the_reply(
+    client: TestClient[Any, Any], settings: Settings, state: SandboxState
+) -> None:
+    item = state.hub.add(
+        TO, wamid="wamid.in2", sender="customer", at=0, message={}, status="delivered"
+    )
+    read = {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": "wamid.in2",
+        "typing_indicator": {"type": "text"},
+    }
+    response = await client.post(graph_path(settings), json=read, headers=auth_header(settings))
+    assert response.status == 200
+    assert (item.status, item.typing) == ("read", True)
+    assert item.to_json()["typing"] is True
+
+    wrong = {**read, "typing_indicator": {"type": "audio"}}
+    refused = await client.post(graph_path(settings), json=wrong, headers=auth_header(settings))
+    assert refused.status == 400
+    assert (await refused.json())["error"]["code"] == 131009
+
+
 @pytest.mark.parametrize(
     ("knob", "status", "code"), [("error_rate", 500, 131000), ("rate_limit_rate", 429, 130429)]
 )

@@ -139,3 +139,48 @@ async def test_ship_and_refund_from_the_command_line_show_in_the_sandbox_chat(
     assert await orders("refund", order_id, "--amount", "100", "--reason", "late") == 0
     refunded = await customer.until("refunded", seen)  # after the stand-in's refund.processed
     assert "₹100.00" in text_of(refunded)
+
+
+async def test_stock_set_on_the_stock_page_shows_sold_out_in_the_chat(
+    sandbox: aiohttp.ClientSession,
+) -> None:
+    harvest = "darjeeling-first-flush-100"  # config.toml counts it, from 12
+    page = await (await sandbox.get("/sandbox/stock")).text()
+    assert harvest in page
+    assert "sold out" not in page
+
+    async with sandbox.post(
+        "/sandbox/stock", data={"product_id": harvest, "count": "0", "action": "set"}
+    ) as response:
+        assert response.status == 200  # after the redirect back to the page
+        page = await response.text()
+    assert f"{harvest}: 0 in stock, 0 for sale" in page
+    assert "sold out" in page
+
+    customer = Customer(sandbox)
+    welcome = await customer.say("hi", "welcome")
+    categories = await customer.tap(button_ids(welcome), "Browse", "category")
+    products = await customer.pick(row_ids(categories), "Tea", "pick a product")
+    assert "Sold out · ₹549.00 · Darjeeling First Flush 100 g" in text_of(products)
+    await customer.pick(row_ids(products), "Darjeeling", "is sold out")
+
+    async with sandbox.post(
+        "/sandbox/stock", data={"product_id": harvest, "count": "-1", "action": "add"}
+    ) as response:
+        assert "Not changed" in await response.text()
+
+
+async def test_the_chat_shows_blue_ticks_and_typing_on_the_customers_message(
+    sandbox: aiohttp.ClientSession,
+) -> None:
+    customer = Customer(sandbox)
+    await customer.say("hi", "welcome")
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        async with sandbox.get(f"/sandbox/api/customers/{PHONE}/messages") as response:
+            items = (await response.json())["items"]
+        [hello] = [item for item in items if item["sender"] == "customer"]
+        if hello["status"] == "read" and hello["typing"]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the customer's message is {hello['status']}, typing={hello['typing']}")

@@ -73,7 +73,8 @@ _recycled: list[str] = []  # migrated databases emptied after their test, ready 
 _created: list[str] = []
 SHOP_TABLES = (
     "customers, events, orders, order_status_history, outbox, jobs, shop_meta, "
-    "merchant_alerts, refunds, reminders"  # every table
+    "merchant_alerts, refunds, reminders, stock, stock_holds, admin_login_attempts, "
+    "admin_form_uses"  # every table
 )
 
 

@@ -55,6 +55,10 @@ class FakeGraph:
     sent: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
     script: deque[Canned] = field(default_factory=deque)
+    # Read receipts (`"status": "read"` bodies) are kept apart from messages, with their own
+    # canned answers: they are best-effort calls beside the replies.
+    reads: list[dict[str, Any]] = field(default_factory=list)
+    read_script: deque[Canned] = field(default_factory=deque)
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def app(self) -> web.Application:
@@ -63,10 +67,12 @@ class FakeGraph:
         return app
 
     async def _messages(self, request: web.Request) -> web.Response:
-        self.attempts += 1
         assert request.headers.get("Authorization") == f"Bearer {self.token}"
         assert request.match_info["phone_number_id"] == PHONE_NUMBER_ID
         body = await request.json()
+        if body.get("status") == "read":
+            return await self._read(body)
+        self.attempts += 1
         if self.script:
             canned = self.script.popleft()
             await asyncio.sleep(canned.delay)
@@ -84,6 +90,18 @@ class FakeGraph:
 
     def to(self, recipient: str) -> list[dict[str, Any]]:
         return [m for m in self.sent if recipient in (m.get("to"), m.get("recipient"))]
+
+    async def _read(self, body: dict[str, Any]) -> web.Response:
+        self.reads.append(body)
+        if self.read_script:
+            canned = self.read_script.popleft()
+            await asyncio.sleep(canned.delay)
+            return web.json_response(canned.body, status=canned.status)
+        return web.json_response({"success": True})
+
+    def read_ids(self) -> list[str]:
+        """The wamids marked read, in the order the calls came."""
+        return [str(body["message_id"]) for body in self.reads]
 
 
 @dataclass

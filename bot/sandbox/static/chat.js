@@ -269,6 +269,7 @@
       else log.append(row);
     }
     rows.set(item.seq, { item, el: row });
+    showTyping();
     markContinuation(row);
     markContinuation(row.nextElementSibling);
     if (stick) log.scrollTop = log.scrollHeight;
@@ -276,6 +277,28 @@
       showPreview(item);
       scheduleSidebar();
     }
+  }
+
+  // "typing…" under the shop's name, as WhatsApp shows it: from the bot's typing indicator on
+  // the customer's newest message until the bot's next message arrives, or 25 seconds.
+  const TYPING_MS = 25000;
+  const typingSince = new Map(); // wamid -> when this page first saw its typing indicator
+  let typingTimer = null;
+  let subtitle = null;
+
+  function showTyping() {
+    const sub = byId("chat-sub");
+    if (subtitle === null) subtitle = sub.textContent;
+    const newest = [...rows.values()].reduce((a, b) => (b.item.seq > a.item.seq ? b : a), { item: { seq: -1 } }).item;
+    let typing = false;
+    if (newest.sender === "customer" && newest.typing) {
+      if (!typingSince.has(newest.id)) typingSince.set(newest.id, Date.now());
+      typing = Date.now() - typingSince.get(newest.id) < TYPING_MS;
+    }
+    sub.classList.toggle("typing", typing);
+    sub.textContent = typing ? "typing…" : subtitle;
+    clearTimeout(typingTimer);
+    if (typing) typingTimer = setTimeout(showTyping, TYPING_MS);
   }
 
   // The open customer's preview changes at once; the periodic refresh catches up the rest.
@@ -384,7 +407,8 @@
       const info = await (await fetch("/sandbox/api/info")).json();
       byId("shop-name").textContent = info.shop;
       byId("shop-avatar").textContent = (info.shop || "S").slice(0, 1).toUpperCase();
-      byId("chat-sub").textContent = `business account · +${info.display_phone_number} · sandbox`;
+      subtitle = `business account · +${info.display_phone_number} · sandbox`;
+      if (!byId("chat-sub").classList.contains("typing")) byId("chat-sub").textContent = subtitle;
       document.title = `${info.shop} · sandbox chat`;
       if ((info.owners || []).includes(phone)) {
         // OWNER_WHATSAPP: this number gets owner commands (orders, ship, refund…), not the shop.

@@ -1,0 +1,1 @@
+"""The merchant's orders dashboard at /admin (see `routes`)."""

@@ -28,6 +28,7 @@ from bot.outbox import OutboxSender
 from bot.payments.choose import WEBHOOK_PATHS, make_provider
 from bot.payments.paystack import PaystackProvider
 from bot.payments.paystack_jobs import PaystackVerifier
+from bot.payments.reconcile import PaymentReconciler
 from bot.reminders import ReminderScheduler
 from bot.retry import Backoff
 from bot.routes import health, payments_callback, paystack, razorpay, stripe, whatsapp
@@ -203,6 +204,14 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
                 alert_channels=alerts.channel_names,
                 alerts_queued=alerts.poke,
             )
+        reconciler = PaymentReconciler(
+            store=store,
+            provider=provider,
+            clock=clock,
+            on_event=runner.submit,
+            public_base_url=settings.public_base_url,
+        )
+        app[keys.RECONCILER] = reconciler
         app[keys.MERCHANT] = merchant
         app[keys.STOCK] = MerchantStock(store=store, shop=app[keys.SHOP], clock=clock)
         receipts = ReadReceipts(whatsapp_client, enabled=settings.read_receipts)
@@ -223,6 +232,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             worker.start_sweeping()  # several processes share the database: pick up strays
         alerts.start_timer()  # deliveries due now, and each later retry when its time comes
         reminders.start()  # reminders due now (say, during a restart), and each later one
+        reconciler.start()  # orders awaiting payment are asked about even without a webhook
         log.info(
             "workers started",
             mode=settings.mode.value,
@@ -231,9 +241,14 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             jobs_recovered=calls,
             merchant_channels=list(alerts.channel_names),
         )
+        try:
+            await reconciler.log_webhook_warning()
+        except Exception:
+            log.warning("could not read the payment signals", exc_info=True)
         yield
         await reminders.close()  # what is not yet due stays in the database for the next start
         await receipts.close()
+        await reconciler.close()
         await _drain(settings.shutdown_grace_seconds, runner, jobs, outbox)
         # Merchant deliveries last: whatever is unsent stays queued for the next start.
         await alerts.close(1.0)

@@ -10,6 +10,7 @@ from bot.merchant.stock import MerchantStock
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
 from bot.payments.base import PaymentProvider
+from bot.payments.reconcile import PaymentReconciler
 from bot.reminders import ReminderScheduler
 from bot.routes.bodies import WebhookBodies
 from bot.runner import Runner
@@ -31,6 +32,7 @@ JOBS = web.AppKey("jobs", JobRunner)
 ALERTS = web.AppKey("alerts", AlertWorker)
 WEBHOOK_BODIES = web.AppKey("webhook_bodies", WebhookBodies)
 MERCHANT = web.AppKey("merchant", MerchantOrders)
+RECONCILER = web.AppKey("reconciler", PaymentReconciler)
 REMINDERS = web.AppKey("reminders", ReminderScheduler)
 STOCK = web.AppKey("stock", MerchantStock)
 RECEIPTS = web.AppKey("receipts", ReadReceipts)

@@ -135,6 +135,13 @@ class CancelOrder(CallbackData):
     order_id: Reference
 
 
+class PayOnDelivery(CallbackData):
+    """The "Pay on delivery" button ([checkout] cash_on_delivery = true)."""
+
+    prefix = "cod"
+    order_id: Reference
+
+
 class ShowOrders(CallbackData):
     """The customer's recent orders."""
 
@@ -180,6 +187,7 @@ ACTIONS: tuple[type[CallbackData], ...] = (
     EnterNewAddress,
     RedirectToPayment,
     CancelOrder,
+    PayOnDelivery,
     ShowOrders,
     ShowOrder,
     OrderAgain,

@@ -4,9 +4,11 @@
 built in a test from a dict.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -21,7 +23,17 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from flows.catalog_rules import catalog_problems
 from flows.limits import LIST_ROWS_MAX, PAYMENT_LINK_MIN_EXPIRY_MINUTES
-from flows.money import InvalidPrice, parse_rupees
+from flows.money import (
+    DEFAULT_CURRENCY,
+    DEFAULT_LOCALE,
+    InvalidPrice,
+    UnknownCurrency,
+    check_currency,
+    check_locale,
+    exponent,
+    format_money,
+    to_minor,
+)
 from flows.notices import Templates
 from flows.reminders import ReminderRules
 from flows.texts import Texts
@@ -33,8 +45,21 @@ DEFAULT_LANGUAGE = "en"  # the [messages] table; every other language is under `
 BUNDLED_LANGUAGES: Mapping[str, Mapping[str, str]] = {"hi": HINDI}
 
 LanguageCode = Annotated[str, Field(pattern=LANGUAGE_CODE_PATTERN)]
-MAX_PRODUCT_PRICE_PAISE = 50_000_000  # ₹5,00,000: Razorpay's default per-payment ceiling
 MAX_STOCK = 1_000_000_000  # units of one product; anything more is a typo
+
+# The shop's currency while its products are read: a price is written in major units and held
+# in minor units, so reading it needs the currency's exponent (`ShopConfig` sets this around
+# the validation of its products; a product read on its own is in the default currency).
+_PRICE_CURRENCY: ContextVar[str] = ContextVar("price_currency", default=DEFAULT_CURRENCY)
+
+
+@contextmanager
+def prices_in(currency: str) -> Iterator[None]:
+    token = _PRICE_CURRENCY.set(currency)
+    try:
+        yield
+    finally:
+        _PRICE_CURRENCY.reset(token)
 
 
 class _Frozen(BaseModel):
@@ -66,7 +91,7 @@ class ProductText(_Frozen):
 class Product(_Frozen):
     id: Annotated[str, Field(pattern=PRODUCT_ID_PATTERN)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    price: int  # paise; config.toml writes rupees as a string, "249.00"
+    price: int  # minor units of the shop's currency; config.toml writes major units, "249.00"
     category: Annotated[str, Field(min_length=1, max_length=100)]
     description: Annotated[str, Field(max_length=500)] | None = None
     available: bool = True
@@ -87,22 +112,27 @@ class Product(_Frozen):
 
     @field_validator("price", mode="before")
     @classmethod
-    def _rupees_to_paise(cls, value: Any) -> int:
+    def _major_to_minor(cls, value: Any) -> int:
+        currency = _PRICE_CURRENCY.get()
+        example = "249" if exponent(currency) == 0 else "249." + "0" * exponent(currency)
         if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ValueError('write the price as a string of rupees, like "249.00"')
+            raise ValueError(f'write the price as a string of {currency}, like "{example}"')
         if isinstance(value, int):
-            raise ValueError(f'write the price as a string of rupees, like "{value}.00"')
+            written = (
+                str(value) if exponent(currency) == 0 else f"{value}.{'0' * exponent(currency)}"
+            )
+            raise ValueError(f'write the price as a string of {currency}, like "{written}"')
         if value.strip().startswith("-"):
             raise ValueError(f"{value!r} is negative; the price must be more than zero")
         try:
-            paise = parse_rupees(value)
+            minor = to_minor(value, currency)
         except InvalidPrice as exc:
             raise ValueError(str(exc)) from exc
-        if paise <= 0:
+        if minor <= 0:
             raise ValueError("the price must be more than zero")
-        if paise > MAX_PRODUCT_PRICE_PAISE:
-            raise ValueError("the price is above ₹5,00,000, Razorpay's limit for one payment")
-        return paise
+        # The payment provider's own bounds are checked against the whole shop at start and
+        # by check-config (`bot.payments.limits`).
+        return minor
 
     @field_validator("shopify_variant_id", mode="before")
     @classmethod
@@ -124,7 +154,23 @@ class Product(_Frozen):
 
 class ShopInfo(_Frozen):
     name: Annotated[str, Field(min_length=1, max_length=60)]
-    currency: Literal["INR"] = "INR"
+    # ISO 4217; prices are written in its major units and held in its minor units.
+    currency: str = DEFAULT_CURRENCY
+    # How amounts are written for customers (Babel / CLDR): digit grouping, symbol, decimals.
+    locale: str = DEFAULT_LOCALE
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        try:
+            return check_currency(value)
+        except UnknownCurrency as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        return check_locale(value)
 
 
 class CheckoutOptions(_Frozen):
@@ -133,6 +179,42 @@ class CheckoutOptions(_Frozen):
         int, Field(ge=PAYMENT_LINK_MIN_EXPIRY_MINUTES, le=60 * 24 * 180)
     ] = 30
     max_quantity_per_item: Annotated[int, Field(ge=1, le=1000)] = 20
+    # "Pay on delivery" beside "Pay now": the order is confirmed at once, paid in cash.
+    cash_on_delivery: bool = False
+    # The largest order that may be paid on delivery (written in major units, like prices;
+    # held in minor units); none: any amount.
+    cod_max_amount: int | None = None
+
+    @field_validator("cod_max_amount", mode="before")
+    @classmethod
+    def _cod_max_to_minor(cls, value: Any) -> int | None:
+        if value is None:
+            return None
+        currency = _PRICE_CURRENCY.get()
+        if isinstance(value, bool) or not isinstance(value, str):
+            raise ValueError(f'write the amount as a string of {currency}, like "2000"')
+        try:
+            minor = to_minor(value, currency)
+        except InvalidPrice as exc:
+            raise ValueError(str(exc)) from exc
+        if minor <= 0:
+            raise ValueError("must be more than zero (leave it out for no limit)")
+        return minor
+
+    @model_validator(mode="after")
+    def _cod_max_needs_cod(self) -> "CheckoutOptions":
+        if self.cod_max_amount is not None and not self.cash_on_delivery:
+            raise ValueError(
+                "cod_max_amount is set but cash_on_delivery is not true: set "
+                "cash_on_delivery = true to offer pay on delivery, or remove cod_max_amount"
+            )
+        return self
+
+    def cod_allowed(self, total: int) -> bool:
+        """May an order of this total (minor units) be paid on delivery?"""
+        return self.cash_on_delivery and (
+            self.cod_max_amount is None or total <= self.cod_max_amount
+        )
 
 
 class ShopConfig(_Frozen):
@@ -238,7 +320,8 @@ class ShopConfig(_Frozen):
         """
         across = _catalog_rule_errors(data)
         try:
-            config = handler(data)
+            with prices_in(_currency_of(data)):
+                config = handler(data)
         except ValidationError as exc:
             if not across:
                 raise
@@ -252,6 +335,23 @@ class ShopConfig(_Frozen):
     @cached_property
     def catalog(self) -> "Catalog":
         return Catalog(self.products)
+
+    def money(self, minor: int, currency: str | None = None) -> str:
+        """An amount in minor units as the shop's customers read it (the shop's currency
+        unless an order says otherwise), in the shop's locale."""
+        return format_money(minor, currency or self.shop.currency, self.shop.locale)
+
+
+def _currency_of(data: Any) -> str:
+    """The currency the raw config names, if it is one; prices are read in it."""
+    shop = data.get("shop") if isinstance(data, Mapping) else None
+    currency = shop.get("currency") if isinstance(shop, Mapping) else None
+    if isinstance(shop, ShopInfo):
+        currency = shop.currency
+    try:
+        return check_currency(currency) if isinstance(currency, str) else DEFAULT_CURRENCY
+    except UnknownCurrency:
+        return DEFAULT_CURRENCY  # the currency's own error is reported; read prices as usual
 
 
 def _catalog_rule_errors(data: Any) -> list[InitErrorDetails]:

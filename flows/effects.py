@@ -44,6 +44,14 @@ class AttachPaymentLink(_Effect):
     link: PaymentLink
 
 
+class ChooseCashOnDelivery(_Effect):
+    """The customer chose to pay in cash on delivery: the order is confirmed, payment due."""
+
+    kind: Literal["choose_cash_on_delivery"] = "choose_cash_on_delivery"
+    order_id: str
+    at: int  # Unix seconds
+
+
 class SetOrderStatus(_Effect):
     """Move an order out of `pending_payment`. Storage applies it only to a pending order, so
     a late expiry can never undo a payment."""
@@ -69,6 +77,7 @@ Effect = Annotated[
     | CancelPaymentLink
     | AttachPaymentLink
     | SetOrderStatus
+    | ChooseCashOnDelivery
     | SetLanguage,
     Field(discriminator="kind"),
 ]

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flows.money import format_inr
+from flows.money import format_money
 from flows.orders import FulfilmentStatus, Order, OrderStatus
 
 _S = OrderStatus
@@ -47,6 +47,7 @@ class PaymentStatus(StrEnum):
     """What the merchant and the customer see of the money, refunds included."""
 
     AWAITING = "awaiting"
+    COD_DUE = "cod_due"  # confirmed for cash on delivery: the merchant collects, then marks it
     PAID = "paid"
     PARTLY_REFUNDED = "partly_refunded"
     REFUNDED = "refunded"
@@ -65,6 +66,8 @@ _FROM_ORDER_STATUS = {
 
 
 def payment_status(order: Order) -> PaymentStatus:
+    if order.status is _S.PENDING_PAYMENT and order.cash_on_delivery:
+        return PaymentStatus.COD_DUE
     if order.status is _S.PAID and order.refunded_total > 0:
         if order.refunded_total >= order.total:
             return PaymentStatus.REFUNDED
@@ -102,16 +105,36 @@ def _fulfilment_move(order: Order, target: FulfilmentStatus) -> Ruling:
     return _DO
 
 
+def _confirmed(order: Order) -> bool:
+    """Paid, or confirmed for payment on delivery: the goods may go out."""
+    return order.status is _S.PAID or payment_status(order) is PaymentStatus.COD_DUE
+
+
 def may_ship(order: Order) -> Ruling:
-    if order.status is not _S.PAID:
+    if not _confirmed(order):
         return _refused(f"order {order.id} is not paid ({payment_status(order).value})")
     return _fulfilment_move(order, _F.SHIPPED)
 
 
 def may_deliver(order: Order) -> Ruling:
-    if order.status is not _S.PAID:
+    """Delivering a cash-on-delivery order also marks it paid: the cash came at the door."""
+    if not _confirmed(order):
         return _refused(f"order {order.id} is not paid ({payment_status(order).value})")
     return _fulfilment_move(order, _F.DELIVERED)
+
+
+def may_mark_paid(order: Order) -> Ruling:
+    """The merchant collected the cash of a cash-on-delivery order."""
+    if order.status is _S.PAID:
+        return Ruling(Verdict.ALREADY, f"order {order.id} is already paid")
+    if payment_status(order) is not PaymentStatus.COD_DUE:
+        return _refused(
+            f"order {order.id} is not a cash-on-delivery order awaiting its cash "
+            f"({payment_status(order).value}): online payments are confirmed by the provider"
+        )
+    if order.fulfilment is _F.CANCELLED:
+        return _refused(f"order {order.id} is cancelled")
+    return _DO
 
 
 def may_cancel(order: Order, refund_requested: bool) -> Ruling:
@@ -143,8 +166,8 @@ def may_refund(order: Order, amount: int) -> Ruling:
     left = refundable(order)
     if amount > left:
         return _refused(
-            f"order {order.id}: {format_inr(amount)} is more than what is left to refund "
-            f"({format_inr(left)})"
+            f"order {order.id}: {format_money(amount, order.currency)} is more than what is "
+            f"left to refund ({format_money(left, order.currency)})"
         )
     return _DO
 

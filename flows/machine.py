@@ -19,6 +19,7 @@ from flows.catalog import Product, ShopConfig
 from flows.effects import (
     AttachPaymentLink,
     CancelPaymentLink,
+    ChooseCashOnDelivery,
     CreatePaymentLink,
     Effect,
     PlaceOrder,
@@ -48,7 +49,6 @@ from flows.events import (
 from flows.lifecycle import window_open
 from flows.limits import PAYMENT_LINK_MIN_AMOUNT
 from flows.messages import OutgoingMessage, SendCtaUrl, SendTemplate
-from flows.money import format_inr
 from flows.orders import Order, OrderLine, OrderStatus, PaymentLink
 from flows.reminders import (
     CancelReminders,
@@ -234,6 +234,8 @@ def _on_action(
             return _redirect_to_payment(conversation, context, order_id)
         case cb.CancelOrder(order_id=order_id):
             return _cancel_order(conversation, context, order_id)
+        case cb.PayOnDelivery(order_id=order_id):
+            return _pay_on_delivery(conversation, context, order_id)
         case cb.ShowOrders():
             return _show_orders(conversation, context)
         case cb.ShowOrder(order_id=order_id):
@@ -560,7 +562,7 @@ def _checked_cart(
 
 
 def _too_small(conversation: Conversation, context: StepContext) -> Decision:
-    minimum = format_inr(PAYMENT_LINK_MIN_AMOUNT)
+    minimum = context.config.money(PAYMENT_LINK_MIN_AMOUNT)
     text = context.config.messages.amount_too_small.format(minimum=minimum)
     return _say(_settled(conversation), text)
 
@@ -654,8 +656,11 @@ def _new_order(context: StepContext, lines: tuple[OrderLine, ...], address: str 
 
 
 def _open_order(context: StepContext) -> Order | None:
+    """The customer's order awaiting online payment (a cash-on-delivery one is confirmed)."""
     order = context.open_order
     if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
+        return None
+    if order.cash_on_delivery:
         return None
     return order if order.customer_key == context.customer.key else None
 
@@ -681,7 +686,7 @@ def _same_order(order: Order, lines: tuple[OrderLine, ...], address: str | None)
 
 def _cancel_effects(order: Order, now: int, reason: str) -> list[Effect]:
     effects: list[Effect] = []
-    if order.link is not None:
+    if order.link is not None and not order.cash_on_delivery:  # a COD order's is cancelled
         effects.append(CancelPaymentLink(order_id=order.id, link_id=order.link.id))
     effects.append(
         SetOrderStatus(order_id=order.id, status=OrderStatus.CANCELLED, at=now, reason=reason)
@@ -711,6 +716,8 @@ def _cancel_open_order(conversation: Conversation, context: StepContext, order: 
 
 def _cancel_order(conversation: Conversation, context: StepContext, order_id: str) -> Decision:
     order = _known_order(context, order_id)
+    if order is not None and order.cash_on_delivery and order.fulfilment.is_underway:
+        return _order_not_open(conversation, context, order_id, order)  # on its way already
     if order is not None and order.status is OrderStatus.PENDING_PAYMENT:
         return _cancel_open_order(conversation, context, order)
     return _order_not_open(conversation, context, order_id, order)
@@ -722,6 +729,9 @@ def _order_not_open(
     texts = context.config.messages
     if order is not None and order.status is OrderStatus.PAID:
         return _say(conversation, texts.already_paid.format(order_id=order_id))
+    if order is not None and order.status is OrderStatus.PENDING_PAYMENT and order.cash_on_delivery:
+        total = context.config.money(order.total, order.currency)
+        return _say(conversation, texts.cod_already.format(order_id=order_id, total=total))
     if order is not None and order.status is OrderStatus.FLAGGED:
         return _say(conversation, texts.payment_checking.format(order_id=order_id))
     text = texts.order_not_open.format(order_id=order_id)
@@ -733,7 +743,7 @@ def _redirect_to_payment(
 ) -> Decision:
     texts = context.config.messages
     order = _known_order(context, order_id)
-    if order is None or order.status is not OrderStatus.PENDING_PAYMENT:
+    if order is None or order.status is not OrderStatus.PENDING_PAYMENT or order.cash_on_delivery:
         return _order_not_open(conversation, context, order_id, order)
     if order.link is None:
         return _say(conversation, texts.link_on_the_way.format(order_id=order.id))
@@ -741,6 +751,31 @@ def _redirect_to_payment(
         text = texts.link_expired.format(order_id=order.id)
         return _reply(conversation, views.offer_checkout(text, texts.button_new_link))
     return _reply(conversation, *views.payment_link(context.config, order, order.link.url))
+
+
+def _pay_on_delivery(conversation: Conversation, context: StepContext, order_id: str) -> Decision:
+    """The customer chose to pay in cash when the goods arrive: confirm the order at once
+    (payment due), cancel its payment link, and tell the merchant to pack it."""
+    config = context.config
+    texts = config.messages
+    order = _known_order(context, order_id)
+    if order is None or order.status is not OrderStatus.PENDING_PAYMENT or order.cash_on_delivery:
+        return _order_not_open(conversation, context, order_id, order)
+    if not config.checkout.cash_on_delivery:
+        return _reply(conversation, views.retry_payment(texts.cod_not_offered, texts, order.id))
+    if not config.checkout.cod_allowed(order.total):
+        maximum = config.checkout.cod_max_amount or 0
+        text = texts.cod_refused_over_max.format(
+            max=config.money(maximum, order.currency),
+            order_id=order.id,
+            total=config.money(order.total, order.currency),
+        )
+        return _reply(conversation, views.retry_payment(text, texts, order.id))
+    effects: list[Effect] = [ChooseCashOnDelivery(order_id=order.id, at=context.now)]
+    if order.link is not None:
+        effects.append(CancelPaymentLink(order_id=order.id, link_id=order.link.id))
+    emptied = conversation.model_copy(update={"cart": (), "phase": Idle()})
+    return _reply(emptied, views.cod_confirmation(config, order), effects=effects)
 
 
 # --- the customer's own orders ---------------------------------------------------------------
@@ -785,8 +820,8 @@ def _order_again(conversation: Conversation, context: StepContext, order_id: str
             changed.append(
                 texts.reorder_price_changed.format(
                     product=product.name,
-                    price=format_inr(product.price),
-                    old_price=format_inr(line.unit_price),
+                    price=config.money(product.price),
+                    old_price=config.money(line.unit_price, order.currency),
                 )
             )
     gone = [texts.reorder_left_out.format(products=", ".join(left_out))] if left_out else []
@@ -830,7 +865,8 @@ def _link_created(
     conversation: Conversation, context: StepContext, event: PaymentLinkCreated, order: Order
 ) -> Decision:
     cancel_new_link = CancelPaymentLink(order_id=order.id, link_id=event.link_id)
-    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED) or order.cash_on_delivery:
+        # Nobody will pay this link: the order ended, or is paid in cash on delivery.
         return _reply(conversation, effects=[cancel_new_link])
     if order.status is not OrderStatus.PENDING_PAYMENT:
         return _unchanged(conversation)
@@ -890,7 +926,7 @@ def _link_ended(
 ) -> Decision:
     if order.status is not OrderStatus.PENDING_PAYMENT or order.link is None:
         return _unchanged(conversation)
-    if order.link.id != link_id:
+    if order.link.id != link_id or order.cash_on_delivery:  # we cancelled it: cash instead
         return _unchanged(conversation)
     texts = context.config.messages
     template = texts.link_expired if status is OrderStatus.EXPIRED else texts.link_cancelled
@@ -904,7 +940,7 @@ def _link_ended(
 def _payment_failed(
     conversation: Conversation, context: StepContext, event: PaymentFailed, order: Order
 ) -> Decision:
-    if order.status is not OrderStatus.PENDING_PAYMENT:
+    if order.status is not OrderStatus.PENDING_PAYMENT or order.cash_on_delivery:
         return _unchanged(conversation)
     texts = context.config.messages
     parts = [texts.payment_failed.format(order_id=order.id)]
@@ -953,7 +989,10 @@ def referenced_order_id(event: Event) -> str | None:
     if isinstance(event, ButtonPressed | ListRowPicked):
         packed = event.button_id if isinstance(event, ButtonPressed) else event.row_id
         action = cb.parse(packed)
-        if isinstance(action, cb.RedirectToPayment | cb.CancelOrder | cb.ShowOrder | cb.OrderAgain):
+        if isinstance(
+            action,
+            cb.RedirectToPayment | cb.CancelOrder | cb.PayOnDelivery | cb.ShowOrder | cb.OrderAgain,
+        ):
             return action.order_id
         return None
     return getattr(event, "order_id", None)
@@ -1083,6 +1122,8 @@ def _payment_reminder(
     order = _known_order(context, event.order_id or "")
     if order is None:
         return _reminder_skipped(conversation, event, "the order is not the customer's")
+    if order.cash_on_delivery:
+        return _reminder_skipped(conversation, event, "it is paid in cash on delivery")
     if order.status is OrderStatus.PENDING_PAYMENT:
         current = _open_order(context)
         if current is None or current.id != order.id:
@@ -1116,7 +1157,7 @@ def _link_reminder(
     message = SendTemplate(
         name=template.name,
         language=template.language,
-        body_parameters=(order.id, format_inr(order.total), link.url),
+        body_parameters=(order.id, context.config.money(order.total, order.currency), link.url),
     )
     return _reminder_sent(_reply(conversation, message), event, "template (window closed)")
 

@@ -25,6 +25,8 @@ class MerchantEventType(StrEnum):
     ORDER_DELIVERED = "order.delivered"
     ORDER_CANCELLED = "order.cancelled"
     ORDER_REFUNDED = "order.refunded"
+    # A cash-on-delivery order was confirmed: pack it; the money comes at the door.
+    ORDER_PLACED = "order.placed"
     # A payment that does not match its order (amount, currency, link): a person must look.
     ORDER_FLAGGED = "order.flagged"
     # Paid after the order was cancelled or expired, and refunded automatically (Paystack).
@@ -71,6 +73,7 @@ def event_body(
             "order_id": order.id,
             "status": order.status.value,
             "payment_status": payment_status(order).value,
+            "payment_method": order.payment_method.value,
             "fulfilment_status": order.fulfilment.value,
             "currency": order.currency,
             "total": order.total,
@@ -90,7 +93,9 @@ def event_body(
             },
             "address": order.address,
             "payment": {
-                "provider": payment_provider(order.link.id if order.link else None),
+                "provider": "cash"
+                if order.cash_on_delivery
+                else payment_provider(order.link.id if order.link else None),
                 "link_id": order.link.id if order.link else None,
                 "payment_id": order.payment_id,
             },
@@ -123,15 +128,3 @@ def payment_provider(link_id: str | None) -> str | None:
     if link_id.startswith("cs_"):
         return "stripe"
     return "paystack"
-
-
-def _payment_status(status: OrderStatus) -> str:
-    match status:
-        case OrderStatus.PAID:
-            return "paid"
-        case OrderStatus.FLAGGED:
-            return "flagged"
-        case OrderStatus.PENDING_PAYMENT:
-            return "awaiting"
-        case OrderStatus.EXPIRED | OrderStatus.CANCELLED:
-            return "unpaid"

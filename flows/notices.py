@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from flows.lifecycle import Notice, window_open
 from flows.messages import OutgoingMessage, SendTemplate, SendText
-from flows.money import format_inr
+from flows.money import DEFAULT_LOCALE, format_money
 from flows.orders import Order
 from flows.texts import Texts
 
@@ -59,6 +59,7 @@ class NoticeContext:
     templates: Templates
     last_inbound_at: int | None
     now: int
+    locale: str = DEFAULT_LOCALE  # how amounts are written (the shop's `[shop] locale`)
     # The wording in the shop's other languages, by code (`ShopConfig.languages`).
     translations: Mapping[str, Texts] = field(default_factory=dict)
 
@@ -74,7 +75,8 @@ def customer_notice(
     customer's, for the free-form text (a template is in the language it was approved in)."""
     if window_open(context.last_inbound_at, context.now):
         texts = context.translations.get(language or "", context.texts)
-        return SendText(body=_text(notice, order, texts, amount), preview_url=True)
+        body = _text(notice, order, texts, _money(order, amount, context))
+        return SendText(body=body, preview_url=True)
     template: TemplateRef | None = getattr(context.templates, notice.value)
     if template is None:
         return NotTold(
@@ -83,7 +85,7 @@ def customer_notice(
     return SendTemplate(
         name=template.name,
         language=template.language,
-        body_parameters=_parameters(notice, order, amount),
+        body_parameters=_parameters(notice, order, _money(order, amount, context)),
     )
 
 
@@ -91,7 +93,11 @@ def _tracking(order: Order) -> str | None:
     return order.tracking_url or order.tracking_number
 
 
-def _text(notice: Notice, order: Order, texts: Texts, amount: int) -> str:
+def _money(order: Order, amount: int, context: NoticeContext) -> str:
+    return format_money(amount, order.currency, context.locale)
+
+
+def _text(notice: Notice, order: Order, texts: Texts, amount: str) -> str:
     match notice:
         case Notice.SHIPPED:
             lines = [texts.shipped_notice.format(order_id=order.id)]
@@ -105,14 +111,14 @@ def _text(notice: Notice, order: Order, texts: Texts, amount: int) -> str:
         case Notice.CANCELLED:
             return texts.cancelled_notice.format(order_id=order.id)
         case Notice.REFUNDED:
-            return texts.refunded_notice.format(order_id=order.id, amount=format_inr(amount))
+            return texts.refunded_notice.format(order_id=order.id, amount=amount)
 
 
-def _parameters(notice: Notice, order: Order, amount: int) -> tuple[str, ...]:
+def _parameters(notice: Notice, order: Order, amount: str) -> tuple[str, ...]:
     match notice:
         case Notice.SHIPPED:
             return (order.id, order.courier or "-", _tracking(order) or "-")
         case Notice.REFUNDED:
-            return (order.id, format_inr(amount))
+            return (order.id, amount)
         case Notice.DELIVERED | Notice.CANCELLED:
             return (order.id,)

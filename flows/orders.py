@@ -18,6 +18,15 @@ class OrderStatus(StrEnum):
         return self is not OrderStatus.PENDING_PAYMENT
 
 
+class PaymentMethod(StrEnum):
+    """How the customer pays: online through the provider's link, or in cash when the goods
+    arrive. A cash-on-delivery order stays `pending_payment` until the merchant marks it paid;
+    `flows.lifecycle.payment_status` calls that "cod_due"."""
+
+    LINK = "link"
+    COD = "cod"
+
+
 class FulfilmentStatus(StrEnum):
     """Where the goods are; separate from the payment (see `flows.lifecycle`)."""
 
@@ -25,6 +34,11 @@ class FulfilmentStatus(StrEnum):
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+
+    @property
+    def is_underway(self) -> bool:
+        """Shipped or delivered: the customer can no longer call the order off."""
+        return self in (FulfilmentStatus.SHIPPED, FulfilmentStatus.DELIVERED)
 
 
 class OrderLine(BaseModel):
@@ -71,6 +85,11 @@ class Order(BaseModel):
     refunded_total: int = 0  # paise the provider says it refunded
     refunds_requested_total: int = 0  # paise asked for and not failed: never above `total`
     shopify_order_id: str | None = None  # gid://shopify/Order/… once handed to Shopify
+    payment_method: PaymentMethod = PaymentMethod.LINK
+
+    @property
+    def cash_on_delivery(self) -> bool:
+        return self.payment_method is PaymentMethod.COD
 
     @model_validator(mode="after")
     def _total_matches_lines(self) -> "Order":

@@ -9,16 +9,15 @@ rules, idempotency and customer notices apply:
     ship ID [courier] [tracking]        tracking: a number or a URL
     deliver ID
     cancel ID
-    refund ID [amount]                  in rupees as typed (250, 249.50, ₹1,250); all that is left
-                                        without an amount
+    refund ID [amount]                  in the order's currency as typed (250, 249.50, ₹1,250);
+                                        all that is left without an amount
     help
 
 Anything else is `Help`, with the reason when the command was recognised but malformed.
 """
 
 from dataclasses import dataclass
-
-from flows.money import InvalidPrice, parse_rupees
+from decimal import Decimal, InvalidOperation
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +50,10 @@ class CancelOrder:
 @dataclass(frozen=True, slots=True)
 class RefundOrder:
     order_id: str
-    amount: int | None = None  # minor units; None: all that is left to refund
+    # In major units as typed, symbols and thousands commas taken off ("1250.75"): the edge
+    # converts it exactly with the order's currency (`flows.money.to_minor`), which also
+    # refuses more decimals than that currency has. None: all that is left to refund.
+    amount: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +80,7 @@ HELP_TEXT = "\n".join(
         "ship ID [courier] [tracking]: mark shipped, tell the customer",
         "deliver ID: mark delivered",
         "cancel ID: cancel (a paid order: refund it first)",
-        "refund ID [amount]: refund in rupees, e.g. refund ID 250.50 (all without an amount)",
+        "refund ID [amount]: refund an amount, e.g. refund ID 250.50 (all without an amount)",
         "help: this list",
     )
 )
@@ -134,11 +136,14 @@ def _looks_like_tracking(word: str) -> bool:
 def _refund(order_id: str, rest: list[str]) -> RefundOrder | Help:
     if not rest:
         return RefundOrder(order_id)
+    amount = _plain_amount(rest[0])
+    if not amount or any(ch not in "0123456789." for ch in amount) or amount.count(".") > 1:
+        return _usage("refund", f"{rest[0]!r} is not an amount like 250 or 249.50")
     try:
-        amount = parse_rupees(_plain_amount(rest[0]))
-    except InvalidPrice as error:
-        return _usage("refund", str(error))
-    if amount <= 0:
+        positive = Decimal(amount) > 0
+    except InvalidOperation:  # "." alone: the character check lets it through
+        positive = False
+    if not positive:
         return _usage("refund", "the amount must be more than zero")
     return RefundOrder(order_id, amount)
 

@@ -136,6 +136,25 @@ class Texts(BaseModel):
         "Sorry, we could not create a payment link for order {order_id}. Please try again."
     )
 
+    # --- cash on delivery ([checkout] cash_on_delivery = true) ------------------------------
+    cod_offer: str = "Or pay in cash when it arrives: tap *Pay on delivery*."
+    cod_over_max: str = "Pay on delivery is available for orders up to {max}."
+    cod_confirmed: str = (
+        "✅ Order {order_id} is confirmed. Please pay {total} in cash when it is delivered."
+    )
+    cod_total: str = "*Total to pay on delivery: {total}*"
+    cod_refused_over_max: str = (
+        "Sorry, pay on delivery is available only for orders up to {max}, and order {order_id} "
+        "is {total}. Please pay online with *Pay now*."
+    )
+    cod_not_offered: str = (
+        "Sorry, this shop does not take payment on delivery. Please pay online with *Pay now*."
+    )
+    cod_already: str = (
+        "Order {order_id} is confirmed for payment on delivery. Please pay {total} in cash when "
+        "it arrives."
+    )
+
     # --- reminders (flows/reminders.py) -----------------------------------------------------
     payment_reminder: str = (
         "⏰ A reminder: order {order_id} is still waiting for your payment. "
@@ -173,6 +192,7 @@ class Texts(BaseModel):
     order_tracking_link: str = "Track: {url}"
     order_unknown: str = "Sorry, I can't find that order. Type *orders* to see yours."
     payment_awaiting: str = "awaiting payment"
+    payment_cod_due: str = "pay on delivery"
     payment_paid: str = "paid"
     payment_partly_refunded: str = "partly refunded"
     payment_refunded: str = "refunded"
@@ -203,6 +223,7 @@ class Texts(BaseModel):
     button_new_address: ButtonTitle = "New address"
     button_pay_now: ButtonTitle = "Pay now"
     button_cancel_order: ButtonTitle = "Cancel order"
+    button_pay_on_delivery: ButtonTitle = "Pay on delivery"
     button_new_link: ButtonTitle = "Get a new link"
     button_try_again: ButtonTitle = "Try again"
     button_order_again: ButtonTitle = "Order again"

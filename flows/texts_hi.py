@@ -105,6 +105,19 @@ HINDI: Mapping[str, str] = {
     "refunded_notice": (
         "ऑर्डर {order_id} के लिए {amount} वापस कर दिए गए हैं। यह 5–7 कामकाजी दिनों में आपके खाते में आ जाएगा।"
     ),
+    # --- cash on delivery
+    "cod_offer": "या सामान आने पर नकद दें: *डिलीवरी पर भुगतान* दबाएँ।",
+    "cod_over_max": "डिलीवरी पर भुगतान {max} तक के ऑर्डर के लिए है।",
+    "cod_confirmed": "✅ ऑर्डर {order_id} पक्का हो गया। डिलीवरी के समय {total} नकद दें।",
+    "cod_total": "*डिलीवरी पर देने हैं: {total}*",
+    "cod_refused_over_max": (
+        "माफ़ कीजिए, डिलीवरी पर भुगतान सिर्फ़ {max} तक के ऑर्डर के लिए है, और ऑर्डर {order_id} "
+        "{total} का है। कृपया *अभी भुगतान करें* से ऑनलाइन भुगतान करें।"
+    ),
+    "cod_not_offered": (
+        "माफ़ कीजिए, यह दुकान डिलीवरी पर भुगतान नहीं लेती। कृपया *अभी भुगतान करें* से ऑनलाइन भुगतान करें।"
+    ),
+    "cod_already": ("ऑर्डर {order_id} डिलीवरी पर भुगतान के लिए पक्का है। सामान आने पर {total} नकद दें।"),
     # --- the customer's own orders
     "orders_body": "आपके हाल के ऑर्डर। सामान और ऑर्डर कहाँ है, यह देखने के लिए एक चुनें।",
     "orders_none": "आपका अभी तक कोई ऑर्डर नहीं है।",
@@ -116,6 +129,7 @@ HINDI: Mapping[str, str] = {
     "order_tracking_link": "ट्रैक करें: {url}",
     "order_unknown": "माफ़ कीजिए, यह ऑर्डर नहीं मिला। अपने ऑर्डर देखने के लिए *ऑर्डर* लिखें।",
     "payment_awaiting": "भुगतान बाक़ी",
+    "payment_cod_due": "डिलीवरी पर भुगतान",
     "payment_paid": "भुगतान हो गया",
     "payment_partly_refunded": "कुछ पैसे वापस",
     "payment_refunded": "पैसे वापस",
@@ -143,6 +157,7 @@ HINDI: Mapping[str, str] = {
     "button_use_address": "यही पता सही है",
     "button_new_address": "नया पता",
     "button_pay_now": "अभी भुगतान करें",
+    "button_pay_on_delivery": "डिलीवरी पर भुगतान",
     "button_cancel_order": "ऑर्डर रद्द करें",
     "button_new_link": "नया लिंक लें",
     "button_try_again": "फिर से कोशिश करें",

@@ -17,7 +17,6 @@ from flows.cart import PricedCart, PricedLine
 from flows.catalog import Product, ShopConfig
 from flows.lifecycle import PaymentStatus, payment_status
 from flows.messages import Button, Row, Section, SendButtons, SendCtaUrl, SendList, SendText
-from flows.money import format_inr
 from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus
 from flows.stock import left as stock_left
 from flows.text import ELLIPSIS, shorten
@@ -212,10 +211,10 @@ def categories_page(config: ShopConfig, page_number: int) -> SendList:
     )
 
 
-def product_row(product: Product, left: int | None, texts: Texts) -> Row:
-    parts = [format_inr(product.price)]
+def product_row(config: ShopConfig, product: Product, left: int | None) -> Row:
+    parts = [config.money(product.price)]
     if left == 0:
-        parts.insert(0, texts.sold_out_tag)
+        parts.insert(0, config.messages.sold_out_tag)
     if len(product.name) > limits.LIST_ROW_TITLE_MAX:
         # Shortened names can look alike ("… 250 g", "… 500 g"): the description shows it whole.
         parts.append(product.name)
@@ -236,7 +235,7 @@ def products_page(
         section_title=category,
         items=config.catalog.in_category(category),
         page_number=page_number,
-        item_row=lambda product: product_row(product, stock_left(stock, product), texts),
+        item_row=lambda product: product_row(config, product, stock_left(stock, product)),
         page_action=lambda number: cb.BrowseCategory(category=key, page=number),
         texts=texts,
     )
@@ -246,7 +245,7 @@ def product_details(config: ShopConfig, product: Product, left: int | None) -> S
     """A product and how many to add; `left` (when counted, at least 1) lowers the choices."""
     texts = config.messages
     maximum = config.checkout.max_quantity_per_item
-    parts = [texts.product_details.format(product=product.name, price=format_inr(product.price))]
+    parts = [texts.product_details.format(product=product.name, price=config.money(product.price))]
     if product.description:
         parts.append(product.description)
     if left is not None and left < maximum:
@@ -263,34 +262,37 @@ def product_details(config: ShopConfig, product: Product, left: int | None) -> S
 # --- cart ------------------------------------------------------------------------------------
 
 
-def line_text(texts: Texts, name: str, quantity: int, unit_price: int) -> str:
-    return texts.cart_line.format(
+def line_text(
+    config: ShopConfig, name: str, quantity: int, unit_price: int, currency: str | None = None
+) -> str:
+    return config.messages.cart_line.format(
         quantity=quantity,
         product=name,
-        unit_price=format_inr(unit_price),
-        line_total=format_inr(unit_price * quantity),
+        unit_price=config.money(unit_price, currency),
+        line_total=config.money(unit_price * quantity, currency),
     )
 
 
-def priced_line_text(texts: Texts, line: PricedLine) -> str:
-    return line_text(texts, line.product.name, line.quantity, line.product.price)
+def priced_line_text(config: ShopConfig, line: PricedLine) -> str:
+    return line_text(config, line.product.name, line.quantity, line.product.price)
 
 
-def order_line_text(texts: Texts, line: OrderLine) -> str:
-    return line_text(texts, line.name, line.quantity, line.unit_price)
+def order_line_text(config: ShopConfig, line: OrderLine, currency: str) -> str:
+    return line_text(config, line.name, line.quantity, line.unit_price, currency)
 
 
-def cart_summary(texts: Texts, priced: PricedCart, head: Sequence[str] = ()) -> str:
-    items = [priced_line_text(texts, line) for line in priced.lines]
+def cart_summary(config: ShopConfig, priced: PricedCart, head: Sequence[str] = ()) -> str:
+    texts = config.messages
+    items = [priced_line_text(config, line) for line in priced.lines]
     items += [texts.cart_unavailable_line.format(product=name) for name in priced.unavailable]
-    tail = [texts.cart_total.format(total=format_inr(priced.total))]
+    tail = [texts.cart_total.format(total=config.money(priced.total))]
     return fit_lines([*head, texts.cart_header], items, tail, limits.INTERACTIVE_BODY_MAX, texts)
 
 
 def cart_view(config: ShopConfig, priced: PricedCart, notes: Sequence[str] = ()) -> SendButtons:
     texts = config.messages
     return buttons(
-        cart_summary(texts, priced, head=notes),
+        cart_summary(config, priced, head=notes),
         (cb.Checkout(), texts.button_checkout),
         (cb.PickLineToRemove(), texts.button_remove_item),
         (cb.ClearCart(), texts.button_clear_cart),
@@ -300,7 +302,7 @@ def cart_view(config: ShopConfig, priced: PricedCart, notes: Sequence[str] = ())
 def after_adding(config: ShopConfig, priced: PricedCart, notes: Sequence[str]) -> SendButtons:
     texts = config.messages
     return buttons(
-        cart_summary(texts, priced, head=notes),
+        cart_summary(config, priced, head=notes),
         (cb.Checkout(), texts.button_checkout),
         (cb.BrowseCategories(), texts.button_keep_shopping),
         (cb.ViewCart(), texts.button_view_cart),
@@ -311,7 +313,7 @@ def remove_list(config: ShopConfig, priced: PricedCart, page_number: int) -> Sen
     texts = config.messages
 
     def cart_row(line: PricedLine) -> Row:
-        description = f"{line.quantity} × {format_inr(line.product.price)}"
+        description = f"{line.quantity} × {config.money(line.product.price)}"
         return row(cb.RemoveLine(product_id=line.product.id), line.product.name, description)
 
     return paged_list(
@@ -330,10 +332,11 @@ def remove_list(config: ShopConfig, priced: PricedCart, page_number: int) -> Sen
 
 
 def _order_text(
-    texts: Texts, order: Order, head: str, total_line: str, extra: Sequence[str]
+    config: ShopConfig, order: Order, head: str, total_line: str, extra: Sequence[str]
 ) -> str:
-    items = [order_line_text(texts, line) for line in order.lines]
-    tail = [total_line.format(total=format_inr(order.total))]
+    texts = config.messages
+    items = [order_line_text(config, line, order.currency) for line in order.lines]
+    tail = [total_line.format(total=config.money(order.total, order.currency))]
     if order.address:
         address = shorten(order.address, limits.INTERACTIVE_BODY_MAX // 4)
         tail.append(texts.order_address.format(address=address))
@@ -344,24 +347,27 @@ def _order_text(
 def order_summary(config: ShopConfig, order: Order, expires_at: int, now: int) -> SendButtons:
     texts = config.messages
     minutes = max(1, (expires_at - now) // 60)
+    extra = [texts.link_validity.format(minutes=minutes)]
+    choices: list[tuple[cb.CallbackData, str]] = [
+        (cb.RedirectToPayment(order_id=order.id), texts.button_pay_now)
+    ]
+    checkout = config.checkout
+    if checkout.cod_allowed(order.total):
+        extra.append(texts.cod_offer)
+        choices.append((cb.PayOnDelivery(order_id=order.id), texts.button_pay_on_delivery))
+    elif checkout.cash_on_delivery and checkout.cod_max_amount is not None:
+        extra.append(texts.cod_over_max.format(max=config.money(checkout.cod_max_amount)))
+    choices.append((cb.CancelOrder(order_id=order.id), texts.button_cancel_order))
     text = _order_text(
-        texts,
-        order,
-        texts.order_header.format(order_id=order.id),
-        texts.order_total,
-        [texts.link_validity.format(minutes=minutes)],
+        config, order, texts.order_header.format(order_id=order.id), texts.order_total, extra
     )
-    return buttons(
-        text,
-        (cb.RedirectToPayment(order_id=order.id), texts.button_pay_now),
-        (cb.CancelOrder(order_id=order.id), texts.button_cancel_order),
-    )
+    return buttons(text, *choices)
 
 
 def payment_link(config: ShopConfig, order: Order, url: str) -> tuple[SendCtaUrl | SendText, ...]:
     """The link as a button, and as plain text for phones that do not show the button."""
     texts = config.messages
-    amount = format_inr(order.total)
+    amount = config.money(order.total, order.currency)
     plain = SendText(body=clip(texts.payment_url.format(url=url), limits.TEXT_BODY_MAX))
     if not WEB_URL.match(url):
         return (plain,)
@@ -377,7 +383,15 @@ def payment_link(config: ShopConfig, order: Order, url: str) -> tuple[SendCtaUrl
 def receipt(config: ShopConfig, order: Order) -> SendText:
     texts = config.messages
     head = texts.payment_received.format(order_id=order.id)
-    return text_message(_order_text(texts, order, head, texts.total_paid, ()))
+    return text_message(_order_text(config, order, head, texts.total_paid, ()))
+
+
+def cod_confirmation(config: ShopConfig, order: Order) -> SendText:
+    """The order is confirmed for payment in cash on delivery: what to pay, and for what."""
+    texts = config.messages
+    total = config.money(order.total, order.currency)
+    head = texts.cod_confirmed.format(order_id=order.id, total=total)
+    return text_message(_order_text(config, order, head, texts.cod_total, ()))
 
 
 def retry_payment(text: str, texts: Texts, order_id: str) -> SendButtons:
@@ -391,6 +405,7 @@ SHOP_TIMEZONE = timezone(timedelta(hours=5, minutes=30), "IST")
 
 PAYMENT_STATUS_TEXT = {
     PaymentStatus.AWAITING: "payment_awaiting",
+    PaymentStatus.COD_DUE: "payment_cod_due",
     PaymentStatus.PAID: "payment_paid",
     PaymentStatus.PARTLY_REFUNDED: "payment_partly_refunded",
     PaymentStatus.REFUNDED: "payment_refunded",
@@ -433,7 +448,9 @@ def orders_list(config: ShopConfig, orders: Sequence[Order]) -> SendList:
     texts = config.messages
 
     def order_row(order: Order) -> Row:
-        title = texts.order_row_title.format(date=order_date(order), total=format_inr(order.total))
+        title = texts.order_row_title.format(
+            date=order_date(order), total=config.money(order.total, order.currency)
+        )
         description = texts.order_row_description.format(
             order_id=order.id, status=order_status_text(texts, order)
         )
@@ -464,10 +481,14 @@ def order_detail(config: ShopConfig, order: Order) -> SendButtons:
         extra.append(texts.shipped_tracking.format(tracking=shorten(order.tracking_number, 100)))
     if order.tracking_url:
         extra.append(texts.order_tracking_link.format(url=shorten(order.tracking_url, 300)))
-    text = _order_text(texts, order, head, texts.order_total, extra)
+    text = _order_text(config, order, head, texts.order_total, extra)
     choices: list[tuple[cb.CallbackData, str]] = []
     link = order.link
-    if order.status is OrderStatus.PENDING_PAYMENT and link is not None:
+    if (
+        order.status is OrderStatus.PENDING_PAYMENT
+        and link is not None
+        and not order.cash_on_delivery
+    ):
         choices.append((cb.RedirectToPayment(order_id=order.id), texts.button_pay_now))
     choices.append((cb.OrderAgain(order_id=order.id), texts.button_order_again))
     choices.append((cb.ShowOrders(), texts.button_my_orders))

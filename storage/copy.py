@@ -34,6 +34,7 @@ TABLES = (
     "stock_holds",
     "admin_login_attempts",
     "admin_form_uses",
+    "payment_checks",
 )
 """Every table of the shop, parents before children (the foreign keys hold at each step)."""
 

@@ -14,10 +14,12 @@ from flows.effects import CancelPaymentLink
 from flows.lifecycle import (
     ALLOWED_TRANSITIONS,
     Notice,
+    PaymentStatus,
     Ruling,
     Verdict,
     may_cancel,
     may_deliver,
+    may_mark_paid,
     may_refund,
     may_ship,
     payment_status,
@@ -26,7 +28,7 @@ from flows.lifecycle import (
 )
 from flows.merchant import MerchantEvent, MerchantEventType
 from flows.messages import OutgoingMessage
-from flows.money import format_inr
+from flows.money import format_money
 from flows.notices import NotTold, customer_notice
 from flows.orders import FulfilmentStatus, Order, OrderStatus
 from flows.state import Customer
@@ -123,6 +125,8 @@ def act_on_order(action: MerchantAction) -> Op[ActionResult]:
                 # (a form, a command, a message) says it is the same one.
                 raise ValueError("a refund needs the request_key of the request that asked it")
             return (yield from _refund(found, action, action.amount or 0, action.request_key))
+        case ActionKind.MARK_PAID:
+            return (yield from _mark_paid(found, action))
 
 
 def _not_done(ruling: Ruling, order: Order) -> ActionResult:
@@ -180,11 +184,45 @@ def _deliver(found: _Found, action: MerchantAction) -> Op[ActionResult]:
         return ActionResult(Verdict.ALREADY, f"order {order.id} changed meanwhile", order)
     yield Query(_HISTORY, (order.id, "delivered", action.at, action.reason, action.by))
     delivered = order.model_copy(update={"fulfilment": _F.DELIVERED, "delivered_at": action.at})
+    message = f"order {order.id} delivered"
+    # The courier hands over the goods and takes the cash: one step for the merchant.
+    cash_due = payment_status(order) is PaymentStatus.COD_DUE
+    if cash_due and (yield from _collect_cash(order, action)):
+        delivered = delivered.model_copy(update={"status": OrderStatus.PAID, "paid_at": action.at})
+        message += f" and paid ({format_money(order.total, order.currency)} in cash)"
     outbox = yield from _tell(found, delivered, Notice.DELIVERED, action.notice_context, action.at)
     alerts = yield from _alert(MerchantEventType.ORDER_DELIVERED, order.id, action)
-    return ActionResult(
-        Verdict.DO, f"order {order.id} delivered", delivered, outbox, alert_ids=alerts
+    return ActionResult(Verdict.DO, message, delivered, outbox, alert_ids=alerts)
+
+
+_COLLECT_CASH = (
+    "UPDATE orders SET status = 'paid', paid_at = ?, status_reason = ?, updated_at = ? "
+    "WHERE id = ? AND status = 'pending_payment' AND payment_method = 'cod' RETURNING id"
+)
+
+
+def _collect_cash(order: Order, action: MerchantAction) -> Op[bool]:
+    reason = (
+        action.reason
+        if action.kind is ActionKind.MARK_PAID and action.reason
+        else ("cash collected on delivery")
     )
+    moved = yield Query(_COLLECT_CASH, (action.at, reason, action.at, order.id))
+    if moved:
+        yield Query(_HISTORY, (order.id, "paid", action.at, reason, action.by))
+    return bool(moved)
+
+
+def _mark_paid(found: _Found, action: MerchantAction) -> Op[ActionResult]:
+    order = found.order
+    ruling = may_mark_paid(order)
+    if ruling.verdict is not Verdict.DO:
+        return _not_done(ruling, order)
+    if not (yield from _collect_cash(order, action)):
+        return ActionResult(Verdict.ALREADY, f"order {order.id} changed meanwhile", order)
+    paid = order.model_copy(update={"status": OrderStatus.PAID, "paid_at": action.at})
+    total = format_money(order.total, order.currency)
+    return ActionResult(Verdict.DO, f"order {order.id} paid: {total} in cash", paid)
 
 
 def _cancel(found: _Found, action: MerchantAction) -> Op[ActionResult]:
@@ -203,7 +241,9 @@ def _cancel(found: _Found, action: MerchantAction) -> Op[ActionResult]:
     if order.status is OrderStatus.PENDING_PAYMENT:
         yield Query(_CANCEL_PAYMENT, (reason, action.at, order.id, *_CANCEL_PAYMENT_SOURCES))
         update["status"] = OrderStatus.CANCELLED
-        if order.link is not None:  # the existing cancel job: the customer cannot pay it
+        if order.link is not None and not order.cash_on_delivery:
+            # The existing cancel job: the customer cannot pay it. (A cash-on-delivery
+            # order's link was cancelled when the customer chose to pay in cash.)
             cancel = CancelPaymentLink(order_id=order.id, link_id=order.link.id)
             job_ids.append(
                 (yield from _insert_job(cancel.kind, order, cancel.model_dump_json(), action.at))
@@ -273,7 +313,13 @@ def _refund(
     refund_id = int(rows[0]["id"])
     yield Query(
         _HISTORY,
-        (order.id, "refund requested", action.at, _refund_words(amount, action.reason), action.by),
+        (
+            order.id,
+            "refund requested",
+            action.at,
+            _refund_words(amount, order.currency, action.reason),
+            action.by,
+        ),
     )
     payload = json.dumps(
         {
@@ -290,15 +336,15 @@ def _refund(
     )
     return ActionResult(
         Verdict.DO,
-        f"refund of {format_inr(amount)} for order {order.id} asked for",
+        f"refund of {format_money(amount, order.currency)} for order {order.id} asked for",
         asked,
         (),
         (job_id,),
     )
 
 
-def _refund_words(amount: int, reason: str) -> str:
-    return format_inr(amount) + (f": {reason}" if reason else "")
+def _refund_words(amount: int, currency: str, reason: str) -> str:
+    return format_money(amount, currency) + (f": {reason}" if reason else "")
 
 
 def _insert_job(kind: str, order: Order, payload: str, now: int) -> Op[int]:
@@ -371,14 +417,14 @@ def settle_refund(settlement: RefundSettlement) -> Op[ActionResult]:
         return ActionResult(Verdict.ALREADY, "no pending refund by that id", None)
     order_id, amount = str(rows[0]["order_id"]), int(rows[0]["amount"])
     refund_row_id = int(rows[0]["id"])
+    currencies = yield Query("SELECT currency FROM orders WHERE id = ?", (order_id,))
+    words = format_money(amount, str(currencies[0]["currency"]) if currencies else "INR")
     if settlement.status == "processed":
         yield Query(
             "UPDATE orders SET refunded_total = refunded_total + ?, updated_at = ? WHERE id = ?",
             (amount, settlement.at, order_id),
         )
-        yield Query(
-            _HISTORY, (order_id, "refunded", settlement.at, format_inr(amount), settlement.by)
-        )
+        yield Query(_HISTORY, (order_id, "refunded", settlement.at, words, settlement.by))
     else:
         yield Query(
             "UPDATE orders SET refunds_requested_total = refunds_requested_total - ?, "
@@ -393,9 +439,7 @@ def settle_refund(settlement: RefundSettlement) -> Op[ActionResult]:
     if found is None:  # cannot happen: a refund row names its order by a foreign key
         raise LookupError(f"refund for a missing order {order_id}")
     if settlement.status != "processed":
-        return ActionResult(
-            Verdict.DO, f"refund of {format_inr(amount)} for {order_id} failed", found.order
-        )
+        return ActionResult(Verdict.DO, f"refund of {words} for {order_id} failed", found.order)
     outbox = yield from _tell(
         found, found.order, Notice.REFUNDED, settlement.notice_context, settlement.at, amount
     )
@@ -411,7 +455,7 @@ def settle_refund(settlement: RefundSettlement) -> Op[ActionResult]:
         alerts = yield from ops.notify(event, settlement.alert_channels, settlement.at, amount)
     return ActionResult(
         Verdict.DO,
-        f"refund of {format_inr(amount)} for {order_id} processed",
+        f"refund of {words} for {order_id} processed",
         found.order,
         outbox,
         alert_ids=tuple(alerts),

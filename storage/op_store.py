@@ -17,7 +17,15 @@ from flows.messages import OutgoingMessage
 from flows.orders import Order
 from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
-from storage import admin_ops, lifecycle_ops, ops, payment_ops, reminder_ops, stock_ops
+from storage import (
+    admin_ops,
+    lifecycle_ops,
+    ops,
+    payment_check_ops,
+    payment_ops,
+    reminder_ops,
+    stock_ops,
+)
 from storage.errors import ModeMismatchError
 from storage.query import OpFactory
 from storage.repository import (
@@ -38,6 +46,8 @@ from storage.repository import (
     OrderPage,
     OrderView,
     OutboxMessage,
+    PaymentCheckDue,
+    PaymentSignals,
     Refund,
     RefundSettlement,
     Reminder,
@@ -372,6 +382,33 @@ class OpStore(ABC):
 
     async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
         return await self._write(partial(admin_ops.resend_alert_once, form_token, alert_id, now))
+
+    # --- payment reconciliation ----------------------------------------------------------------
+
+    async def payment_checks_due(
+        self, now: int, first_after: int, limit: int
+    ) -> list[PaymentCheckDue]:
+        return await self._read(
+            partial(payment_check_ops.payment_checks_due, now, first_after, limit)
+        )
+
+    async def record_payment_check(
+        self, order_id: str, state: str, checked_at: int, next_check_at: int | None
+    ) -> None:
+        await self._write_statement(
+            partial(
+                payment_check_ops.record_payment_check, order_id, state, checked_at, next_check_at
+            )
+        )
+
+    async def request_payment_check(self, order_id: str, at: int) -> None:
+        await self._write_statement(partial(payment_check_ops.request_payment_check, order_id, at))
+
+    async def note_payment_signal(self, kind: str, at: int) -> None:
+        await self._write_statement(partial(payment_check_ops.note_payment_signal, kind, at))
+
+    async def payment_signals(self) -> PaymentSignals:
+        return await self._read(payment_check_ops.payment_signals)
 
 
 def _wall_clock() -> int:

@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from flows.effects import (
     AttachPaymentLink,
     CancelPaymentLink,
+    ChooseCashOnDelivery,
     CreatePaymentLink,
     Effect,
     PlaceOrder,
@@ -30,9 +31,16 @@ from flows.effects import (
 )
 from flows.events import Event
 from flows.lifecycle import ALLOWED_TRANSITIONS
-from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, event_body
+from flows.merchant import ORDER_STATUS_EVENTS, MerchantEvent, MerchantEventType, event_body
 from flows.messages import OutgoingMessage
-from flows.orders import FulfilmentStatus, Order, OrderLine, OrderStatus, PaymentLink
+from flows.orders import (
+    FulfilmentStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentLink,
+    PaymentMethod,
+)
 from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
 from storage import reminder_ops, stock_ops
@@ -309,6 +317,13 @@ def _apply_effect(
             if moved and effect.status is OrderStatus.PAID:
                 for kind in step.paid_jobs:
                     paid_job_ids.append((yield from _insert_paid_job(kind, effect, step)))
+        case ChooseCashOnDelivery():
+            if (yield from _choose_cod(effect)) and step.alert_channels:
+                # A new order to pack, not a paid one: the merchant collects the money.
+                event = MerchantEvent(
+                    type=MerchantEventType.ORDER_PLACED, order_id=effect.order_id, at=effect.at
+                )
+                alert_ids.extend((yield from notify(event, step.alert_channels, step.now)))
         case CreatePaymentLink() | CancelPaymentLink():
             return (yield from _insert_job(effect, step))
         case SetLanguage():
@@ -404,6 +419,19 @@ def _insert_paid_job(kind: str, effect: SetOrderStatus, step: Step) -> Op[int]:
     return int(rows[0][0])
 
 
+def _choose_cod(effect: ChooseCashOnDelivery) -> Op[bool]:
+    """Confirm a pending order for payment on delivery; returns whether it changed."""
+    moved = yield Query(
+        "UPDATE orders SET payment_method = 'cod', status_reason = ?, updated_at = ? "
+        "WHERE id = ? AND status = 'pending_payment' AND payment_method = 'link' RETURNING id",
+        ("pay on delivery", effect.at, effect.order_id),
+    )
+    if not moved:
+        return False
+    yield Query(_INSERT_HISTORY, (effect.order_id, "cod_due", effect.at, "pay on delivery chosen"))
+    return True
+
+
 def _insert_job(effect: CreatePaymentLink | CancelPaymentLink, step: Step) -> Op[int]:
     rows = yield Query(
         "INSERT INTO jobs (kind, customer_key, order_id, event_id, payload, created_at) "
@@ -444,13 +472,14 @@ _ORDER_COLUMNS = (
     "id, customer_key, lines, total, currency, address, status, link_id, link_url, "
     "link_expires_at, payment_id, created_at, paid_at, fulfilment_status, courier, "
     "tracking_number, tracking_url, shipped_at, delivered_at, refunded_total, "
-    "refunds_requested_total, shopify_order_id"
+    "refunds_requested_total, payment_method, shopify_order_id"
 )
 
 
 _OPEN_ORDER_ID = (
     "(SELECT o.id FROM orders o WHERE o.customer_key = customers.key "
-    "AND o.status = 'pending_payment' ORDER BY o.created_at DESC, o.id DESC LIMIT 1) "
+    "AND o.status = 'pending_payment' AND o.payment_method = 'link' "
+    "ORDER BY o.created_at DESC, o.id DESC LIMIT 1) "
     "AS open_order_id"
 )
 _CUSTOMER_COLUMNS = ", ".join(
@@ -582,6 +611,7 @@ def _order(row: Row) -> Order:
         refunded_total=row["refunded_total"],
         refunds_requested_total=row["refunds_requested_total"],
         shopify_order_id=row["shopify_order_id"],
+        payment_method=PaymentMethod(row["payment_method"]),
     )
 
 

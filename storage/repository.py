@@ -151,6 +151,7 @@ class ActionKind(StrEnum):
     DELIVER = "deliver"
     CANCEL = "cancel"
     REFUND = "refund"
+    MARK_PAID = "paid"  # the cash of a cash-on-delivery order was collected
 
 
 NoticeContextFactory = Callable[[int | None], NoticeContext]
@@ -327,6 +328,26 @@ class FormUse(StrEnum):
     DONE = "done"
     ALREADY = "already"  # the same form was submitted before: nothing done again
     UNKNOWN = "unknown"  # the thing it names does not exist
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentCheckDue:
+    """An order awaiting payment that the reconciliation sweep should ask the provider about."""
+
+    order_id: str
+    link_id: str
+    created_at: int
+    link_expires_at: int | None
+    checks: int  # how often it was asked about before
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSignals:
+    """When a signed payment webhook last arrived, and when one of our own checks (the
+    callback's or the sweep's) last confirmed a payment: the sign of a missing webhook."""
+
+    last_webhook_at: int | None
+    last_polled_confirmation_at: int | None
 
 
 class Store(Protocol):
@@ -573,5 +594,26 @@ class Store(Protocol):
 
     async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
         """`resend_alert`, once per form token (a double click queues one delivery)."""
+
+    # --- payment reconciliation ----------------------------------------------------------------
+    async def payment_checks_due(
+        self, now: int, first_after: int, limit: int
+    ) -> list[PaymentCheckDue]:
+        """Orders awaiting payment whose next provider check is due, oldest first: never
+        checked and at least `first_after` seconds old, or scheduled for `now` or earlier."""
+
+    async def record_payment_check(
+        self, order_id: str, state: str, checked_at: int, next_check_at: int | None
+    ) -> None:
+        """Count one check and when to ask next; None: that was the last check."""
+
+    async def request_payment_check(self, order_id: str, at: int) -> None:
+        """Make sure the order is checked by `at` at the latest, even after its last check."""
+
+    async def note_payment_signal(self, kind: str, at: int) -> None:
+        """`kind` "webhook" (a signed payment webhook arrived) or "polled_confirmation" (our
+        own check confirmed a payment the webhook had not)."""
+
+    async def payment_signals(self) -> PaymentSignals: ...
 
     async def close(self) -> None: ...

@@ -170,7 +170,7 @@ def test_shop_settings_and_wording_are_checked_in_the_same_pass(
     text = """
     [shop]
     name = ""
-    currency = "USD"
+    currency = "RUPEES"
     [checkout]
     payment_link_expiry_minutes = 5
     max_quantity_per_item = 0
@@ -187,10 +187,110 @@ def test_shop_settings_and_wording_are_checked_in_the_same_pass(
     assert code == 1
     assert problems == [
         "shop.name: String should have at least 1 character",
-        "shop.currency: Input should be 'INR'",
+        "shop.currency: 'RUPEES' is not a currency code: write the three capital letters of "
+        'ISO 4217, like "INR", "USD" or "JPY"',
         "checkout.payment_link_expiry_minutes: Input should be greater than or equal to 16",
         "checkout.max_quantity_per_item: Input should be greater than or equal to 1",
         "messages.welcome: uses store; allowed: {shop}",
         "messages.button_browse: String should have at most 20 characters",
         "product 'chai', field price: '10.001' has more than 2 decimals",
     ]
+
+
+def test_a_currency_razorpay_does_not_take_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = """
+    [shop]
+    name = "Kissa"
+    currency = "JPY"
+    locale = "ja_JP"
+    [[products]]
+    id = "matcha"
+    name = "Matcha"
+    price = "1500"
+    category = "Tea"
+    """
+    code, problems = check(tmp_path, text.replace("\n    ", "\n"), capsys)
+    assert code == 1
+    assert problems == [
+        "currency 'JPY': Razorpay does not take it (it takes INR); change [shop] currency or "
+        "PAYMENT_PROVIDER"
+    ]
+
+
+def test_prices_are_read_with_the_currency_s_decimals_and_checked_against_razorpay_s_maximum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = """
+    [shop]
+    name = "Kissa"
+    currency = "JPY"
+    locale = "nowhere"
+    [[products]]
+    id = "matcha"
+    name = "Matcha"
+    price = "1500.50"
+    category = "Tea"
+    """
+    code, problems = check(tmp_path, text.replace("\n    ", "\n"), capsys)
+    assert code == 1
+    assert problems == [
+        "shop.locale: 'nowhere' is not a locale Babel knows: write a language and country, like "
+        '"en_IN", "en_US" or "ja_JP"',
+        "product 'matcha', field price: '1500.50' has decimals, but JPY has none",
+    ]
+
+    text = """
+    [shop]
+    name = "Chai Point"
+    [[products]]
+    id = "samovar"
+    name = "Silver Samovar"
+    price = "500000.01"
+    category = "Brewing"
+    """
+    code, problems = check(tmp_path, text.replace("\n    ", "\n"), capsys)
+    assert code == 1
+    assert problems == [
+        "product 'samovar': ₹5,00,000.01 is above ₹5,00,000.00, the most Razorpay takes in one "
+        "payment"
+    ]
+
+
+def test_cash_on_delivery_settings_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = """
+    [shop]
+    name = "Chai Point"
+    [checkout]
+    {checkout}
+    [[products]]
+    id = "chai"
+    name = "Chai"
+    price = "10.00"
+    category = "Tea"
+    """
+    cases = {
+        'cash_on_delivery = true\ncod_max_amount = "2000.001"': [
+            "checkout.cod_max_amount: '2000.001' has more than 2 decimals"
+        ],
+        "cash_on_delivery = true\ncod_max_amount = 2000": [
+            'checkout.cod_max_amount: write the amount as a string of INR, like "2000"'
+        ],
+        'cash_on_delivery = true\ncod_max_amount = "0"': [
+            "checkout.cod_max_amount: must be more than zero (leave it out for no limit)"
+        ],
+        'cod_max_amount = "2000"': [
+            "checkout: cod_max_amount is set but cash_on_delivery is not true: set "
+            "cash_on_delivery = true to offer pay on delivery, or remove cod_max_amount"
+        ],
+    }
+    for checkout, expected in cases.items():
+        text = base.replace("{checkout}", checkout).replace("\n    ", "\n")
+        code, problems = check(tmp_path, text, capsys)
+        assert (code, problems) == (1, expected), checkout
+
+    text = base.replace("{checkout}", 'cash_on_delivery = true\ncod_max_amount = "2000"')
+    assert check(tmp_path, text.replace("\n    ", "\n"), capsys)[0] == 0

@@ -16,9 +16,9 @@ from flows.catalog import ShopConfig
 from flows.orders import FulfilmentStatus
 from tests.conftest import REPO
 from tests.merchant.test_channels import SECRET
-from tests.support.harness import FakeClock, Shop, running_shop, text_of
+from tests.support.harness import FakeClock, Shop, button_ids, running_shop, text_of
 from tests.test_order_lifecycle_end_to_end import paid_order
-from tests.test_shop_end_to_end import ADDRESS, ASHA
+from tests.test_shop_end_to_end import ADDRESS, ASHA, shop_until_pay_now
 
 
 def env_of(shop: Shop) -> dict[str, str]:
@@ -147,3 +147,25 @@ async def test_export_is_a_csv_a_spreadsheet_reads(
                 "tracking": "",
             }
         ]
+
+
+async def test_a_cash_on_delivery_order_is_marked_paid_from_the_command_line(
+    database_url: str, shop_config: ShopConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkout = shop_config.checkout.model_copy(update={"cash_on_delivery": True})
+    config = shop_config.model_copy(update={"checkout": checkout})
+    async with running_shop(database_url, config, clock=now()) as shop:
+        summary = await shop_until_pay_now(shop)
+        order_id = str(shop.razorpay.created[0]["reference_id"])
+        await shop.tap(ASHA, button_ids(summary)["Pay on delivery"])
+        await shop.settle()
+
+        assert await orders(shop, "list", "--status", "cod_due") == 0
+        assert order_id in capsys.readouterr().out
+
+        assert await orders(shop, "paid", order_id, "--reason", "cash at the counter") == 0
+        assert capsys.readouterr().out == f"order {order_id} paid: ₹498.00 in cash\n"
+        assert await orders(shop, "paid", order_id) == 0  # run again: done once
+        assert capsys.readouterr().out.startswith("already done:")
+        history = await shop.app[keys.STORE].order_history(order_id)
+        assert ("paid", "cash at the counter") in [(s, r) for s, _, r in history]

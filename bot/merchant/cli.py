@@ -35,19 +35,21 @@ from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
 from flows.catalog import ShopConfig
 from flows.lifecycle import PaymentStatus, Verdict, payment_status
-from flows.money import InvalidPrice, format_inr, parse_rupees
+from flows.money import InvalidPrice, format_money, to_minor
 from flows.orders import FulfilmentStatus
 from storage.backends import open_store
 from storage.repository import ActionResult, Store
 
-ACTIONS = ("ship", "deliver", "cancel", "refund")
+ACTIONS = ("ship", "deliver", "cancel", "refund", "paid")
 EXIT_REFUSED = 4  # the action is not allowed for this order (or there is no such order)
 STATUSES = [s.value for s in PaymentStatus] + [s.value for s in FulfilmentStatus]
 WORK_SECONDS = 60.0  # how long the command waits for what it queued before leaving it
 
 
 def add_orders_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    orders = commands.add_parser("orders", help="list, ship, deliver, cancel, refund orders")
+    orders = commands.add_parser(
+        "orders", help="list, ship, deliver, cancel, refund orders; mark cash-on-delivery ones paid"
+    )
     actions = orders.add_subparsers(dest="orders_command", required=True)
     listing = actions.add_parser("list", help="newest first")
     _filters(listing)
@@ -57,14 +59,21 @@ def add_orders_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPar
     ship.add_argument("order_id")
     ship.add_argument("--courier")
     ship.add_argument("--tracking", help="a tracking number, or a URL the customer can open")
-    actions.add_parser("deliver", help="mark delivered").add_argument("order_id")
+    actions.add_parser(
+        "deliver", help="mark delivered (a cash-on-delivery order is marked paid too)"
+    ).add_argument("order_id")
+    paid = actions.add_parser("paid", help="mark a cash-on-delivery order paid (cash collected)")
+    paid.add_argument("order_id")
+    paid.add_argument("--reason", default="", help='e.g. "cash collected at the shop"')
     cancel = actions.add_parser("cancel", help="cancel; a paid order needs --refund")
     cancel.add_argument("order_id")
     cancel.add_argument("--refund", action="store_true", help="refund what was paid as well")
     cancel.add_argument("--reason", default="")
     refund = actions.add_parser("refund", help="refund all or part of a paid order")
     refund.add_argument("order_id")
-    refund.add_argument("--amount", help="in rupees, e.g. 12.50 (default: all that is left)")
+    refund.add_argument(
+        "--amount", help="in the shop's currency, e.g. 12.50 (default: all that is left)"
+    )
     refund.add_argument("--reason", default="")
     refund.add_argument(
         "--request-id",
@@ -151,8 +160,9 @@ async def _command(args: argparse.Namespace, orders: MerchantOrders) -> int:
     match args.orders_command:
         case "list":
             for order in await orders.list(args.status, args.search, args.limit):
+                total = format_money(order.total, order.currency)
                 _say(
-                    f"{order.id}  {_when(order.created_at)}  {format_inr(order.total):>12}  "
+                    f"{order.id}  {_when(order.created_at)}  {total:>12}  "
                     f"{payment_status(order).value:<16}{order.fulfilment.value}"
                 )
             return 0
@@ -169,6 +179,8 @@ async def _command(args: argparse.Namespace, orders: MerchantOrders) -> int:
             )
         case "deliver":
             return _report(await orders.deliver(args.order_id, by=by))
+        case "paid":
+            return _report(await orders.mark_paid(args.order_id, by=by, reason=args.reason))
         case "cancel":
             return _report(
                 await orders.cancel(args.order_id, by=by, refund=args.refund, reason=args.reason)
@@ -179,14 +191,14 @@ async def _command(args: argparse.Namespace, orders: MerchantOrders) -> int:
 
 
 async def _refund(orders: MerchantOrders, args: argparse.Namespace, by: str) -> int:
+    details = await orders.show(args.order_id)
+    if details is None:
+        return _report_missing(args.order_id)
     if args.amount is None:
-        details = await orders.show(args.order_id)
-        if details is None:
-            return _report_missing(args.order_id)
         amount = details.order.total - details.order.refunds_requested_total
     else:
         try:
-            amount = parse_rupees(args.amount)
+            amount = to_minor(args.amount, details.order.currency)
         except InvalidPrice as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_REFUSED
@@ -208,10 +220,10 @@ async def _show(orders: MerchantOrders, order_id: str) -> int:
         _say(f"Customer: {customer.name or '-'}  +{customer.phone or '-'}")
     _say(f"Address: {order.address or '-'}")
     for line in order.lines:
-        _say(f"  {line.quantity} x {line.name}  {format_inr(line.total)}")
-    _say(f"Total: {format_inr(order.total)}")
+        _say(f"  {line.quantity} x {line.name}  {format_money(line.total, order.currency)}")
+    _say(f"Total: {format_money(order.total, order.currency)}")
     _say(f"Payment: {payment_status(order).value}  ({order.payment_id or 'no payment id'})")
-    _say(f"Refunded: {format_inr(order.refunded_total)}")
+    _say(f"Refunded: {format_money(order.refunded_total, order.currency)}")
     _say(f"Fulfilment: {order.fulfilment.value}")
     if order.courier or order.tracking_number or order.tracking_url:
         tracking = order.tracking_url or order.tracking_number or "-"
@@ -222,7 +234,7 @@ async def _show(orders: MerchantOrders, order_id: str) -> int:
         _say(f"  {_when(entry.at)}  {entry.status}{who}  {entry.reason}")
     for refund in details.refunds:
         _say(
-            f"Refund #{refund.id}: {format_inr(refund.amount)} {refund.status}"
+            f"Refund #{refund.id}: {format_money(refund.amount, order.currency)} {refund.status}"
             f" ({refund.provider_refund_id or 'not yet at the provider'}) {refund.reason}"
         )
     return 0

@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.logging import get_logger
 from flows.catalog import ShopConfig
 from flows.lifecycle import payment_status
+from flows.money import to_major
 from flows.notices import NoticeContext
 from flows.orders import Order
 from flows.state import Customer
@@ -110,7 +111,14 @@ class MerchantOrders:
         )
 
     async def deliver(self, order_id: str, *, by: str) -> ActionResult:
+        """Mark delivered and tell the customer; a cash-on-delivery order is marked paid too
+        (the cash came at the door)."""
         return await self._act(ActionKind.DELIVER, order_id, by)
+
+    async def mark_paid(self, order_id: str, *, by: str, reason: str = "") -> ActionResult:
+        """The cash of a cash-on-delivery order was collected (online payments are confirmed
+        by the provider, never by hand)."""
+        return await self._act(ActionKind.MARK_PAID, order_id, by, reason=reason)
 
     async def cancel(
         self,
@@ -173,6 +181,7 @@ class MerchantOrders:
             templates=self._shop.templates,
             last_inbound_at=last_inbound_at,
             now=int(self._clock()),
+            locale=self._shop.shop.locale,
             translations=self._shop.languages,
         )
 
@@ -292,7 +301,7 @@ def orders_csv(rows: Sequence[tuple[Order, Customer | None]]) -> str:
                 _cell(customer.phone if customer else ""),
                 _cell(order.address or ""),
                 _cell("; ".join(f"{line.quantity} x {line.name}" for line in order.lines)),
-                f"{order.total // 100}.{order.total % 100:02d}",
+                str(to_major(order.total, order.currency)),
                 order.currency,
                 payment_status(order).value,
                 order.fulfilment.value,

@@ -17,7 +17,7 @@ from bot.merchant.orders import MerchantOrders
 from flows.events import Event, TextReceived
 from flows.lifecycle import PaymentStatus, Verdict, payment_status
 from flows.limits import TEXT_BODY_MAX
-from flows.money import format_inr
+from flows.money import InvalidPrice, format_money, to_minor
 from flows.orders import FulfilmentStatus, Order
 from flows.owner import (
     HELP_TEXT,
@@ -93,14 +93,19 @@ class _Session:
         return _said(result)
 
     async def _refund(
-        self, order_id: str, amount: int | None, by: str, message_id: str
+        self, order_id: str, typed: str | None, by: str, message_id: str
     ) -> ActionResult:
-        if amount is None:  # all that is left; the key below keeps a repeat from doubling it
-            details = await self._orders.show(order_id)
-            if details is not None:  # _known_id found it just now; orders are never deleted
-                amount = details.order.total - details.order.refunds_requested_total
-            else:
-                return ActionResult(Verdict.REFUSED, f"no order {order_id}", None)
+        details = await self._orders.show(order_id)
+        if details is None:  # _known_id found it just now; orders are never deleted
+            return ActionResult(Verdict.REFUSED, f"no order {order_id}", None)
+        order = details.order
+        if typed is None:  # all that is left; the key below keeps a repeat from doubling it
+            amount = order.total - order.refunds_requested_total
+        else:
+            try:
+                amount = to_minor(typed, order.currency)
+            except InvalidPrice as error:
+                return ActionResult(Verdict.REFUSED, str(error), order)
         return await self._orders.refund(
             order_id,
             amount,
@@ -132,9 +137,9 @@ class _Session:
         if details is None:
             return f"No order {typed}. Send: orders"
         order, customer = details.order, details.customer
-        lines = [f"Order {order.id}: {format_inr(order.total)}"]
+        lines = [f"Order {order.id}: {format_money(order.total, order.currency)}"]
         lines += [
-            f"• {line.quantity} × {line.name} ({format_inr(line.unit_price)})"
+            f"• {line.quantity} × {line.name} ({format_money(line.unit_price, order.currency)})"
             for line in order.lines
         ]
         lines.append(f"Payment: {payment_status(order).value}")
@@ -151,7 +156,7 @@ class _Session:
             lines.append(f"Customer: {who}")
         lines.append(f"Address: {order.address or '(none given)'}")
         lines += [
-            f"Refund #{refund.id}: {format_inr(refund.amount)} {refund.status}"
+            f"Refund #{refund.id}: {format_money(refund.amount, order.currency)} {refund.status}"
             for refund in details.refunds
         ]
         if details.history:
@@ -169,7 +174,8 @@ def _line(order: Order) -> str:
     state = (
         "TO SHIP" if _to_ship(order) else f"{payment_status(order).value}/{order.fulfilment.value}"
     )
-    return f"{order.id} {format_inr(order.total)} {items} item{'s' if items != 1 else ''} {state}"
+    total = format_money(order.total, order.currency)
+    return f"{order.id} {total} {items} item{'s' if items != 1 else ''} {state}"
 
 
 def _said(result: ActionResult) -> str:

@@ -13,7 +13,6 @@ kept on our order (`orders.shopify_order_id`).
 
 import asyncio
 import time
-from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -22,6 +21,7 @@ from bot.jobs import JobRunner
 from bot.logging import get_logger
 from bot.retry import Backoff
 from flows.catalog import ShopConfig
+from flows.money import to_major
 from flows.orders import Order
 from flows.state import Customer
 from storage.repository import Job, Store
@@ -55,9 +55,9 @@ def order_tag(order_id: str) -> str:
     return f"{TAG_PREFIX}{order_id}"
 
 
-def _money(paise: int, currency: str) -> dict[str, dict[str, str]]:
-    amount = Decimal(paise).scaleb(-2).quantize(Decimal("0.01"))
-    return {"shopMoney": {"amount": str(amount), "currencyCode": currency}}
+def _money(minor: int, currency: str) -> dict[str, dict[str, str]]:
+    """Shopify's MoneyInput: a decimal string in major units, exact for the currency."""
+    return {"shopMoney": {"amount": str(to_major(minor, currency)), "currencyCode": currency}}
 
 
 def order_input(order: Order, customer: Customer | None, shop: ShopConfig) -> dict[str, Any]:

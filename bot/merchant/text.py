@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from flows.money import format_inr
+from flows.money import UnknownCurrency, format_money
 
 _HEADLINES = {
     "order.paid": "New paid order",
@@ -10,6 +10,7 @@ _HEADLINES = {
     "order.delivered": "Delivered",
     "order.cancelled": "Cancelled",
     "order.refunded": "Refunded",
+    "order.placed": "New order to pack, cash on delivery",
     "order.flagged": "Payment to check (it does not match the order):",
     "order.late_payment_refunded": "Paid after it was cancelled, refunded automatically:",
 }
@@ -23,7 +24,7 @@ def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | No
     lines = [f"{headline} {data['order_id']}: {_money(data)}"]
     refund = data.get("refund") or {}
     if refund.get("amount"):
-        lines.append(f"Refund: {format_inr(int(refund['amount']))}")
+        lines.append(f"Refund: {_amount(int(refund['amount']), data)}")
     tracking = data.get("tracking") or {}
     shipped_with = " ".join(
         str(tracking[part]) for part in ("courier", "number", "url") if tracking.get(part)
@@ -31,7 +32,7 @@ def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | No
     if shipped_with:
         lines.append(f"Tracking: {shipped_with}")
     lines += [
-        f"• {item['quantity']} × {item['name']} ({format_inr(int(item['unit_price']))})"
+        f"• {item['quantity']} × {item['name']} ({_amount(int(item['unit_price']), data)})"
         for item in data.get("items", [])
     ]
     if who:
@@ -40,6 +41,8 @@ def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | No
     payment = data.get("payment") or {}
     if payment.get("payment_id"):
         lines.append(f"Payment: {payment['payment_id']}")
+    if data.get("payment_status") == "cod_due":
+        lines.append(f"Collect {_money(data)} in cash on delivery")
     if dashboard_url:
         lines.append(f"Open: {dashboard_url}")
     return "\n".join(lines)
@@ -54,8 +57,15 @@ def dashboard_link(public_base_url: str | None, order_id: str) -> str | None:
 
 
 def _money(data: dict[str, Any]) -> str:
-    total = int(data["total"])
-    return format_inr(total) if data.get("currency", "INR") == "INR" else f"{total} minor units"
+    return _amount(int(data["total"]), data)
+
+
+def _amount(minor: int, data: dict[str, Any]) -> str:
+    currency = str(data.get("currency", "INR"))
+    try:
+        return format_money(minor, currency)
+    except UnknownCurrency:
+        return f"{minor} minor units of {currency}"
 
 
 def _phone(phone: object) -> str | None:

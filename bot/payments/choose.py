@@ -1,17 +1,17 @@
 """The shop's one payment provider, from PAYMENT_PROVIDER and its credentials."""
 
-from typing import cast
-
 import aiohttp
 from pydantic import SecretStr
 
 from bot.clock import Clock, system_clock
 from bot.payments import paystack, stripe
 from bot.payments.base import PaymentProvider
+from bot.payments.limits import RAZORPAY_LIMITS
 from bot.payments.paystack import PaystackProvider, email_domain_of
 from bot.payments.razorpay import RazorpayProvider
 from bot.payments.stripe import StripeProvider
 from bot.settings import PaymentProviderName, Settings
+from flows.money import format_money
 
 __all__ = ["WEBHOOK_PATHS", "amount_problems", "currency_problem", "make_provider"]
 
@@ -25,6 +25,7 @@ WEBHOOK_PATHS = {
 _CURRENCIES = {
     PaymentProviderName.STRIPE: stripe.CURRENCIES,
     PaymentProviderName.PAYSTACK: paystack.CURRENCIES,
+    PaymentProviderName.RAZORPAY: frozenset(RAZORPAY_LIMITS),
 }
 
 
@@ -48,21 +49,18 @@ def make_provider(
                 email_domain=email_domain_of(settings.public_base_url),
             )
         case PaymentProviderName.RAZORPAY:
-            razorpay = RazorpayProvider(
+            return RazorpayProvider(
                 session,
                 api_base=settings.razorpay_api_base,
                 key_id=settings.razorpay_key_id or "",
                 key_secret=_secret(settings.razorpay_key_secret),
                 webhook_secrets=[s.get_secret_value() for s in settings.razorpay_webhook_secret],
             )
-            # Razorpay's check_payment arrives with the reconciliation work (issue 10's other
-            # half); until it is merged, nothing on this branch calls it for Razorpay.
-            return cast(PaymentProvider, razorpay)
 
 
 def currency_problem(provider: PaymentProviderName, currency: str) -> str | None:
     """Why the shop's currency cannot be charged with `provider`; None when it can.
-    Razorpay's currencies and limits are checked with the shop's money settings."""
+    Razorpay takes INR (`bot.payments.limits`)."""
     accepted = _CURRENCIES.get(provider)
     if accepted is None or currency.upper() in accepted:
         return None
@@ -77,8 +75,10 @@ def amount_problems(
     provider: PaymentProviderName, currency: str, prices: dict[str, int]
 ) -> list[str]:
     """Products (id -> price in minor units) the provider could not charge for on their own:
-    below Stripe's minimum charge for the currency, or above its eight-digit maximum. Razorpay's
-    limits are checked with the shop's money settings; Paystack publishes none we could check."""
+    below Stripe's minimum charge for the currency, or above its eight-digit maximum; above
+    Razorpay's per-payment ceiling. Paystack publishes none we could check."""
+    if provider is PaymentProviderName.RAZORPAY:
+        return _razorpay_amount_problems(currency, prices)
     if provider is not PaymentProviderName.STRIPE:
         return []
     least = stripe.MINIMUM_CHARGE.get(currency.upper(), 0)
@@ -95,6 +95,18 @@ def amount_problems(
                 f"maximum of {stripe.MAXIMUM_AMOUNT} for one payment"
             )
     return problems
+
+
+def _razorpay_amount_problems(currency: str, prices: dict[str, int]) -> list[str]:
+    limits = RAZORPAY_LIMITS.get(currency.upper())
+    if limits is None:
+        return []  # the currency itself is the problem (currency_problem)
+    return [
+        f"product {product_id!r}: {format_money(price, currency)} is above "
+        f"{format_money(limits.maximum, currency)}, the most Razorpay takes in one payment"
+        for product_id, price in prices.items()
+        if price > limits.maximum
+    ]
 
 
 def _secret(value: SecretStr | None) -> str:

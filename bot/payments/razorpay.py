@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated, Any, Final, Generic, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -22,6 +22,7 @@ from bot.payments.base import (
     CreatedLink,
     LinkRequest,
     MalformedPaymentWebhook,
+    PaymentCheck,
     PaymentProviderError,
     ProviderRefund,
     ProviderRejected,
@@ -152,6 +153,25 @@ class _ApiLink(_Link):
     short_url: Annotated[str, Field(min_length=1)]
 
 
+class _LinkPayment(_Wire):
+    """One entry of a fetched link's `payments`: a payment made through it."""
+
+    payment_id: str
+    amount: int = 0
+    status: str = ""
+    created_at: int = 0
+
+
+def _as_list(value: object) -> object:
+    return [] if value is None else value  # `payments` is null until someone pays
+
+
+class _FetchedLink(_Link):
+    """A link as GET /payment_links/{id} returns it, with the payments made through it."""
+
+    payments: Annotated[list[_LinkPayment], BeforeValidator(_as_list)] = []
+
+
 class _LinkList(_Wire):
     payment_links: list[_ApiLink] = []
 
@@ -228,6 +248,17 @@ class RazorpayProvider:
         return ProviderRefund(
             refund_id=refund.id, status=refund.status or "pending", raw=json.dumps(data)
         )
+
+    async def check_payment(self, link_id: str, order_id: str) -> PaymentCheck:
+        path = f"/payment_links/{quote(link_id, safe='')}"
+        data = await self._call("GET", path, "fetch payment link")
+        link = _read(_FetchedLink, data, "fetch payment link")
+        if link.id != link_id or (link.reference_id and link.reference_id != order_id):
+            raise ProviderRejected(
+                f"Razorpay link {link_id} belongs to {link.reference_id!r}, not order {order_id!r}",
+                code="LINK_MISMATCH",
+            )
+        return _check_of(link, order_id)
 
     async def _existing_link(self, request: LinkRequest) -> CreatedLink:
         data = await self._call(
@@ -408,6 +439,32 @@ def _created(link: _Link, request: LinkRequest) -> CreatedLink:
         url=link.short_url,
         expires_at=link.expire_by or request.expire_by,
         status=link.status,
+    )
+
+
+_CHECK_STATES: Final[Mapping[str, Literal["pending", "paid", "expired", "cancelled"]]] = {
+    "created": "pending",
+    # Never for our links (accept_partial is false); not paid in full is not paid.
+    "partially_paid": "pending",
+    "paid": "paid",
+    "expired": "expired",
+    "cancelled": "cancelled",
+}
+
+
+def _check_of(link: _FetchedLink, order_id: str) -> PaymentCheck:
+    state = _CHECK_STATES.get(link.status)
+    if state is None:
+        raise ProviderUnavailable(f"Razorpay link {link.id} has an unknown status {link.status!r}")
+    captured = [payment for payment in link.payments if payment.status == "captured"]
+    latest = max(captured, key=lambda payment: payment.created_at) if captured else None
+    return PaymentCheck(
+        order_id=order_id,
+        link_id=link.id,
+        state=state,
+        payment_id=latest.payment_id if latest else None,
+        amount_paid=link.amount_paid,
+        currency=link.currency,
     )
 
 

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from bot.keys import STORE
+from bot.keys import RECONCILER, STORE
 from bot.logging import get_logger
 
 log = get_logger(__name__)
@@ -15,6 +15,7 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await store.ping()
         dead_letters = await store.dead_letters(DEAD_LETTERS_SHOWN)
+        payments_warning = await request.app[RECONCILER].webhook_warning()
     except Exception as error:
         # The process keeps serving: webhooks answer 500 (the providers retry) and the
         # workers resume from the database once it is back.
@@ -25,4 +26,9 @@ async def healthz(request: web.Request) -> web.Response:
         # Still healthy (the shop works), but something needs the merchant's eye.
         body["set_aside"] = len(dead_letters)
         body["set_aside_hint"] = "python -m bot set-aside lists them"
+    if payments_warning is not None:
+        # Payments are still confirmed (by polling), so the shop is healthy; the merchant
+        # should fix the webhook all the same: confirmations come minutes late without it.
+        # The sweep logs it too, once per polled confirmation.
+        body["payments_warning"] = payments_warning
     return web.json_response(body)

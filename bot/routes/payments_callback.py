@@ -1,7 +1,9 @@
-"""Razorpay's browser redirect after paying: a courtesy page, never a payment confirmation.
+"""The customer's browser coming back from the payment page.
 
-Fulfilment follows the signed webhook only; this page checks the redirect's signature so it
-never tells a customer "received" for a forged URL.
+The redirect's signature is checked, and then it only names the order: what became of the
+payment is asked of the provider's API there and then (`PaymentReconciler.check`), so a paid
+order is confirmed at once even if the provider's webhook was lost, through the same event a
+webhook would have recorded, once. The page says paid, still processing, or not completed.
 """
 
 import base64
@@ -10,9 +12,11 @@ import html
 
 from aiohttp import hdrs, web
 
-from bot.keys import PAYMENTS, SETTINGS, SHOP
+from bot.keys import PAYMENTS, RECONCILER, SETTINGS, SHOP, STORE
 from bot.logging import get_logger
+from bot.payments.base import PaymentProviderError
 from bot.routes.headers import NO_REFERRER, page_policy
+from flows.orders import OrderStatus
 
 log = get_logger(__name__)
 
@@ -54,7 +58,6 @@ def _page(status: int = 200, **parts: str) -> web.Response:
 
 async def payment_callback(request: web.Request) -> web.Response:
     result = request.app[PAYMENTS].verify_callback(request.query)
-    shop = request.app[SHOP].shop.name
     if result is None:
         log.warning("payment redirect with a missing or bad signature")
         return _page(
@@ -65,22 +68,98 @@ async def payment_callback(request: web.Request) -> web.Response:
             "confirmation on WhatsApp shortly.",
             action=_whatsapp_button(request),
         )
-    log.info(
-        "customer returned from payment page",
-        order_id=result.order_id,
-        link_id=result.link_id,
-        status=result.status,
-    )
-    paid = result.status == "paid"
+    bound = log.bind(order_id=result.order_id, link_id=result.link_id, status=result.status)
+    bound.info("customer returned from payment page")
+    # The redirect only tells us which order to look at; what became of the payment is what
+    # the provider's API says, asked now so a lost webhook does not keep the customer waiting.
+    order = await request.app[STORE].get_order(result.order_id) if result.order_id else None
+    if order is None:
+        bound.warning("payment redirect for an order we do not know")
+        return _answer(request, 404, "unknown", result.order_id)
+    if order.cash_on_delivery and order.status is OrderStatus.PENDING_PAYMENT:
+        return _answer(request, 200, "cod", order.id)  # the customer chose cash meanwhile
+    if order.status in (OrderStatus.PAID, OrderStatus.FLAGGED) or order.link is None:
+        return _answer(request, 200, _SETTLED.get(order.status, "pending"), order.id)
+    reconciler = request.app[RECONCILER]
+    try:
+        if order.status is OrderStatus.PENDING_PAYMENT:
+            # Kept before asking: if we crash or the provider does not answer, the sweep asks
+            # again within a minute.
+            await reconciler.request_check(order.id)
+        check = await reconciler.check(order.id, order.link.id)
+    except PaymentProviderError as error:
+        bound.warning("payment check on return failed; the sweep asks again", error=str(error))
+        return _answer(request, 200, "pending", order.id)
+    except Exception:
+        bound.exception("payment check on return failed")
+        return _answer(request, 200, "pending", order.id)
+    bound.info("payment checked on return", state=check.state)
+    return _answer(request, 200, check.state, order.id)
+
+
+_SETTLED = {OrderStatus.PAID: "paid", OrderStatus.FLAGGED: "checking"}
+
+_ANSWERS = {
+    "paid": (
+        "Payment received",
+        "✅",
+        "Thank you! Your payment for order <b>{order}</b> at {shop} was received. "
+        "Your confirmation arrives on WhatsApp.",
+    ),
+    "pending": (
+        "Payment processing",
+        "⏳",
+        "Your payment for order <b>{order}</b> at {shop} is still being processed. We confirm "
+        "it on WhatsApp as soon as {provider} does; there is no need to pay again.",
+    ),
+    "checking": (
+        "Checking your payment",
+        "🔎",
+        "We received a payment for order <b>{order}</b> at {shop} and are checking it; "
+        "we will write to you on WhatsApp.",
+    ),
+    "failed": (
+        "Payment not completed",
+        "⚠️",
+        "The payment for order <b>{order}</b> did not go through. You can try again from WhatsApp.",
+    ),
+    "expired": (
+        "Payment not completed",
+        "⌛",
+        "The payment link for order <b>{order}</b> has expired unpaid. You can ask for a new "
+        "one on WhatsApp.",
+    ),
+    "cancelled": (
+        "Payment not completed",
+        "⌛",
+        "The payment link for order <b>{order}</b> was cancelled. You can ask for a new one "
+        "on WhatsApp.",
+    ),
+    "cod": (
+        "Pay on delivery",
+        "🚚",
+        "Order <b>{order}</b> at {shop} is confirmed for payment in cash on delivery; there is "
+        "nothing to pay here.",
+    ),
+    "unknown": (
+        "Order not found",
+        "⚠️",
+        "We could not find order <b>{order}</b> at {shop}. If you paid, you will get a "
+        "confirmation on WhatsApp shortly.",
+    ),
+}
+
+
+def _answer(request: web.Request, status: int, state: str, order_id: str) -> web.Response:
+    title, icon, body = _ANSWERS[state]
     return _page(
-        title="Payment received" if paid else "Payment not completed",
-        icon="✅" if paid else "⏳",
-        body=(
-            f"Thank you! Your payment for order <b>{html.escape(result.order_id)}</b> at "
-            f"{html.escape(shop)} was received. Your confirmation arrives on WhatsApp."
-            if paid
-            else f"Order <b>{html.escape(result.order_id)}</b> is not paid yet "
-            f"(status: {html.escape(result.status)}). You can try again from WhatsApp."
+        status,
+        title=title,
+        icon=icon,
+        body=body.format(
+            order=html.escape(order_id),
+            shop=html.escape(request.app[SHOP].shop.name),
+            provider=html.escape(request.app[PAYMENTS].name.capitalize()),
         ),
         action=_whatsapp_button(request),
     )

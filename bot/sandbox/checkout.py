@@ -1,12 +1,13 @@
-"""The sandbox checkout page a payment link's `short_url` opens: Pay, Fail or Let it expire."""
+"""The sandbox checkout page a payment link's `short_url` opens: Pay, Fail, Let it expire, or
+pay with the webhook lost (proving the bot's callback check and its reconciliation sweep)."""
 
 from aiohttp import web
 
 from bot.sandbox.links import Entity, RazorpayError
 from bot.sandbox.pages import STATIC_DIR, esc, render
-from bot.sandbox.razorpay import ACTIONS, perform
+from bot.sandbox.razorpay import ACTIONS, PAYING, perform
 from bot.sandbox.state import SANDBOX, SandboxState, shop_name
-from flows.money import format_inr
+from flows.money import format_money
 
 PAY_PREFIX = "/sandbox/pay"
 
@@ -15,6 +16,12 @@ NOTICES = {
     "failed": ("warn", "Payment failed. The bot was told (payment.failed); you can try again."),
     "expired": ("info", "The link has expired. The bot was told (payment_link.expired)."),
     "undelivered": ("warn", "The bot did not accept the webhook; the sandbox keeps retrying."),
+    "all_lost": (
+        "info",
+        "Paid, and both the webhook and the return to the shop were lost on purpose. The bot's "
+        "reconciliation sweep asks Razorpay about orders awaiting payment (after 1, 2, 5 "
+        "minutes…) and confirms this one on WhatsApp within about two minutes.",
+    ),
 }
 STATUS_TEXT = {
     "paid": "Paid. You can go back to WhatsApp: the shop will confirm your order there.",
@@ -39,12 +46,20 @@ def _actions(link: Entity) -> str:
     base = f"{PAY_PREFIX}/{esc(link['id'])}"
     return (
         f'<form method="post" action="{base}/pay"><button class="btn btn-pay" type="submit">'
-        f"Pay {esc(format_inr(link['amount']))}</button></form>"
+        f"Pay {esc(format_money(link['amount'], link['currency']))}</button></form>"
         '<div class="btn-row">'
         f'<form method="post" action="{base}/fail"><button class="btn btn-ghost" type="submit">'
         "Fail payment</button></form>"
         f'<form method="post" action="{base}/expire"><button class="btn btn-ghost" type="submit">'
         "Let it expire</button></form></div>"
+        '<div class="btn-row">'
+        f'<form method="post" action="{base}/pay_webhook_lost">'
+        '<button class="btn btn-ghost" type="submit" title="Pay; Razorpay sends no webhook, '
+        'the bot asks its API when you come back">Webhook lost (pay)</button></form>'
+        f'<form method="post" action="{base}/pay_all_lost">'
+        '<button class="btn btn-ghost" type="submit" title="Pay; no webhook and no return to '
+        "the shop: the bot's sweep finds the payment\">Webhook and return lost (pay)</button>"
+        "</form></div>"
     )
 
 
@@ -66,7 +81,7 @@ async def checkout_page(request: web.Request) -> web.Response:
         "checkout.html",
         shop=shop_name(request.app),
         initial=(shop_name(request.app)[:1] or "S").upper(),
-        amount=format_inr(link["amount"]),
+        amount=format_money(link["amount"], link["currency"]),
         reference=link["reference_id"] or "—",
         description=link["description"] or "—",
         link_id=link["id"],
@@ -87,9 +102,11 @@ async def checkout_action(request: web.Request) -> web.StreamResponse:
     except RazorpayError:
         # Paid, expired or cancelled meanwhile (another tab, the sweeper): show its status.
         raise web.HTTPSeeOther(page) from None
-    if action == "pay":
+    if action == "pay_all_lost":
+        raise web.HTTPSeeOther(f"{page}?m=all_lost")
+    if action in PAYING:
         # Razorpay sends the browser back to the shop's callback with signed parameters, even
-        # when the webhook still has to be redelivered.
+        # when the webhook still has to be redelivered (or never comes).
         raise web.HTTPFound(outcome.redirect or page)
     notice = "failed" if action == "fail" else "expired"
     raise web.HTTPSeeOther(f"{page}?m={notice if outcome.delivery.ok else 'undelivered'}")

@@ -30,7 +30,7 @@ from bot.sandbox.delivery import Delivery, compact_json, post_signed
 from bot.sandbox.pages import esc, render
 from bot.sandbox.state import SANDBOX, SandboxState, shop_name
 from bot.settings import Settings
-from flows.money import format_inr
+from flows.money import format_money
 
 STRIPE_PREFIX = "/sandbox/stripe"
 PAYSTACK_PREFIX = "/sandbox/paystack"
@@ -508,6 +508,7 @@ class _Page:
     description: str
     customer: str
     expires_at: int | None
+    currency: str = "INR"
 
 
 def _stripe_page(gateways: Gateways, key: str) -> _Page:
@@ -526,6 +527,7 @@ def _stripe_page(gateways: Gateways, key: str) -> _Page:
         session["_name"] or "—",
         "—",
         session["expires_at"],
+        str(session["currency"]).upper(),
     )
 
 
@@ -538,7 +540,15 @@ def _paystack_page(gateways: Gateways, key: str) -> _Page:
     if transaction.get("_expired"):
         status = "expired"
     return _Page(
-        "Paystack", key, status, transaction["amount"], reference, "—", transaction["_label"], None
+        "Paystack",
+        key,
+        status,
+        transaction["amount"],
+        reference,
+        "—",
+        transaction["_label"],
+        None,
+        str(transaction["currency"]).upper(),
     )
 
 
@@ -553,7 +563,7 @@ def _actions(prefix: str, page: _Page) -> str:
     base = f"{prefix}/pay/{esc(page.key)}"
     return (
         f'<form method="post" action="{base}/pay"><button class="btn btn-pay" type="submit">'
-        f"Pay {esc(format_inr(page.amount))}</button></form>"
+        f"Pay {esc(format_money(page.amount, page.currency))}</button></form>"
         '<div class="btn-row">'
         f'<form method="post" action="{base}/fail"><button class="btn btn-ghost" type="submit">'
         "Fail payment</button></form>"
@@ -581,7 +591,7 @@ def _render(request: web.Request, prefix: str, page: _Page) -> web.Response:
         shop=shop_name(request.app),
         initial=(shop_name(request.app)[:1] or "S").upper(),
         provider=page.provider,
-        amount=format_inr(page.amount),
+        amount=format_money(page.amount, page.currency),
         reference=page.reference,
         description=page.description,
         customer=page.customer,

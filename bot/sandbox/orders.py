@@ -11,8 +11,9 @@ from bot.sandbox.hub import ChatHub, summary
 from bot.sandbox.merchant import MERCHANT_INBOX, SMTP_STANDIN
 from bot.sandbox.pages import esc, render
 from bot.sandbox.state import SANDBOX, shop_name
-from flows.money import format_inr
-from flows.orders import Order
+from flows.lifecycle import payment_status
+from flows.money import format_money
+from flows.orders import Order, OrderStatus
 
 ORDERS_SHOWN = 50
 MESSAGES_SHOWN = 30
@@ -26,7 +27,7 @@ def _when(at: float) -> str:
 def _lines(order: Order) -> str:
     items = "".join(
         f"<li>{line.quantity} × {esc(line.name)} "
-        f"<span class='when'>{esc(format_inr(line.total))}</span></li>"
+        f"<span class='when'>{esc(format_money(line.total, order.currency))}</span></li>"
         for line in order.lines
     )
     address = ""
@@ -78,6 +79,14 @@ async def _alerts(request: web.Request, order_id: str) -> str:
     return f"<ul>{''.join(items) or '<li>—</li>'}</ul>"
 
 
+def _cod_pill(order: Order) -> str:
+    """Cash on delivery: the money comes at the door ("cod_due"), or came ("cash paid")."""
+    if not order.cash_on_delivery:
+        return ""
+    words = payment_status(order).value if order.status is not OrderStatus.PAID else "cash paid"
+    return f"<span class='pill pill-cod'>cash on delivery · {esc(words)}</span>"
+
+
 async def _order_card(request: web.Request, order: Order) -> str:
     history = await request.app[STORE].order_history(order.id)
     hub = request.app[SANDBOX].hub
@@ -86,7 +95,8 @@ async def _order_card(request: web.Request, order: Order) -> str:
         f"<article class='order' data-order='{esc(order.id)}'><div class='order-head'>"
         f"<span class='order-id'>{esc(order.id)}</span>"
         f"<span class='pill pill-{esc(order.status.value)}'>{esc(order.status.value)}</span>"
-        f"<b>{esc(format_inr(order.total))}</b>"
+        f"{_cod_pill(order)}"
+        f"<b>{esc(format_money(order.total, order.currency))}</b>"
         f"<a href='{chat}'>{esc(order.customer_key)}</a>"
         f"<span class='when'>placed {_when(order.created_at)}</span></div>"
         f"<div class='order-body'><div><h3>Items</h3>{_lines(order)}</div>"

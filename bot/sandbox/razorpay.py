@@ -2,7 +2,9 @@
 
 REST under `/sandbox/razorpay/v1` (Basic auth, Razorpay's error shapes), a JSON control API under
 `/sandbox/razorpay-control` for scripts, and the actions behind the checkout page: pay, fail,
-expire. Every action sends the bot a webhook signed with the webhook secret, as Razorpay does.
+expire. Every action sends the bot a webhook signed with the webhook secret, as Razorpay does,
+except the two that lose it on purpose ("webhook lost"): the payment is made and only the
+bot's callback check or its reconciliation sweep can find it.
 """
 
 import contextlib
@@ -31,8 +33,10 @@ SERVER_ERROR = RazorpayError(
 REDELIVERY_SECONDS = (5.0, 15.0, 60.0, 300.0)  # Razorpay keeps trying for 24 h; a few is plenty
 SWEEP_SECONDS = 5.0
 
-Action = Literal["pay", "fail", "expire"]
-ACTIONS: tuple[Action, ...] = ("pay", "fail", "expire")
+Action = Literal["pay", "fail", "expire", "pay_webhook_lost", "pay_all_lost"]
+ACTIONS: tuple[Action, ...] = ("pay", "fail", "expire", "pay_webhook_lost", "pay_all_lost")
+PAYING: frozenset[Action] = frozenset({"pay", "pay_webhook_lost", "pay_all_lost"})
+LOST = Delivery(False, None, 0, "lost on purpose (sandbox): no webhook was sent")
 
 
 def error_response(error: RazorpayError) -> web.Response:
@@ -108,11 +112,14 @@ async def perform(state: SandboxState, action: Action, link_id: str) -> Outcome:
     """Raises `RazorpayError` when the link is unknown or no longer open."""
     now = int(state.clock())
     redirect = None
-    if action == "pay":
+    if action in PAYING:
         paid = state.links.pay(link_id, now)
         entities = {"payment_link": paid.link, "order": paid.order or {}, "payment": paid.payment}
         event = webhook_event("payment_link.paid", entities, now)
-        redirect = callback_redirect(state, paid.link, paid.payment["id"])
+        if action != "pay_all_lost":  # the customer closed the tab before the redirect
+            redirect = callback_redirect(state, paid.link, paid.payment["id"])
+        if action != "pay":
+            return Outcome(state.links.get(link_id), "", LOST, redirect)
     elif action == "fail":
         failed = state.links.fail(link_id, now)
         event = webhook_event("payment.failed", {"payment": failed.payment}, now)

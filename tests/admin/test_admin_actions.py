@@ -161,7 +161,7 @@ async def test_bad_amounts_are_said_clearly_and_refund_nothing(
     too_much = await merchant.act(order_id, "refund", amount="499")
     await shop.settle()
 
-    assert "write rupees like 250 or 249.50" in unreadable
+    assert "write an amount like 250 or 249.50" in unreadable
     assert "more than what is left to refund" in too_much
     assert refund_calls(shop) == []
     page = await merchant.page(f"/admin/orders/{order_id}")

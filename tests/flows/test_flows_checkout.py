@@ -8,7 +8,7 @@ from flows_support import NOW, Chat, buttons, context, last, link, order, shop
 from flows import callback_data as cb
 from flows.effects import CancelPaymentLink, CreatePaymentLink, PlaceOrder, SetOrderStatus
 from flows.events import LocationReceived
-from flows.orders import FulfilmentStatus, OrderStatus
+from flows.orders import FulfilmentStatus, OrderStatus, PaymentMethod
 from flows.state import AwaitingPayment, CartLine, Conversation, EnteringAddress, Idle
 
 ADDRESS = "12 MG Road, Bengaluru 560001"
@@ -63,6 +63,7 @@ def test_use_this_address_places_the_order() -> None:
         "refunded_total": 0,
         "refunds_requested_total": 0,
         "shopify_order_id": None,
+        "payment_method": PaymentMethod.LINK,
     }
     assert [
         (line.product_id, line.name, line.unit_price, line.quantity) for line in placed.order.lines

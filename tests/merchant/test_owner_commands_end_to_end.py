@@ -125,6 +125,8 @@ async def test_refunds_by_message_are_one_per_message_however_often_delivered(
         assert rest == f"Done: refund of ₹298.00 for order {order_id} asked for"
         too_much = await owner_says(shop, f"refund {order_id} 1", "wamid.r4")
         assert too_much.startswith("No: ")
+        precise = await owner_says(shop, f"refund {order_id} 0.125", "wamid.r5")
+        assert precise == "No: '0.125' has more than 2 decimals"  # INR: paise, exactly
         assert [call["amount"] for call in refund_calls(shop)] == [10_000, 10_000, 29_800]
 
 
@@ -133,8 +135,8 @@ async def test_anything_else_gets_help_and_the_shop_still_serves_customers(
 ) -> None:
     async with running_shop(database_url, shop_config, extra_env=ENV) as shop:
         assert await owner_says(shop, "hi", "wamid.h1") == HELP_TEXT
-        bad = await owner_says(shop, "refund ORD-1 12.345", "wamid.h2")
-        assert bad.startswith("'12.345' has more than 2 decimals (usage: refund ID [amount])")
+        bad = await owner_says(shop, "refund ORD-1 12.3.4", "wamid.h2")
+        assert bad.startswith("'12.3.4' is not an amount like 250 or 249.50 (usage: refund ID")
         missing = await owner_says(shop, "ship ORD-NOPE", "wamid.h3")
         assert missing == "No order ORD-NOPE. Send: orders"
         image = {"type": "image", "image": {"id": "media1", "mime_type": "image/jpeg"}}

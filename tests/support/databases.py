@@ -74,7 +74,7 @@ _created: list[str] = []
 SHOP_TABLES = (
     "customers, events, orders, order_status_history, outbox, jobs, shop_meta, "
     "merchant_alerts, refunds, reminders, stock, stock_holds, admin_login_attempts, "
-    "admin_form_uses"  # every table
+    "admin_form_uses, payment_checks"  # every table
 )
 
 

@@ -113,6 +113,7 @@ class FakeRazorpay:
     script: deque[Canned] = field(default_factory=deque)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)  # by idempotency key
     refund_script: deque[Canned] = field(default_factory=deque)
+    fetch_script: deque[Canned] = field(default_factory=deque)  # answers to GET one link
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10_000))
 
     def app(self) -> web.Application:
@@ -182,6 +183,11 @@ class FakeRazorpay:
         return web.json_response({"count": len(links), "payment_links": links})
 
     async def _fetch(self, request: web.Request) -> web.Response:
+        self.requests.append(("GET", f"/payment_links/{request.match_info['id']}", None))
+        canned = self.fetch_script.popleft() if self.fetch_script else None
+        if canned:
+            await asyncio.sleep(canned.delay)
+            return web.json_response(canned.body, status=canned.status)
         link = self.links.get(request.match_info["id"])
         if link is None:
             return web.json_response(
@@ -274,7 +280,7 @@ class FakeRazorpay:
         """A `payment_link.paid` body for a link this fake issued, shaped like the fixture."""
         link = self.links[link_id]
         paid = link["amount"] if amount_paid is None else amount_paid
-        link["status"] = "paid"
+        self.pay(link_id, amount_paid=paid, currency=currency, payment_id=payment_id)
         body = {
             "entity": "event",
             "account_id": "acc_Fake",
@@ -314,6 +320,32 @@ class FakeRazorpay:
             "created_at": 1760000500,
         }
         return json.dumps(body, separators=(",", ":")).encode()
+
+    def pay(
+        self,
+        link_id: str,
+        *,
+        amount_paid: int | None = None,
+        currency: str | None = None,
+        payment_id: str = "pay_Fake000000001",
+    ) -> None:
+        """The customer pays through the link: what GET /payment_links/{id} then answers (a
+        webhook may or may not follow: see `paid_webhook`)."""
+        link = self.links[link_id]
+        paid = link["amount"] if amount_paid is None else amount_paid
+        link["status"] = "paid"
+        link["amount_paid"] = paid
+        if currency:
+            link["currency"] = currency
+        link["payments"] = [
+            {
+                "amount": paid,
+                "created_at": 1760000490,
+                "method": "upi",
+                "payment_id": payment_id,
+                "status": "captured",
+            }
+        ]
 
     def failed_webhook(
         self, link_id: str, *, payment_id: str = "pay_Failed0000001", created_at: int = 1760000450

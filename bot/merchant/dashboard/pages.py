@@ -22,7 +22,7 @@ from flows.lifecycle import (
     refundable,
 )
 from flows.messages import OutgoingMessage, SendCtaUrl, SendTemplate, SendText
-from flows.money import format_inr
+from flows.money import format_money, to_major
 from flows.orders import Order, OrderStatus
 from flows.state import Customer
 from storage.repository import (
@@ -203,7 +203,7 @@ def _order_row(order: Order, customer: Customer | None, now: int) -> str:
         f"<td data-label='Placed'>{esc(when(order.created_at))}</td>"
         f"<td data-label='Customer'>{esc(name)}<br><span class='muted'>{esc(phone)}</span></td>"
         f"<td data-label='Items'>{esc(items_text(order))}</td>"
-        f"<td data-label='Total' class='num'>{esc(format_inr(order.total))}</td>"
+        f"<td data-label='Total' class='num'>{esc(_money(order, order.total))}</td>"
         f"<td data-label='Payment'>{_pill('pay', payment_status(order).value)}</td>"
         f"<td data-label='Fulfilment'>{_pill('ful', order.fulfilment.value)}</td>"
         f"<td data-label='Age'>{esc(age(order.created_at, now))}</td></tr>"
@@ -304,8 +304,10 @@ def _actions(frame: Frame, order: Order, tokens: Iterator[str]) -> str:
                 f"{base}/refund",
                 frame,
                 next(tokens),
-                f"<label>Amount in ₹ (up to {esc(format_inr(left))}; empty: all of it) "
-                f"<input name='amount' inputmode='decimal' placeholder='{left / 100:.2f}'>"
+                f"<label>Amount in {esc(order.currency)} (up to {esc(_money(order, left))}; "
+                "empty: all of it) "
+                f"<input name='amount' inputmode='decimal' "
+                f"placeholder='{to_major(left, order.currency)}'>"
                 "</label><label>Reason <input name='reason' maxlength='200' "
                 "placeholder='e.g. out of stock'></label>",
                 "Refund",
@@ -339,9 +341,9 @@ def _actions(frame: Frame, order: Order, tokens: Iterator[str]) -> str:
                 next(tokens),
                 "<input type='hidden' name='refund' value='1'>"
                 f"<p class='muted'>The order is paid: cancelling it refunds "
-                f"{esc(format_inr(left))}.</p><label>Reason <input name='reason' "
+                f"{esc(_money(order, left))}.</p><label>Reason <input name='reason' "
                 "maxlength='200'></label>",
-                f"Cancel and refund {format_inr(left)}",
+                f"Cancel and refund {_money(order, left)}",
                 "danger",
             )
         )
@@ -361,15 +363,15 @@ def order_page(frame: Frame, data: OrderData, tokens: Iterator[str], now: int) -
     paid = payment_status(order)
     lines = "".join(
         f"<tr><td>{esc(line.name)}</td><td class='num'>{line.quantity}</td>"
-        f"<td class='num'>{esc(format_inr(line.unit_price))}</td>"
-        f"<td class='num'>{esc(format_inr(line.total))}</td></tr>"
+        f"<td class='num'>{esc(_money(order, line.unit_price))}</td>"
+        f"<td class='num'>{esc(_money(order, line.total))}</td></tr>"
         for line in order.lines
     )
-    amounts = [("Total", esc(format_inr(order.total)))]
+    amounts = [("Total", esc(_money(order, order.total)))]
     if order.refunds_requested_total:
-        amounts.append(("Refunds asked for", esc(format_inr(order.refunds_requested_total))))
+        amounts.append(("Refunds asked for", esc(_money(order, order.refunds_requested_total))))
     if order.refunded_total or paid in (PaymentStatus.PARTLY_REFUNDED, PaymentStatus.REFUNDED):
-        amounts.append(("Refunded", esc(format_inr(order.refunded_total))))
+        amounts.append(("Refunded", esc(_money(order, order.refunded_total))))
     items = (
         "<table class='items'><thead><tr><th>Item</th><th>Qty</th><th>Price</th><th>Total</th>"
         f"</tr></thead><tbody>{lines}</tbody></table>{_definition(amounts)}"
@@ -411,7 +413,7 @@ def order_page(frame: Frame, data: OrderData, tokens: Iterator[str], now: int) -
         [
             (
                 when(r.requested_at),
-                format_inr(r.amount),
+                format_money(r.amount, data.order.currency),
                 r.status + (f": {r.failure}" if r.failure else ""),
                 r.reason,
                 r.provider_refund_id or "—",
@@ -435,7 +437,7 @@ def order_page(frame: Frame, data: OrderData, tokens: Iterator[str], now: int) -
     )
     head = (
         f"<div class='order-head'><h1>{esc(order.id)}</h1>{_pill('pay', paid.value)}"
-        f"{_pill('ful', order.fulfilment.value)}<b>{esc(format_inr(order.total))}</b>"
+        f"{_pill('ful', order.fulfilment.value)}<b>{esc(_money(order, order.total))}</b>"
         f"<span class='muted'>placed {esc(when(order.created_at))}, "
         f"{esc(age(order.created_at, now))} ago</span></div>"
     )
@@ -490,3 +492,8 @@ def _table(headings: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -
         "<tr>" + "".join(f"<td>{esc(cell)}</td>" for cell in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _money(order: Order, minor: int) -> str:
+    """An amount of this order in its own currency, as the CLI and the customer show it."""
+    return format_money(minor, order.currency)

@@ -15,9 +15,9 @@ import datetime as dt
 import json
 import re
 import secrets
+import unicodedata
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import quote
 
@@ -41,6 +41,7 @@ from bot.merchant.dashboard.session import Dashboard, Session, Signer
 from bot.merchant.orders import MerchantOrders
 from bot.settings import Mode, Settings
 from flows.lifecycle import Verdict, refundable
+from flows.money import InvalidPrice, exponent, to_minor
 from storage.repository import ActionResult, FormUse, LoginAttempt, OrderView
 
 log = get_logger(__name__)
@@ -68,7 +69,6 @@ FAILURES_IN_ALL = 100
 Form = MultiDictProxy[str | bytes | bytearray | FileField]
 
 _FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_AMOUNT = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -424,16 +424,16 @@ def _form_token(form: Form) -> str:
     return token
 
 
-def parse_rupees(text: str) -> int:
-    """`249.50`, `₹1,249.5`, `250` → paise."""
-    cleaned = text.replace("₹", "").replace(",", "").replace(" ", "")
-    if not _AMOUNT.match(cleaned):
-        raise _FormError(f"amount: write rupees like 250 or 249.50, not “{text[:20]}”")
+def parse_amount(text: str, currency: str) -> int:
+    """`249.50`, `₹1,249.5`, `250` → minor units of `currency`, exactly (no more decimals than
+    the currency has)."""
+    cleaned = "".join(ch for ch in text if not (ch in ", " or unicodedata.category(ch) == "Sc"))
     try:
-        paise = Decimal(cleaned) * 100
-    except InvalidOperation:  # the pattern above rules it out; kept for a clear message
-        raise _FormError("amount: not a number") from None
-    return int(paise)
+        return to_minor(cleaned, currency)
+    except InvalidPrice:
+        places = exponent(currency)
+        example = "250" if places == 0 else f"250 or 249.{'5' + '0' * (places - 1)}"
+        raise _FormError(f"amount: write an amount like {example}, not “{text[:20]}”") from None
 
 
 def _after(request: web.Request, order_id: str, text: str, error: bool) -> web.HTTPSeeOther:
@@ -514,11 +514,13 @@ async def _refund(request: web.Request, order_id: str, form: Form) -> ActionResu
     reason = _field(form, "reason", 200)
     amount_text = _field(form, "amount", 20)
     merchant = _merchant(request)
-    if amount_text:
-        amount = parse_rupees(amount_text)
+    order = await request.app[keys.STORE].get_order(order_id)
+    if order is None:
+        amount = 0  # the service says the order is unknown
+    elif amount_text:
+        amount = parse_amount(amount_text, order.currency)
     else:
-        order = await request.app[keys.STORE].get_order(order_id)
-        amount = refundable(order) if order is not None else 0
+        amount = refundable(order)
     # The form's one-time token is the refund's key: the same form sent twice refunds once,
     # and a second refund of the same amount (a new form) is a new refund.
     return await merchant.refund(

@@ -17,9 +17,11 @@ from bot.jobs import JobRunner
 from bot.logging import get_logger
 from bot.merchant.dashboard.routes import setup_dashboard
 from bot.merchant.orders import MerchantOrders
+from bot.merchant.owner import OwnerDesk
 from bot.merchant.refunds import RefundCalls
 from bot.merchant.schedule import RetrySchedule
 from bot.merchant.setup import merchant_channels
+from bot.merchant.shopify import SHOPIFY_JOB, ShopifyClient, ShopifyHandoff
 from bot.merchant.stock import MerchantStock, seed_stock
 from bot.merchant.worker import AlertWorker
 from bot.outbox import OutboxSender
@@ -38,7 +40,7 @@ from bot.whatsapp.client import WhatsAppClient
 from bot.whatsapp.receipts import ReadReceipts
 from flows.catalog import ShopConfig
 from storage.backends import open_store
-from storage.repository import DeadLetter, Lane
+from storage.repository import DeadLetter, Lane, Store
 
 log = get_logger(__name__)
 
@@ -165,6 +167,15 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             on_outcome=lambda stored: runner.submit(stored),
             concurrency=settings.worker_concurrency,
         )
+        merchant = MerchantOrders(
+            store=store,
+            shop=app[keys.SHOP],
+            clock=clock,
+            deliver=outbox.submit,
+            perform=jobs.submit,
+            alert_channels=alerts.channel_names,
+            alerts_queued=alerts.poke,
+        )
         runner = Runner(
             store=store,
             shop=app[keys.SHOP],
@@ -175,16 +186,13 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             concurrency=settings.worker_concurrency,
             alert_channels=alerts.channel_names,
             alerts_queued=alerts.poke,
+            owner_desk=OwnerDesk(owners=settings.owner_whatsapp, orders=merchant)
+            if settings.owner_whatsapp
+            else None,
+            paid_jobs=_shopify_handoff(settings, session, store, app[keys.SHOP], jobs),
         )
         # Reminders that come due become events in the customer's lane, like any message.
         reminders = ReminderScheduler(store=store, clock=clock, on_event=runner.submit)
-        merchant = MerchantOrders(
-            store=store,
-            shop=app[keys.SHOP],
-            clock=clock,
-            deliver=outbox.submit,
-            perform=jobs.submit,
-        )
         RefundCalls(store=store, provider=provider, orders=merchant, jobs=jobs, clock=clock)
         if isinstance(provider, PaystackProvider):
             PaystackVerifier(
@@ -261,6 +269,29 @@ async def _drain(grace: float, runner: Runner, jobs: JobRunner, outbox: OutboxSe
         jobs_left=left_jobs,
         messages_left=left_messages,
     )
+
+
+def _shopify_handoff(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    store: Store,
+    shop: ShopConfig,
+    jobs: JobRunner,
+) -> tuple[str, ...]:
+    """With SHOPIFY_STORE and SHOPIFY_ACCESS_TOKEN, paid orders are handed to Shopify: the
+    job kinds a paying step queues (none without)."""
+    api_base = settings.shopify_admin_base
+    if api_base is None:
+        return ()
+    client = ShopifyClient(
+        session,
+        api_base=api_base,
+        access_token=_secret(settings.shopify_access_token),
+        timeout_seconds=settings.http_timeout_seconds,
+    )
+    backoff = Backoff(base=settings.retry_base_seconds, cap=30.0, total=JOB_RETRY_SECONDS)
+    ShopifyHandoff(store=store, client=client, shop=shop, backoff=backoff, jobs=jobs)
+    return (SHOPIFY_JOB,)
 
 
 def _secret(value: SecretStr | None) -> str:

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from bot.clock import Clock, OrderIdFactory
 from bot.keyed import KeyedWorker
 from bot.logging import get_logger
+from bot.merchant.owner import OwnerDesk
 from flows.catalog import ShopConfig
 from flows.effects import CancelPaymentLink, CreatePaymentLink, SetOrderStatus
-from flows.events import Event
+from flows.events import Event, PaymentEvent
 from flows.machine import (
     RECENT_ORDERS_SHOWN,
     Decision,
@@ -59,8 +60,14 @@ class Runner(KeyedWorker[StoredEvent]):
         concurrency: int,
         alert_channels: Sequence[str] = (),
         alerts_queued: Callable[[], None] = lambda: None,
+        owner_desk: OwnerDesk | None = None,
+        paid_jobs: Sequence[str] = (),
     ) -> None:
         self._shop = shop
+        # Messages from the owners' numbers are owner commands, not shopping.
+        self._owner_desk = owner_desk
+        # Hand-offs of a paid order (the Shopify job): queued in the step that paid it.
+        self._paid_jobs = tuple(paid_jobs)
         # A shop that counts no product's stock skips reading the counts on every step.
         self._counts_stock = any(product.stock is not None for product in shop.products)
         # Where the merchant hears about a paid order; queued in the step that paid it.
@@ -141,7 +148,17 @@ class Runner(KeyedWorker[StoredEvent]):
             reminders=snapshot.reminders,
             stock=snapshot.stock,
         )
-        decision = self._decide(snapshot.conversation, event, context, stored.id)
+        desk = self._owner_desk
+        if (
+            desk is not None
+            and customer.phone is not None
+            and self._is_owner_message(event, desk, customer)
+        ):
+            reply = await desk.answer(event, customer.phone)
+            # The owner's conversation with the shop stays where it was; only the reply goes.
+            decision = Decision(state=snapshot.conversation, messages=(SendText(body=reply),))
+        else:
+            decision = self._decide(snapshot.conversation, event, context, stored.id)
         result = await self._store.commit_step(
             event_id=stored.id,
             customer=customer,
@@ -150,12 +167,22 @@ class Runner(KeyedWorker[StoredEvent]):
             effects=decision.effects,
             now=now,
             alert_channels=self._alert_channels,
+            paid_jobs=self._paid_jobs,
             reminders=decision.reminders,
         )
         self._log_decision(stored, customer, decision)
-        self._hand_over(customer, decision, result)
+        self._hand_over(customer, decision, result)  # the customer's messages first
         if result.alert_ids:
             self._alerts_queued()
+        for job_id in result.paid_job_ids:
+            job = await self._store.get_job(job_id)
+            if job is not None:
+                self._perform(job)
+
+    @staticmethod
+    def _is_owner_message(event: Event, desk: OwnerDesk, customer: Customer) -> bool:
+        """A message the owner wrote (a payment for an order the owner placed is not one)."""
+        return not isinstance(event, PaymentEvent) and desk.is_owner(customer.phone)
 
     def _hand_over(self, customer: Customer, decision: Decision, result: StepResult) -> None:
         """After commit: messages to the outbox sender, provider calls to the job worker.

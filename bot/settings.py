@@ -1,6 +1,7 @@
 """Settings from the environment, read once at the entry point (never at import time)."""
 
 import base64
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -39,6 +40,8 @@ PROVIDER_SECRETS: Mapping[PaymentProviderName, tuple[str, ...]] = {
     PaymentProviderName.PAYSTACK: PAYSTACK_SECRETS,
 }
 ALL_PAYMENT_SECRETS = RAZORPAY_SECRETS + STRIPE_SECRETS + PAYSTACK_SECRETS
+
+SHOPIFY_STORE = re.compile(r"[a-z0-9][a-z0-9-]*\.myshopify\.com")
 
 LOOPBACK = "127.0.0.1"
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - a web dyno must listen where the router reaches it
@@ -128,8 +131,15 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str | None = None
     telegram_api_base: str = "https://api.telegram.org"
-    # The shop owners' WhatsApp numbers (digits, comma-separated).
+    # The shop owners' WhatsApp numbers (digits, comma-separated): their messages are owner
+    # commands (bot/merchant/owner.py), and each is a merchant alert channel.
     owner_whatsapp: Annotated[tuple[str, ...], NoDecode] = ()
+    # Optional Shopify hand-off: each paid order becomes a paid Shopify order (orderCreate).
+    shopify_store: str | None = None  # name.myshopify.com
+    shopify_access_token: SecretStr | None = None  # shpat_…, with the write_orders scope
+    # Where the Admin API answers; https://<SHOPIFY_STORE> when unset (tests and the sandbox
+    # point it at a stand-in).
+    shopify_api_base: str | None = None
 
     # The orders dashboard at /admin (README "Dashboard"): off in a live shop without it.
     admin_password: SecretStr | None = None
@@ -194,6 +204,12 @@ class Settings(BaseSettings):
             ),
             ("MERCHANT_EMAIL", self.merchant_email, "SMTP_URL", self.smtp_url),
             (
+                "SHOPIFY_STORE",
+                self.shopify_store,
+                "SHOPIFY_ACCESS_TOKEN",
+                self.shopify_access_token,
+            ),
+            (
                 "TELEGRAM_BOT_TOKEN",
                 self.telegram_bot_token,
                 "TELEGRAM_CHAT_ID",
@@ -213,10 +229,28 @@ class Settings(BaseSettings):
         "paystack_api_base",
         "merchant_webhook_url",
         "telegram_api_base",
+        "shopify_api_base",
     )
     @classmethod
     def _no_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("shopify_store")
+    @classmethod
+    def _myshopify_domain(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        store = value.strip().lower().removeprefix("https://").rstrip("/")
+        if not SHOPIFY_STORE.fullmatch(store):
+            raise ValueError("use the store's myshopify.com name, e.g. asha-teas.myshopify.com")
+        return store
+
+    @property
+    def shopify_admin_base(self) -> str | None:
+        """Where the Admin API answers, or None when the hand-off is off."""
+        if self.shopify_store is None or self.shopify_access_token is None:
+            return None
+        return self.shopify_api_base or f"https://{self.shopify_store}"
 
     @field_validator("admin_password")
     @classmethod

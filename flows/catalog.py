@@ -66,6 +66,9 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+SHOPIFY_VARIANT_GID = "gid://shopify/ProductVariant/"
+
+
 def _single_line(value: str) -> str:
     value = " ".join(value.split())
     if not value:
@@ -92,6 +95,9 @@ class Product(_Frozen):
     category: Annotated[str, Field(min_length=1, max_length=100)]
     description: Annotated[str, Field(max_length=500)] | None = None
     available: bool = True
+    # The Shopify variant this product is (for the optional Shopify hand-off): the number or
+    # gid://shopify/ProductVariant/<number>. Without it the order has a custom line item.
+    shopify_variant_id: str | None = None
     # The starting count when the shop tracks this product's stock; None: not counted.
     stock: Annotated[int, Field(ge=0, le=MAX_STOCK)] | None = None
     translations: dict[LanguageCode, ProductText] = {}
@@ -127,6 +133,18 @@ class Product(_Frozen):
         # The payment provider's own bounds are checked against the whole shop at start and
         # by check-config (`bot.payments.limits`).
         return minor
+
+    @field_validator("shopify_variant_id", mode="before")
+    @classmethod
+    def _variant_gid(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        text = str(value).strip().removeprefix(SHOPIFY_VARIANT_GID)
+        if isinstance(value, bool) or not text.isascii() or not text.isdigit():
+            raise ValueError(
+                f"write the Shopify variant id as its number or as {SHOPIFY_VARIANT_GID}<number>"
+            )
+        return SHOPIFY_VARIANT_GID + text
 
     @field_validator("name", "category")
     @classmethod

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from flows.lifecycle import payment_status
 from flows.orders import Order, OrderStatus
 from flows.state import Customer
 
@@ -20,6 +21,10 @@ class MerchantEventType(StrEnum):
     """Event types as the Standard Webhooks receiver sees them (`type` in the body)."""
 
     ORDER_PAID = "order.paid"
+    ORDER_SHIPPED = "order.shipped"
+    ORDER_DELIVERED = "order.delivered"
+    ORDER_CANCELLED = "order.cancelled"
+    ORDER_REFUNDED = "order.refunded"
     # A cash-on-delivery order was confirmed: pack it; the money comes at the door.
     ORDER_PLACED = "order.placed"
     # A payment that does not match its order (amount, currency, link): a person must look.
@@ -32,7 +37,9 @@ ORDER_STATUS_EVENTS: Mapping[OrderStatus, MerchantEventType] = {
     OrderStatus.PAID: MerchantEventType.ORDER_PAID,
     OrderStatus.FLAGGED: MerchantEventType.ORDER_FLAGGED,
 }
-"""An order moving into one of these statuses tells the merchant: one line per event type."""
+"""An order moving into one of these statuses tells the merchant: one line per event type.
+The merchant's own actions (ship, deliver, cancel) and a processed refund queue theirs where
+storage applies them (`storage.lifecycle_ops`)."""
 
 
 class MerchantEvent(BaseModel):
@@ -52,19 +59,22 @@ class MerchantEvent(BaseModel):
         return f"{self.type.value}:{self.order_id}:{self.occurrence}"
 
 
-def event_body(event: MerchantEvent, order: Order, customer: Customer | None) -> dict[str, Any]:
+def event_body(
+    event: MerchantEvent, order: Order, customer: Customer | None, refund_amount: int | None = None
+) -> dict[str, Any]:
     """The body every channel delivers: `{"type", "timestamp", "data"}` with the order's items,
-    customer, address and payment ids; money in integer minor units."""
-    return {
+    customer, address, payment ids and tracking; money in integer minor units. For
+    `order.refunded`, `data.refund.amount` is this refund and `data.refunded_total` all of
+    them so far."""
+    body: dict[str, Any] = {
         "type": event.type.value,
         "timestamp": datetime.fromtimestamp(event.at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "data": {
             "order_id": order.id,
             "status": order.status.value,
-            "payment_status": _payment_status(order),
+            "payment_status": payment_status(order).value,
             "payment_method": order.payment_method.value,
-            # Fulfilment (shipped, delivered) arrives with the order's life; until then none.
-            "fulfilment_status": "unfulfilled",
+            "fulfilment_status": order.fulfilment.value,
             "currency": order.currency,
             "total": order.total,
             "items": [
@@ -89,9 +99,23 @@ def event_body(event: MerchantEvent, order: Order, customer: Customer | None) ->
                 "link_id": order.link.id if order.link else None,
                 "payment_id": order.payment_id,
             },
-            "tracking": {},
+            "tracking": _tracking(order),
+            "refunded_total": order.refunded_total,
         },
     }
+    if refund_amount is not None:
+        body["data"]["refund"] = {"amount": refund_amount}
+    return body
+
+
+def _tracking(order: Order) -> dict[str, str]:
+    """Courier, tracking number and URL as the merchant gave them; empty until shipped."""
+    fields = {
+        "courier": order.courier,
+        "number": order.tracking_number,
+        "url": order.tracking_url,
+    }
+    return {name: value for name, value in fields.items() if value}
 
 
 def payment_provider(link_id: str | None) -> str | None:
@@ -104,17 +128,3 @@ def payment_provider(link_id: str | None) -> str | None:
     if link_id.startswith("cs_"):
         return "stripe"
     return "paystack"
-
-
-def _payment_status(order: Order) -> str:
-    if order.cash_on_delivery and order.status is OrderStatus.PENDING_PAYMENT:
-        return "cod_due"
-    match order.status:
-        case OrderStatus.PAID:
-            return "paid"
-        case OrderStatus.FLAGGED:
-            return "flagged"
-        case OrderStatus.PENDING_PAYMENT:
-            return "awaiting"
-        case OrderStatus.EXPIRED | OrderStatus.CANCELLED:
-            return "unpaid"

@@ -84,6 +84,7 @@ class Order(BaseModel):
     delivered_at: int | None = None
     refunded_total: int = 0  # paise the provider says it refunded
     refunds_requested_total: int = 0  # paise asked for and not failed: never above `total`
+    shopify_order_id: str | None = None  # gid://shopify/Order/… once handed to Shopify
     payment_method: PaymentMethod = PaymentMethod.LINK
 
     @property

@@ -26,6 +26,7 @@ from flows.lifecycle import (
     refundable,
     sources,
 )
+from flows.merchant import MerchantEvent, MerchantEventType
 from flows.messages import OutgoingMessage
 from flows.money import format_money
 from flows.notices import NotTold, customer_notice
@@ -119,7 +120,11 @@ def act_on_order(action: MerchantAction) -> Op[ActionResult]:
         case ActionKind.CANCEL:
             return (yield from _cancel(found, action))
         case ActionKind.REFUND:
-            return (yield from _refund(found, action, action.amount or 0))
+            if not action.request_key:
+                # Two refunds of the same amount are two refunds unless the caller's request
+                # (a form, a command, a message) says it is the same one.
+                raise ValueError("a refund needs the request_key of the request that asked it")
+            return (yield from _refund(found, action, action.amount or 0, action.request_key))
         case ActionKind.MARK_PAID:
             return (yield from _mark_paid(found, action))
 
@@ -162,7 +167,8 @@ def _ship(found: _Found, action: MerchantAction) -> Op[ActionResult]:
         }
     )
     outbox = yield from _tell(found, shipped, Notice.SHIPPED, action.notice_context, action.at)
-    return ActionResult(Verdict.DO, f"order {order.id} shipped", shipped, outbox)
+    alerts = yield from _alert(MerchantEventType.ORDER_SHIPPED, order.id, action)
+    return ActionResult(Verdict.DO, f"order {order.id} shipped", shipped, outbox, alert_ids=alerts)
 
 
 def _deliver(found: _Found, action: MerchantAction) -> Op[ActionResult]:
@@ -185,7 +191,8 @@ def _deliver(found: _Found, action: MerchantAction) -> Op[ActionResult]:
         delivered = delivered.model_copy(update={"status": OrderStatus.PAID, "paid_at": action.at})
         message += f" and paid ({format_money(order.total, order.currency)} in cash)"
     outbox = yield from _tell(found, delivered, Notice.DELIVERED, action.notice_context, action.at)
-    return ActionResult(Verdict.DO, message, delivered, outbox)
+    alerts = yield from _alert(MerchantEventType.ORDER_DELIVERED, order.id, action)
+    return ActionResult(Verdict.DO, message, delivered, outbox, alert_ids=alerts)
 
 
 _COLLECT_CASH = (
@@ -248,15 +255,32 @@ def _cancel(found: _Found, action: MerchantAction) -> Op[ActionResult]:
     outbox = yield from _tell(found, cancelled, Notice.CANCELLED, action.notice_context, action.at)
     message = f"order {order.id} cancelled"
     if action.refund and refundable(order) > 0:
-        refund = yield from _refund(found, action, refundable(order))
+        # One cancel per order, so one refund per cancel: its key needs no caller's request.
+        key = action.request_key or f"{order.id}:cancel"
+        refund = yield from _refund(found, action, refundable(order), key)
+        # The merchant hears of the cancel with the refund asked for (refunds_requested_total).
+        alerts = yield from _alert(MerchantEventType.ORDER_CANCELLED, order.id, action)
         return ActionResult(
             refund.verdict if refund.verdict is Verdict.REFUSED else Verdict.DO,
             f"{message}; {refund.message}",
             refund.order.model_copy(update=update) if refund.order else cancelled,
             (*outbox, *refund.outbox_ids),
             (*job_ids, *refund.job_ids),
+            alerts,
         )
-    return ActionResult(Verdict.DO, message, cancelled, outbox, tuple(job_ids))
+    alerts = yield from _alert(MerchantEventType.ORDER_CANCELLED, order.id, action)
+    return ActionResult(Verdict.DO, message, cancelled, outbox, tuple(job_ids), alerts)
+
+
+def _alert(
+    event_type: MerchantEventType, order_id: str, action: MerchantAction
+) -> Op[tuple[int, ...]]:
+    """Queue the merchant's deliveries of what this action did, in its transaction. Ship,
+    deliver and cancel each happen once to an order, so the type alone makes the event once."""
+    if not action.alert_channels:
+        return ()
+    event = MerchantEvent(type=event_type, order_id=order_id, at=action.at)
+    return tuple((yield from ops.notify(event, action.alert_channels, action.at)))
 
 
 def provider_key(request_key: str) -> str:
@@ -266,9 +290,10 @@ def provider_key(request_key: str) -> str:
     return hashlib.sha256(request_key.encode()).hexdigest()[:32]
 
 
-def _refund(found: _Found, action: MerchantAction, amount: int) -> Op[ActionResult]:
+def _refund(
+    found: _Found, action: MerchantAction, amount: int, request_key: str
+) -> Op[ActionResult]:
     order = found.order
-    request_key = action.request_key or f"{order.id}:{amount}:{action.reason}"
     key = provider_key(request_key)
     if (yield Query("SELECT id FROM refunds WHERE idempotency_key = ?", (key,))):
         return ActionResult(
@@ -379,7 +404,7 @@ def settle_refund(settlement: RefundSettlement) -> Op[ActionResult]:
     rows = yield Query(
         "UPDATE refunds SET status = ?, settled_at = ?, failure = ?, "  # noqa: S608 -- fixed
         "provider_refund_id = COALESCE(provider_refund_id, ?) "
-        f"WHERE {where} AND status = 'pending' RETURNING order_id, amount",
+        f"WHERE {where} AND status = 'pending' RETURNING id, order_id, amount",
         (
             settlement.status,
             settlement.at,
@@ -391,6 +416,7 @@ def settle_refund(settlement: RefundSettlement) -> Op[ActionResult]:
     if not rows:
         return ActionResult(Verdict.ALREADY, "no pending refund by that id", None)
     order_id, amount = str(rows[0]["order_id"]), int(rows[0]["amount"])
+    refund_row_id = int(rows[0]["id"])
     currencies = yield Query("SELECT currency FROM orders WHERE id = ?", (order_id,))
     words = format_money(amount, str(currencies[0]["currency"]) if currencies else "INR")
     if settlement.status == "processed":
@@ -417,8 +443,22 @@ def settle_refund(settlement: RefundSettlement) -> Op[ActionResult]:
     outbox = yield from _tell(
         found, found.order, Notice.REFUNDED, settlement.notice_context, settlement.at, amount
     )
+    alerts: list[int] = []
+    if settlement.alert_channels:
+        # A second partial refund is another event: the refund's id tells them apart.
+        event = MerchantEvent(
+            type=MerchantEventType.ORDER_REFUNDED,
+            order_id=order_id,
+            at=settlement.at,
+            occurrence=str(refund_row_id),
+        )
+        alerts = yield from ops.notify(event, settlement.alert_channels, settlement.at, amount)
     return ActionResult(
-        Verdict.DO, f"refund of {words} for {order_id} processed", found.order, outbox
+        Verdict.DO,
+        f"refund of {words} for {order_id} processed",
+        found.order,
+        outbox,
+        alert_ids=tuple(alerts),
     )
 
 

@@ -190,6 +190,7 @@ class OpStore(ABC):
         now: int,
         alert_channels: Sequence[str] = (),
         reminders: Sequence[ReminderChange] = (),
+        paid_jobs: Sequence[str] = (),
     ) -> StepResult:
         """Raises `UnknownEventError` for an event id never recorded, and the driver's
         integrity error for an impossible step (e.g. an order id placed twice); either way
@@ -202,7 +203,8 @@ class OpStore(ABC):
             tuple(effects),
             now,
             tuple(alert_channels),
-            tuple(reminders),
+            reminders=tuple(reminders),
+            paid_jobs=tuple(paid_jobs),
         )
         return await self._write(partial(ops.commit_step, step))
 
@@ -321,6 +323,9 @@ class OpStore(ABC):
 
     async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
         return await self._write(partial(lifecycle_ops.settle_refund, settlement))
+
+    async def record_shopify_order(self, order_id: str, shopify_order_id: str) -> bool:
+        return await self._write(partial(ops.record_shopify_order, order_id, shopify_order_id))
 
     async def record_event_and_job(
         self, event: NewEvent, job_kind: str, payload: str, now: int

@@ -214,6 +214,7 @@ class Step:
     now: int
     alert_channels: Sequence[str] = ()
     reminders: Sequence[ReminderChange] = ()
+    paid_jobs: Sequence[str] = ()  # job kinds queued for an order the step marks paid
 
 
 _UPSERT_CUSTOMER = """
@@ -239,8 +240,9 @@ def commit_step(step: Step) -> Op[StepResult]:
     phone, user_id = yield from _upsert_customer(step, step.now if source == "whatsapp" else None)
     job_ids: list[int] = []
     alert_ids: list[int] = []
+    paid_job_ids: list[int] = []
     for effect in step.effects:
-        job_id = yield from _apply_effect(effect, step, alert_ids)
+        job_id = yield from _apply_effect(effect, step, alert_ids, paid_job_ids)
         if job_id is not None:
             job_ids.append(job_id)
     for change in step.reminders:
@@ -249,7 +251,10 @@ def commit_step(step: Step) -> Op[StepResult]:
     for message in step.messages:
         outbox_ids.append((yield from _queue_message(message, step, phone, user_id)))
     return StepResult(
-        outbox_ids=tuple(outbox_ids), job_ids=tuple(job_ids), alert_ids=tuple(alert_ids)
+        outbox_ids=tuple(outbox_ids),
+        job_ids=tuple(job_ids),
+        alert_ids=tuple(alert_ids),
+        paid_job_ids=tuple(paid_job_ids),
     )
 
 
@@ -289,9 +294,12 @@ def _upsert_customer(step: Step, inbound_at: int | None) -> Op[tuple[str | None,
     return rows[0]["phone"], rows[0]["user_id"]
 
 
-def _apply_effect(effect: Effect, step: Step, alert_ids: list[int]) -> Op[int | None]:
-    """Apply one effect; returns a job id for effects that call the payment provider, and
-    adds to `alert_ids` the merchant deliveries a status change queued."""
+def _apply_effect(
+    effect: Effect, step: Step, alert_ids: list[int], paid_job_ids: list[int]
+) -> Op[int | None]:
+    """Apply one effect; returns a job id for effects that call the payment provider, adds to
+    `alert_ids` the merchant deliveries a status change queued, and to `paid_job_ids` the
+    hand-offs (Shopify) queued for an order that became paid."""
     match effect:
         case PlaceOrder():
             yield from _insert_order(effect.order, step.now)
@@ -306,6 +314,9 @@ def _apply_effect(effect: Effect, step: Step, alert_ids: list[int]) -> Op[int | 
             if moved and event_type is not None and step.alert_channels:
                 event = MerchantEvent(type=event_type, order_id=effect.order_id, at=effect.at)
                 alert_ids.extend((yield from notify(event, step.alert_channels, step.now)))
+            if moved and effect.status is OrderStatus.PAID:
+                for kind in step.paid_jobs:
+                    paid_job_ids.append((yield from _insert_paid_job(kind, effect, step)))
         case ChooseCashOnDelivery():
             if (yield from _choose_cod(effect)) and step.alert_channels:
                 # A new order to pack, not a paid one: the merchant collects the money.
@@ -397,6 +408,17 @@ def _set_status(effect: SetOrderStatus, now: int) -> Op[bool]:
     return True
 
 
+def _insert_paid_job(kind: str, effect: SetOrderStatus, step: Step) -> Op[int]:
+    """A hand-off of a paid order (e.g. "shopify_order"): its own job, so it never delays the
+    customer's confirmation, queued in the step that marked the order paid, so never missed."""
+    rows = yield Query(
+        "INSERT INTO jobs (kind, customer_key, order_id, event_id, payload, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (kind, step.customer.key, effect.order_id, step.event_id, "{}", step.now),
+    )
+    return int(rows[0][0])
+
+
 def _choose_cod(effect: ChooseCashOnDelivery) -> Op[bool]:
     """Confirm a pending order for payment on delivery; returns whether it changed."""
     moved = yield Query(
@@ -450,7 +472,7 @@ _ORDER_COLUMNS = (
     "id, customer_key, lines, total, currency, address, status, link_id, link_url, "
     "link_expires_at, payment_id, created_at, paid_at, fulfilment_status, courier, "
     "tracking_number, tracking_url, shipped_at, delivered_at, refunded_total, "
-    "refunds_requested_total, payment_method"
+    "refunds_requested_total, payment_method, shopify_order_id"
 )
 
 
@@ -588,6 +610,7 @@ def _order(row: Row) -> Order:
         delivered_at=row["delivered_at"],
         refunded_total=row["refunded_total"],
         refunds_requested_total=row["refunds_requested_total"],
+        shopify_order_id=row["shopify_order_id"],
         payment_method=PaymentMethod(row["payment_method"]),
     )
 
@@ -716,11 +739,12 @@ def _job(row: Row) -> Job:
 
 _ALERT_COLUMNS = (
     "id, channel, event_type, order_id, webhook_id, body, status, attempts, last_error, "
-    "next_attempt_at, created_at, delivered_at"
+    "next_attempt_at, created_at, delivered_at, resends"
 )
 _RESEND_ALERT = (
     "UPDATE merchant_alerts SET status = 'pending', attempts = 0, "  # noqa: S608 -- constants
-    "next_attempt_at = ?, updated_at = ?, delivered_at = NULL, dead_letter = NULL "
+    "resends = resends + 1, next_attempt_at = ?, updated_at = ?, delivered_at = NULL, "
+    "dead_letter = NULL "
     "WHERE id = ? RETURNING " + _ALERT_COLUMNS
 )
 _INSERT_ALERT = """
@@ -732,10 +756,12 @@ RETURNING id
 """
 
 
-def notify(event: MerchantEvent, channels: Sequence[str], now: int) -> Op[list[int]]:
+def notify(
+    event: MerchantEvent, channels: Sequence[str], now: int, refund_amount: int | None = None
+) -> Op[list[int]]:
     """Queue one delivery of `event` per channel, due now, inside the caller's transaction;
     returns the ids of the new ones. An event already queued (the same order, type and
-    occurrence) is not queued again."""
+    occurrence) is not queued again. The body is the order as it is in this transaction."""
     orders = yield Query(_select(_ORDER_COLUMNS, "FROM orders WHERE id = ?"), (event.order_id,))
     if not orders:
         return []
@@ -744,7 +770,7 @@ def notify(event: MerchantEvent, channels: Sequence[str], now: int) -> Op[list[i
         "SELECT key, phone, user_id, name FROM customers WHERE key = ?", (order.customer_key,)
     )
     customer = _customer(customers[0]) if customers else None
-    body = json.dumps(event_body(event, order, customer), ensure_ascii=False)
+    body = json.dumps(event_body(event, order, customer, refund_amount), ensure_ascii=False)
     webhook_id = "msg_" + hashlib.sha256(event.dedupe_key.encode()).hexdigest()[:32]
     ids: list[int] = []
     for channel in channels:
@@ -830,7 +856,8 @@ def recent_alerts(limit: int) -> Op[list[MerchantAlert]]:
 
 
 def resend_alert(alert_id: int, now: int) -> Op[MerchantAlert | None]:
-    """Pending again, due now, on a fresh schedule; the body and webhook id stay."""
+    """Pending again, due now, on a fresh schedule; the body and webhook id stay, and
+    `resends` counts it (an email sent again needs a Message-ID of its own)."""
     rows = yield Query(_RESEND_ALERT, (now, now, alert_id))
     return _merchant_alert(rows[0]) if rows else None
 
@@ -859,6 +886,7 @@ def _merchant_alert(row: Row) -> MerchantAlert:
         next_attempt_at=int(row["next_attempt_at"]),
         created_at=int(row["created_at"]),
         delivered_at=None if row["delivered_at"] is None else int(row["delivered_at"]),
+        resends=int(row["resends"]),
     )
 
 
@@ -982,3 +1010,16 @@ def bind_mode(mode: str, now: int) -> Op[str | None]:
 
 def ping() -> Op[None]:
     yield Query("SELECT 1")
+
+
+# --- hand-offs ------------------------------------------------------------------------------------
+
+
+def record_shopify_order(order_id: str, shopify_order_id: str) -> Op[bool]:
+    """Keep the Shopify order our order became; False if it already had one (kept as is)."""
+    rows = yield Query(
+        "UPDATE orders SET shopify_order_id = ? WHERE id = ? AND shopify_order_id IS NULL "
+        "RETURNING id",
+        (shopify_order_id, order_id),
+    )
+    return bool(rows)

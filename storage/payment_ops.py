@@ -79,7 +79,9 @@ def refund_late_payment(late: LatePayment) -> Op[ActionResult]:
     if found.order.fulfilment is FulfilmentStatus.CANCELLED:
         # Cancelled by the shop before: cancelling again is refused, so refund alone, and tell
         # the customer again that the order stays cancelled (the refund notice follows).
-        refund = yield from lifecycle_ops._refund(found, action, refundable(found.order))
+        refund = yield from lifecycle_ops._refund(
+            found, action, refundable(found.order), f"late:{late.payment_id}"
+        )
         told = yield from lifecycle_ops._tell(
             found, found.order, Notice.CANCELLED, late.notice_context, late.at
         )

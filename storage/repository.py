@@ -117,6 +117,7 @@ class StepResult:
     outbox_ids: tuple[int, ...]
     job_ids: tuple[int, ...]
     alert_ids: tuple[int, ...] = ()  # merchant deliveries the step queued
+    paid_job_ids: tuple[int, ...] = ()  # hand-offs (Shopify) of an order the step paid
 
 
 class AlertStatus(StrEnum):
@@ -142,6 +143,7 @@ class MerchantAlert:
     next_attempt_at: int
     created_at: int
     delivered_at: int | None
+    resends: int = 0  # times the merchant asked for it again ("alerts resend", "send again")
 
 
 class ActionKind(StrEnum):
@@ -174,6 +176,9 @@ class MerchantAction:
     reason: str = ""
     refund: bool = False  # cancel: refund what was paid as well
     request_key: str | None = None  # refund: the same key is the same refund (a retry)
+    # Where the merchant hears about the change (order.shipped, …): one delivery per channel,
+    # queued in the action's transaction.
+    alert_channels: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +188,7 @@ class ActionResult:
     order: Order | None
     outbox_ids: tuple[int, ...] = ()
     job_ids: tuple[int, ...] = ()
+    alert_ids: tuple[int, ...] = ()  # merchant deliveries the action queued
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +217,7 @@ class RefundSettlement:
     refund_id: int | None = None  # ours, when the provider echoes it (notes) or we called
     provider_refund_id: str | None = None
     failure: str | None = None
+    alert_channels: Sequence[str] = ()  # a processed refund tells the merchant (order.refunded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,12 +435,14 @@ class Store(Protocol):
         now: int,
         alert_channels: Sequence[str] = (),
         reminders: Sequence[ReminderChange] = (),
+        paid_jobs: Sequence[str] = (),
     ) -> StepResult:
         """In one transaction: save the customer and conversation, apply order effects, queue
         provider calls as jobs, messages in the outbox and, for an order event the merchant
         hears about, one delivery per channel in `alert_channels`; apply the step's changes to
-        the customer's reminders; mark the event processed. If the event was already processed,
-        change nothing and return empty ids."""
+        the customer's reminders; for an order this step marks paid, one job of each kind in
+        `paid_jobs`; mark the event processed. If the event was already processed, change
+        nothing and return empty ids."""
 
     # --- outbox ---------------------------------------------------------------------------------
     async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:
@@ -539,6 +548,9 @@ class Store(Protocol):
         """Move a pending refund to processed or failed (once: a repeat changes nothing); a
         processed refund adds up on the order and tells the customer, a failed one frees its
         amount to be refunded again."""
+
+    async def record_shopify_order(self, order_id: str, shopify_order_id: str) -> bool:
+        """Keep the Shopify order an order became; False if it already had one."""
 
     # --- payment-provider work outside a conversation step ---------------------------------------
     async def record_event_and_job(

@@ -92,7 +92,14 @@ async def test_pay_on_delivery_confirmed_at_once_then_delivered_and_paid(
         assert ("paid", "cash collected on delivery") in history
         assert "delivered" in text_of(shop.last_reply(ASHA))
         await deliver_alerts(shop)
-        assert len(standins.inbox.webhooks) == 1  # no "order.paid" for cash at the door
+        # No "order.paid" for cash at the door: shipped and delivered (paid in cash) instead.
+        types = [json.loads(w.body)["type"] for w in standins.inbox.webhooks]
+        assert types == ["order.placed", "order.shipped", "order.delivered"]
+        delivered = json.loads(standins.inbox.webhooks[-1].body)["data"]
+        assert (delivered["payment_status"], delivered["fulfilment_status"]) == (
+            "paid",
+            "delivered",
+        )
 
 
 async def test_the_merchant_marks_a_cash_order_paid_before_delivery(

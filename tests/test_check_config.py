@@ -120,7 +120,8 @@ def test_unknown_keys_are_named_in_every_section(
         "mesages: unknown key; did you mean 'messages'?",
         "messages.welcom: unknown key; did you mean 'welcome'?",
         "product 'chai', field colour: unknown key; known keys: "
-        "id, name, price, category, description, available, stock, translations",
+        "id, name, price, category, description, available, shopify_variant_id, stock, "
+        "translations",
         "shop.curency: unknown key; did you mean 'currency'?",
     ]
 

@@ -100,8 +100,13 @@ async def test_a_full_refund_asked_twice_and_retried_refunds_once(
             Canned(503, {"error": {"code": "SERVER_ERROR"}}, then_apply=True)
         )
 
-        first = await merchant(shop).refund(order_id, 49_800, by=BY, reason="out of stock")
-        again = await merchant(shop).refund(order_id, 49_800, by=BY, reason="out of stock")
+        # The same form submitted twice (a double click): the same request key.
+        first = await merchant(shop).refund(
+            order_id, 49_800, by=BY, reason="out of stock", request_key="form-1"
+        )
+        again = await merchant(shop).refund(
+            order_id, 49_800, by=BY, reason="out of stock", request_key="form-1"
+        )
         await shop.settle()
 
         assert (first.verdict, again.verdict) == (Verdict.DO, Verdict.ALREADY)

@@ -15,6 +15,7 @@ from bot.cli import main
 from flows.catalog import ShopConfig
 from flows.orders import FulfilmentStatus
 from tests.conftest import REPO
+from tests.merchant.test_channels import SECRET
 from tests.support.harness import FakeClock, Shop, button_ids, running_shop, text_of
 from tests.test_order_lifecycle_end_to_end import paid_order
 from tests.test_shop_end_to_end import ADDRESS, ASHA, shop_until_pay_now
@@ -72,6 +73,26 @@ async def test_ship_from_the_command_line_tells_the_customer(
         assert order.fulfilment is FulfilmentStatus.SHIPPED
 
 
+async def test_an_action_from_the_command_line_queues_the_merchants_alerts(
+    database_url: str, shop_config: ShopConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hook = {
+        "MERCHANT_WEBHOOK_URL": "http://127.0.0.1:9/merchant",
+        "MERCHANT_WEBHOOK_SECRET": SECRET,
+        "MERCHANT_WEBHOOK_ALLOW_PRIVATE": "1",
+        "OWNER_WHATSAPP": "919900000077",
+    }
+    async with running_shop(database_url, shop_config, clock=now(), extra_env=hook) as shop:
+        order_id = await paid_order(shop)
+        env = {**env_of(shop), **hook}
+
+        assert await asyncio.to_thread(main, ["orders", "deliver", order_id], env) == 0
+
+        alerts = await shop.app[keys.STORE].order_alerts(order_id)
+        delivered = sorted(a.channel for a in alerts if a.event_type == "order.delivered")
+        assert delivered == ["webhook", "whatsapp:919900000077"]  # the bot's worker sends them
+
+
 async def test_refund_in_rupees_and_cancel_asks_for_a_refund(
     database_url: str, shop_config: ShopConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -81,16 +102,23 @@ async def test_refund_in_rupees_and_cancel_asks_for_a_refund(
         assert await orders(shop, "cancel", order_id) == 4
         assert "refund it to cancel it" in capsys.readouterr().err
 
-        assert await orders(shop, "refund", order_id, "--amount", "12.50") == 0
-        assert await orders(shop, "refund", order_id, "--amount", "12.50") == 0  # a retry
+        refund = ("refund", order_id, "--amount", "12.50", "--request-id", "r1")
+        assert await orders(shop, *refund) == 0
+        assert await orders(shop, *refund) == 0  # a retry: the same request id
+        assert "asked for already" in capsys.readouterr().out
         assert await orders(shop, "refund", order_id, "--amount", "1000") == 4
         refunds = [body for _, path, body in shop.razorpay.requests if path.endswith("/refund")]
         assert [body["amount"] for body in refunds] == [1250]
+        # Another run without an id is another refund, even of the same amount.
+        assert await orders(shop, "refund", order_id, "--amount", "12.50") == 0
+        refunds = [body for _, path, body in shop.razorpay.requests if path.endswith("/refund")]
+        assert [body["amount"] for body in refunds] == [1250, 1250]
 
         assert await orders(shop, "show", order_id) == 0
         shown = capsys.readouterr().out
         assert "refund requested [cli:" in shown
         assert "Refund #1: ₹12.50 pending" in shown
+        assert "Refund #2: ₹12.50 pending" in shown
 
 
 async def test_export_is_a_csv_a_spreadsheet_reads(

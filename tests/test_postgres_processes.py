@@ -238,7 +238,7 @@ async def test_a_message_received_while_another_process_holds_the_customer_is_no
         await asyncio.sleep(holder_busy_seconds)
         worker_a.gate.set()
 
-        await _until(lambda: len(worker_a.handled + worker_b.handled) == 2, seconds=5)
+        await _until(lambda: len(worker_a.handled + worker_b.handled) == 2, seconds=15)
         assert worker_a.handled[0] == first.id
         assert worker_a.handled + worker_b.handled == [first.id, second.id]
         assert await a.unprocessed_events("CC.user1") == []

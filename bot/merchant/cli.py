@@ -25,6 +25,7 @@ from bot.clock import system_clock
 from bot.jobs import JobRunner
 from bot.merchant.orders import MerchantOrders
 from bot.merchant.refunds import RefundCalls
+from bot.merchant.setup import alert_channel_names
 from bot.outbox import OutboxSender
 from bot.payments.choose import make_provider
 from bot.payments.paystack import PaystackProvider
@@ -74,6 +75,11 @@ def add_orders_parser(commands: "argparse._SubParsersAction[argparse.ArgumentPar
         "--amount", help="in the shop's currency, e.g. 12.50 (default: all that is left)"
     )
     refund.add_argument("--reason", default="")
+    refund.add_argument(
+        "--request-id",
+        help="any id of your own for this refund: running the command again with the same id "
+        "refunds once (without one, each run is a new refund)",
+    )
     export = actions.add_parser("export", help="CSV of orders to stdout")
     _filters(export)
 
@@ -105,9 +111,25 @@ async def _run(args: argparse.Namespace, settings: Settings, shop: ShopConfig) -
             if wired is not None:
                 async with _workers(wired, shop, store) as orders:
                     return await _command(args, orders)
-        return await _command(args, MerchantOrders(store=store, shop=shop, clock=system_clock))
+        orders = MerchantOrders(
+            store=store,
+            shop=shop,
+            clock=system_clock,
+            alert_channels=alert_channel_names(_bot_settings(settings)),
+        )
+        return await _command(args, orders)
     finally:
         await store.close()
+
+
+def _bot_settings(settings: Settings) -> Settings:
+    """The settings the bot runs with: in the sandbox, wired to its stand-ins (whose merchant
+    channels the bot's alert worker delivers to when it starts)."""
+    if settings.mode is Mode.LIVE:
+        return settings
+    from bot.sandbox import sandbox_settings
+
+    return sandbox_settings(settings)
 
 
 async def _running_sandbox(settings: Settings) -> Settings | None:
@@ -180,7 +202,12 @@ async def _refund(orders: MerchantOrders, args: argparse.Namespace, by: str) -> 
         except InvalidPrice as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_REFUSED
-    return _report(await orders.refund(args.order_id, amount, by=by, reason=args.reason))
+    request_key = f"cli:{args.request_id}" if args.request_id else None
+    return _report(
+        await orders.refund(
+            args.order_id, amount, by=by, reason=args.reason, request_key=request_key
+        )
+    )
 
 
 async def _show(orders: MerchantOrders, order_id: str) -> int:
@@ -261,7 +288,13 @@ async def _workers(
             concurrency=4,
         )
         orders = MerchantOrders(
-            store=store, shop=shop, clock=system_clock, deliver=outbox.submit, perform=jobs.submit
+            store=store,
+            shop=shop,
+            clock=system_clock,
+            deliver=outbox.submit,
+            perform=jobs.submit,
+            # Queued here, delivered by the bot's alert worker (its timer looks every 30 s).
+            alert_channels=alert_channel_names(settings),
         )
         RefundCalls(store=store, provider=provider, orders=orders, jobs=jobs, clock=system_clock)
         if isinstance(provider, PaystackProvider):

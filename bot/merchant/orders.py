@@ -7,8 +7,10 @@ start or sweep.
 """
 
 import csv
+import dataclasses
 import datetime as dt
 import io
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -57,12 +59,35 @@ class MerchantOrders:
         clock: Clock,
         deliver: Callable[[OutboxMessage], None] | None = None,
         perform: Callable[[Job], None] | None = None,
+        alert_channels: Sequence[str] = (),
+        alerts_queued: Callable[[], None] | None = None,
     ) -> None:
+        """`alert_channels`: where the merchant hears of each action (order.shipped, …), queued
+        in the action's transaction; `alerts_queued` wakes the alert worker after commit."""
         self._store = store
         self._shop = shop
         self._clock = clock
         self._deliver = deliver
         self._perform = perform
+        self._alert_channels = tuple(alert_channels)
+        self._alerts_queued = alerts_queued
+
+    @property
+    def alert_channels(self) -> tuple[str, ...]:
+        return self._alert_channels
+
+    def telling(self, alert_channels: Sequence[str]) -> "MerchantOrders":
+        """The same service, alerting only these channels about its actions (owner commands
+        leave out the owner who acted: they have the reply already)."""
+        return MerchantOrders(
+            store=self._store,
+            shop=self._shop,
+            clock=self._clock,
+            deliver=self._deliver,
+            perform=self._perform,
+            alert_channels=alert_channels,
+            alerts_queued=self._alerts_queued,
+        )
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -119,14 +144,19 @@ class MerchantOrders:
         reason: str = "",
         request_key: str | None = None,
     ) -> ActionResult:
-        """Ask the provider to refund `amount` (minor units). The same `request_key` is the
-        same refund; without one, the order, amount and reason make the key, so the same
-        command run twice refunds once (give another reason for a second equal refund)."""
+        """Ask the provider to refund `amount` (minor units). `request_key` names the request
+        that asked (a form's token, a command's id, a WhatsApp message id): the same key is
+        the same refund, retried; without one, this call is a new refund of its own (two equal
+        refunds with the same reason are two refunds)."""
+        if not request_key:
+            request_key = f"{by}:{uuid.uuid4().hex}"
         return await self._act(
             ActionKind.REFUND, order_id, by, amount=amount, reason=reason, request_key=request_key
         )
 
     async def settle_refund(self, settlement: RefundSettlement) -> ActionResult:
+        if not settlement.alert_channels and self._alert_channels:
+            settlement = dataclasses.replace(settlement, alert_channels=self._alert_channels)
         result = await self._store.settle_refund(settlement)
         await self._hand_over(result)
         return result
@@ -164,6 +194,7 @@ class MerchantOrders:
             by=by,
             at=int(self._clock()),
             notice_context=self.notice_context,
+            alert_channels=self._alert_channels,
             **fields,  # type: ignore[arg-type]
         )
         result = await self._store.act_on_order(action)
@@ -190,6 +221,8 @@ class MerchantOrders:
                 job = await self._store.get_job(job_id)
                 if job is not None:
                     self._perform(job)
+        if result.alert_ids and self._alerts_queued is not None:
+            self._alerts_queued()
 
     # --- reading --------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from bot.merchant.channels.base import Channel
 from bot.merchant.channels.email import EmailChannel, SmtpServer
 from bot.merchant.channels.telegram import TelegramChannel
 from bot.merchant.channels.webhook import WebhookChannel
-from bot.merchant.channels.whatsapp import OwnerWhatsAppChannel
+from bot.merchant.channels.whatsapp import OwnerWhatsAppChannel, owner_channel_name
 from bot.settings import Mode, Settings
 from bot.whatsapp.client import WhatsAppClient
 from storage.repository import Store
@@ -59,3 +59,17 @@ def merchant_channels(
         for phone in settings.owner_whatsapp
     )
     return channels
+
+
+def alert_channel_names(settings: Settings) -> tuple[str, ...]:
+    """The names `merchant_channels` gives its channels, without opening any: what a command
+    that acts on orders queues deliveries on, for the bot's alert worker to send."""
+    names: list[str] = []
+    if settings.merchant_webhook_url and settings.merchant_webhook_secret:
+        names.append(WebhookChannel.name)
+    if settings.merchant_email and settings.smtp_url:
+        names.append(EmailChannel.name)
+    if settings.telegram_bot_token and settings.telegram_chat_id:
+        names.append(TelegramChannel.name)
+    names.extend(owner_channel_name(phone) for phone in settings.owner_whatsapp)
+    return tuple(names)

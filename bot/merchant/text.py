@@ -6,6 +6,10 @@ from flows.money import UnknownCurrency, format_money
 
 _HEADLINES = {
     "order.paid": "New paid order",
+    "order.shipped": "Shipped",
+    "order.delivered": "Delivered",
+    "order.cancelled": "Cancelled",
+    "order.refunded": "Refunded",
     "order.placed": "New order to pack, cash on delivery",
     "order.flagged": "Payment to check (it does not match the order):",
     "order.late_payment_refunded": "Paid after it was cancelled, refunded automatically:",
@@ -18,6 +22,15 @@ def order_summary(event_type: str, data: dict[str, Any], dashboard_url: str | No
     customer = data.get("customer") or {}
     who = " ".join(part for part in (customer.get("name"), _phone(customer.get("phone"))) if part)
     lines = [f"{headline} {data['order_id']}: {_money(data)}"]
+    refund = data.get("refund") or {}
+    if refund.get("amount"):
+        lines.append(f"Refund: {_amount(int(refund['amount']), data)}")
+    tracking = data.get("tracking") or {}
+    shipped_with = " ".join(
+        str(tracking[part]) for part in ("courier", "number", "url") if tracking.get(part)
+    )
+    if shipped_with:
+        lines.append(f"Tracking: {shipped_with}")
     lines += [
         f"• {item['quantity']} × {item['name']} ({_amount(int(item['unit_price']), data)})"
         for item in data.get("items", [])

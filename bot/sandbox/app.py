@@ -24,6 +24,7 @@ from bot.sandbox.graph import add_graph_routes
 from bot.sandbox.guard import sandbox_guard
 from bot.sandbox.merchant import (
     SANDBOX_MERCHANT_EMAIL,
+    SANDBOX_OWNER,
     SANDBOX_TELEGRAM_CHAT,
     SANDBOX_TELEGRAM_TOKEN,
     SANDBOX_WEBHOOK_SECRET,
@@ -32,11 +33,14 @@ from bot.sandbox.merchant import (
 )
 from bot.sandbox.orders import add_orders_routes
 from bot.sandbox.razorpay import add_razorpay_routes, sweep_expired
+from bot.sandbox.shopify import SANDBOX_SHOPIFY_STORE, SANDBOX_SHOPIFY_TOKEN, ShopifyStandin
 from bot.sandbox.state import SANDBOX, SandboxState
 from bot.sandbox.stock import add_stock_routes
 from bot.settings import Settings
 
 GRAPH_VERSION = "v25.0"
+SHOPIFY_PREFIX = "/sandbox/shopify"
+SHOPIFY_STANDIN = web.AppKey("shopify_standin", ShopifyStandin)
 
 
 def sandbox_settings(settings: Settings) -> Settings:
@@ -80,6 +84,12 @@ def _merchant_standins(settings: Settings, local: str) -> dict[str, object]:
     if settings.merchant_email is None:
         update["merchant_email"] = SANDBOX_MERCHANT_EMAIL
         update["smtp_url"] = SecretStr(f"smtp://127.0.0.1:{free_loopback_port()}")
+    if not settings.owner_whatsapp:
+        update["owner_whatsapp"] = (SANDBOX_OWNER,)
+    if settings.shopify_store is None:
+        update["shopify_store"] = SANDBOX_SHOPIFY_STORE
+        update["shopify_access_token"] = SecretStr(SANDBOX_SHOPIFY_TOKEN)
+        update["shopify_api_base"] = f"{local}{SHOPIFY_PREFIX}"
     return update
 
 
@@ -133,6 +143,23 @@ def mount_standins(app: web.Application, state: SandboxState) -> None:
     app.on_shutdown.append(_end_streams)
 
 
+def _add_shopify_standin(app: web.Application, settings: Settings) -> None:
+    """Shopify's Admin API under /sandbox/shopify, recording the orders each payment hands
+    over (listed at /sandbox/shopify/orders)."""
+    token = settings.shopify_access_token
+    standin = ShopifyStandin(
+        access_token=token.get_secret_value() if token else SANDBOX_SHOPIFY_TOKEN
+    )
+    app[SHOPIFY_STANDIN] = standin
+    standin.add_routes(app, SHOPIFY_PREFIX)
+
+    async def listing(request: web.Request) -> web.Response:
+        orders = request.app[SHOPIFY_STANDIN].orders
+        return web.json_response(orders)
+
+    app.router.add_get(f"{SHOPIFY_PREFIX}/orders", listing)
+
+
 def setup_sandbox(
     app: web.Application, settings: Settings, clock: AdjustableClock | None = None
 ) -> None:
@@ -143,6 +170,7 @@ def setup_sandbox(
         credentials=Credentials.from_settings(settings),
         bot_url=f"http://127.0.0.1:{settings.port}",
         public_url=settings.public_base_url or f"http://localhost:{settings.port}",
+        owners=settings.owner_whatsapp,
     )
     if clock is not None:
         state.clock = clock
@@ -150,6 +178,7 @@ def setup_sandbox(
     mount_standins(app, state)
     add_gateway_routes(app, GatewayKeys.from_settings(settings))
     add_merchant_standins(app, settings)
+    _add_shopify_standin(app, settings)
     add_clock_routes(app)
     add_chat_routes(app)
     add_orders_routes(app)

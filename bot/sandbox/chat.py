@@ -234,6 +234,7 @@ async def info(request: web.Request) -> web.Response:
             "shop": shop_name(request.app),
             "display_phone_number": DISPLAY_PHONE_NUMBER,
             "phone_number_id": state.credentials.phone_number_id,
+            "owners": list(state.owners),
         }
     )
 
@@ -249,10 +250,19 @@ async def new_customer(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound(f"/sandbox?phone={request.app[SANDBOX].fresh_phone()}")
 
 
+async def owner_chat(request: web.Request) -> web.StreamResponse:
+    """The chat of the shop's owner (OWNER_WHATSAPP): owner commands instead of the shop."""
+    owners = request.app[SANDBOX].owners
+    if not owners:
+        raise web.HTTPNotFound(text="no owner number: set OWNER_WHATSAPP")
+    raise web.HTTPFound(f"/sandbox?phone={owners[0]}")
+
+
 def add_chat_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/sandbox", chat_page)
     router.add_get("/sandbox/new", new_customer)
+    router.add_get("/sandbox/owner", owner_chat)
     router.add_get("/sandbox/api/info", info)
     router.add_get(API, customers)
     router.add_get(API + "/{phone}/messages", history)

@@ -107,6 +107,9 @@ class MerchantInbox:
 # --- in the sandbox --------------------------------------------------------------------------
 
 SANDBOX_MERCHANT_EMAIL = "merchant@sandbox.invalid"
+# The shop owner's phone in the sandbox (OWNER_WHATSAPP when none is set): a chat at
+# /sandbox/owner where a person tries the owner commands. Far from the customers' 9198000000NN.
+SANDBOX_OWNER = "919999900001"
 # Fakes that only the sandbox's own stand-ins check.
 SANDBOX_WEBHOOK_SECRET = "whsec_c2FuZGJveC1tZXJjaGFudC13ZWJob29rLXNlY3JldA=="  # noqa: S105
 SANDBOX_TELEGRAM_TOKEN = "100000001:sandbox-telegram-token"  # noqa: S105

@@ -36,7 +36,10 @@ def _lines(order: Order) -> str:
     link = ""
     if order.link is not None:
         link = f"<li><a href='{esc(order.link.url)}' target='_blank'>{esc(order.link.id)}</a></li>"
-    return f"<ul>{items}{address}{link}</ul>"
+    shopify = ""
+    if order.shopify_order_id is not None:
+        shopify = f"<li><span class='when'>Shopify</span>{esc(order.shopify_order_id)}</li>"
+    return f"<ul>{items}{address}{link}{shopify}</ul>"
 
 
 def _history(rows: list[tuple[str, int, str]]) -> str:

@@ -36,6 +36,7 @@ class SandboxState:
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     next_customer: int = 1
     webhooks: Counter[str] = field(default_factory=Counter)  # events sent to the bot, by name
+    owners: tuple[str, ...] = ()  # OWNER_WHATSAPP: these chats get owner commands, not the shop
 
     def session(self) -> aiohttp.ClientSession:
         if self.http is None or self.http.closed:

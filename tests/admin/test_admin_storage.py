@@ -78,7 +78,14 @@ async def a_shop_of_every_kind(shop: Shop) -> None:
     await act(store, ActionKind.SHIP, "shipped", courier="DTDC")
     await act(store, ActionKind.DELIVER, "delivered")
     await act(store, ActionKind.CANCEL, "cancelled")
-    await act(store, ActionKind.REFUND, "refunded", amount=10_000, reason="one was broken")
+    await act(
+        store,
+        ActionKind.REFUND,
+        "refunded",
+        amount=10_000,
+        reason="one was broken",
+        request_key="form-1",
+    )
 
 
 async def ids(store: Store, view: OrderView, search: str | None = None) -> list[str]:

@@ -62,6 +62,7 @@ def test_use_this_address_places_the_order() -> None:
         "delivered_at": None,
         "refunded_total": 0,
         "refunds_requested_total": 0,
+        "shopify_order_id": None,
         "payment_method": PaymentMethod.LINK,
     }
     assert [

@@ -192,3 +192,69 @@ async def test_an_owner_who_wrote_more_than_a_day_ago_is_skipped_not_messaged(
         log = {a.channel: a for a in await shop.app[keys.STORE].order_alerts(order_id)}
         assert log[f"whatsapp:{OWNER}"].status is AlertStatus.SKIPPED
         assert log["telegram"].status is AlertStatus.DELIVERED
+
+
+async def test_shipped_delivered_and_refunded_reach_the_merchant_too(
+    database_url: str, shop_config: ShopConfig
+) -> None:
+    async with (
+        merchant_standins() as merchant,
+        running_shop(database_url, shop_config, extra_env=merchant.env) as shop,
+    ):
+        order_id = await pay(shop)
+        orders = shop.app[keys.MERCHANT]
+        await orders.ship(order_id, by="cli:asha", courier="DTDC", tracking="AWB123")
+        await orders.ship(order_id, by="cli:asha", courier="DTDC")  # a double click
+        await orders.refund(order_id, 10_000, by="cli:asha", request_key="form-1")
+        await shop.settle()
+        [refund] = shop.razorpay.refunds.values()
+        assert (await shop.post_razorpay(shop.razorpay.refund_webhook(refund["id"]))).status == 200
+        await shop.settle()
+        await orders.deliver(order_id, by="cli:asha")
+        await deliver_alerts(shop)
+
+        bodies = [json.loads(w.body) for w in merchant.inbox.webhooks]
+        assert all(w.verified for w in merchant.inbox.webhooks)
+        assert [b["type"] for b in bodies] == [
+            "order.paid",
+            "order.shipped",
+            "order.refunded",
+            "order.delivered",
+        ]
+        shipped, refunded = bodies[1]["data"], bodies[2]["data"]
+        assert shipped["tracking"] == {"courier": "DTDC", "number": "AWB123"}
+        assert shipped["fulfilment_status"] == "shipped"
+        assert refunded["refund"] == {"amount": 10_000}
+        assert refunded["payment_status"] == "partly_refunded"
+        assert len({w.webhook_id for w in merchant.inbox.webhooks}) == 4
+        subjects = [email.message["Subject"] for email in merchant.smtp.received]
+        assert [s.split()[0] for s in subjects] == ["New", "Shipped", "Refunded", "Delivered"]
+        telegram = [t["text"] for t in merchant.inbox.telegram]
+        assert "Tracking: DTDC AWB123" in telegram[1]
+
+
+async def test_an_email_sent_again_is_a_new_email_threaded_under_the_first(
+    database_url: str, shop_config: ShopConfig
+) -> None:
+    async with (
+        merchant_standins() as merchant,
+        running_shop(database_url, shop_config, extra_env=merchant.env) as shop,
+    ):
+        order_id = await pay(shop)
+        await deliver_alerts(shop)
+        [alert] = [
+            a for a in await shop.app[keys.STORE].order_alerts(order_id) if a.channel == "email"
+        ]
+
+        for _ in range(2):
+            assert await resend(shop.app[keys.STORE], alert.id, int(shop.clock())) is not None
+            shop.app[keys.ALERTS].poke()
+            await deliver_alerts(shop)
+
+        first, second, third = (email.message for email in merchant.smtp.received)
+        ids = [m["Message-ID"] for m in (first, second, third)]
+        assert len(set(ids)) == 3
+        assert first["In-Reply-To"] is None
+        assert (second["In-Reply-To"], second["References"]) == (ids[0], ids[0])
+        assert (third["In-Reply-To"], third["References"]) == (ids[0], ids[0])
+        assert first["Subject"] == second["Subject"]

@@ -2,6 +2,7 @@
 Webhooks reference package), email through an SMTP server on loopback, Telegram's
 sendMessage. A delivery here is the row storage queued; the channels only read it."""
 
+import dataclasses
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -235,3 +236,21 @@ async def test_telegram_failures_retry_unless_the_chat_or_token_is_wrong(
     with pytest.raises(ChannelError) as failure:
         await channel.deliver(alert("telegram"))
     assert failure.value.transient is transient
+
+
+def test_a_retried_email_keeps_its_message_id_and_a_resend_gets_its_own() -> None:
+    channel = EmailChannel(
+        server=SmtpServer.from_url("smtp://localhost:2525"),
+        to="owner@example.com",
+        sender="shop@example.com",
+        public_base_url=None,
+    )
+    first = alert("email")
+    retried = dataclasses.replace(first, attempts=3)
+    resent = dataclasses.replace(first, resends=1)
+
+    original = channel.message(first)["Message-ID"]
+    assert channel.message(retried)["Message-ID"] == original
+    again = channel.message(resent)
+    assert again["Message-ID"] != original
+    assert (again["In-Reply-To"], again["References"]) == (original, original)

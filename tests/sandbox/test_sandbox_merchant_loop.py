@@ -1,8 +1,9 @@
 """The whole sandbox, over HTTP as the chat page uses it: a customer buys and pays, and the
 merchant's stand-ins get the signed webhook, the Telegram message and the email, which
-/sandbox/orders shows beside the order."""
+/sandbox/orders shows beside the order; the owner's chat ships it by message."""
 
 import asyncio
+import json
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.sandbox import sandbox_settings
+from bot.sandbox.merchant import SANDBOX_OWNER
 from bot.settings import load_settings
 from bot.shop_config import load_shop_config
 from storage.migrate import migrate
@@ -45,9 +47,9 @@ async def shop_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 class Customer:
-    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+    def __init__(self, session: aiohttp.ClientSession, base: str, phone: str = PHONE) -> None:
         self._session = session
-        self._api = f"{base}/sandbox/api/customers/{PHONE}/messages"
+        self._api = f"{base}/sandbox/api/customers/{phone}/messages"
 
     async def shop_messages(self) -> list[dict[str, Any]]:
         async with self._session.get(self._api) as response:
@@ -117,7 +119,6 @@ async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) ->
     async with aiohttp.ClientSession() as session:
         asha = Customer(session, shop_url)
         await buy_and_pay(asha, session, shop_url)
-
         page = ""
         told = ("webhook</b>: delivered", "telegram</b>: delivered", "email</b>: delivered")
         for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
@@ -130,6 +131,50 @@ async def test_a_sandbox_order_reaches_the_merchants_stand_ins(shop_url: str) ->
         assert "signature verified" in page
         assert "email to merchant@sandbox.invalid" in page
         assert "telegram: New paid order" in page
+
+        # The sandbox's Shopify stand-in got the paid order, tagged with our id.
+        handed: list[dict[str, Any]] = []
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
+            async with session.get(f"{shop_url}/sandbox/shopify/orders") as response:
+                handed = await response.json()
+            if handed:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        [order] = handed
+        assert order["input"]["financialStatus"] == "PAID"
+        [tag] = [t for t in order["input"]["tags"] if t.startswith("wa:")]
+        async with session.get(f"{shop_url}/sandbox/orders") as response:
+            assert order["id"] in await response.text()
+        assert tag.removeprefix("wa:") in page
+
+
+async def test_the_owner_chat_ships_an_order_and_the_customer_hears(shop_url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        asha = Customer(session, shop_url)
+        await buy_and_pay(asha, session, shop_url)
+        async with session.get(f"{shop_url}/sandbox/owner", allow_redirects=False) as chat:
+            assert chat.headers["Location"] == f"/sandbox?phone={SANDBOX_OWNER}"
+        async with session.get(f"{shop_url}/sandbox/api/info") as info:
+            assert (await info.json())["owners"] == [SANDBOX_OWNER]
+        owner = Customer(session, shop_url, SANDBOX_OWNER)
+
+        listing = ""
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):  # the payment webhook is on its way
+            listing = (await owner.say("orders"))["text"]["body"]
+            if "TO SHIP" in listing:
+                break
+            await asyncio.sleep(POLL_SECONDS * 10)
+        [order_id] = re.findall(r"(ORD-\S+) .* TO SHIP", listing)
+
+        reply = await owner.say(f"ship {order_id} DTDC AWB777")
+        assert reply["text"]["body"] == f"Done: order {order_id} shipped"
+        told = ""
+        for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
+            told = json.dumps(await asha.shop_messages())
+            if "AWB777" in told:
+                break
+            await asyncio.sleep(POLL_SECONDS)
+        assert "AWB777" in told
 
 
 def body_of(message: dict[str, Any]) -> str:

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from bot.app import create_app
 from bot.keys import STORE
 from bot.sandbox import SANDBOX, SANDBOX_CREDENTIALS, sandbox_settings, setup_sandbox
+from bot.sandbox.merchant import SANDBOX_OWNER
 from bot.sandbox.standins import build_app, parse_args
 from bot.settings import Mode, Settings, load_settings
 from bot.shop_config import load_shop_config
@@ -207,3 +208,9 @@ def test_setup_sandbox_keeps_state_under_its_own_key(settings: Settings) -> None
     assert state.bot_url == "http://127.0.0.1:8080"
     assert state.public_url == "http://localhost:8080"
     assert state.credentials.app_secret == SANDBOX_CREDENTIALS["WHATSAPP_APP_SECRET"]
+
+
+def test_the_sandbox_has_an_owner_number_unless_one_is_given() -> None:
+    assert sandbox_settings(Settings(bot_mode=Mode.SANDBOX)).owner_whatsapp == (SANDBOX_OWNER,)
+    given = Settings(bot_mode=Mode.SANDBOX, owner_whatsapp=("919812345678",))
+    assert sandbox_settings(given).owner_whatsapp == ("919812345678",)

@@ -102,6 +102,10 @@ async def test_send_again_keeps_the_body_and_webhook_id(shop: Shop, store: Store
         NOW + 500,
     )
     assert (again.webhook_id, again.body) == (first.webhook_id, first.body)
+    assert (first.resends, again.resends) == (0, 1)
+    twice = await store.resend_alert(alert_id, NOW + 600)
+    assert twice is not None
+    assert twice.resends == 2
     assert await store.resend_alert(9999, NOW) is None
 
 

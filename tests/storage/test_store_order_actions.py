@@ -42,6 +42,10 @@ def action(kind: ActionKind, order_id: str = "ord_1", **kw: object) -> MerchantA
     )
 
 
+def refund(amount: int, request_key: str, **kw: object) -> MerchantAction:
+    return action(ActionKind.REFUND, amount=amount, request_key=request_key, **kw)
+
+
 async def paid_order(shop: Shop, order_id: str = "ord_1") -> None:
     c = shop.customer(1)
     await shop.place_order(c, order_id)  # a text from the customer at NOW: window open
@@ -137,10 +141,10 @@ async def test_partial_refunds_add_up_and_never_exceed_the_payment(
     shop: Shop, store: Store
 ) -> None:
     await paid_order(shop)
-    first = await store.act_on_order(action(ActionKind.REFUND, amount=20_000, reason="one"))
-    retried = await store.act_on_order(action(ActionKind.REFUND, amount=20_000, reason="one"))
-    too_much = await store.act_on_order(action(ActionKind.REFUND, amount=30_001, reason="two"))
-    rest = await store.act_on_order(action(ActionKind.REFUND, amount=30_000, reason="two"))
+    first = await store.act_on_order(refund(20_000, "form-1", reason="one"))
+    retried = await store.act_on_order(refund(20_000, "form-1", reason="one"))
+    too_much = await store.act_on_order(refund(30_001, "form-2", reason="two"))
+    rest = await store.act_on_order(refund(30_000, "form-3", reason="two"))
 
     assert [r.verdict for r in (first, retried, too_much, rest)] == [
         Verdict.DO,
@@ -160,8 +164,8 @@ async def test_a_processed_refund_counts_once_and_a_failed_one_frees_its_amount(
     shop: Shop, store: Store
 ) -> None:
     await paid_order(shop)
-    await store.act_on_order(action(ActionKind.REFUND, amount=20_000, reason="one"))
-    await store.act_on_order(action(ActionKind.REFUND, amount=10_000, reason="two"))
+    await store.act_on_order(refund(20_000, "form-1", reason="one"))
+    await store.act_on_order(refund(10_000, "form-2", reason="two"))
     one, two = await store.refunds("ord_1")
     await store.record_refund_answer(one.id, "rfnd_1", '{"status": "pending"}')
 
@@ -191,11 +195,11 @@ async def test_a_processed_refund_counts_once_and_a_failed_one_frees_its_amount(
 
 async def test_a_fully_refunded_order_refuses_any_more(shop: Shop, store: Store) -> None:
     await paid_order(shop)
-    await store.act_on_order(action(ActionKind.REFUND, amount=50_000))
+    await store.act_on_order(refund(50_000, "form-1"))
     order = await store.get_order("ord_1")
     assert order is not None
     assert order.refunds_requested_total == order.total
-    refused = await store.act_on_order(action(ActionKind.REFUND, amount=1, reason="more"))
+    refused = await store.act_on_order(refund(1, "form-2", reason="more"))
     assert refused.verdict is Verdict.REFUSED
 
 
@@ -247,3 +251,28 @@ async def test_the_database_itself_refuses_more_refunded_than_paid(
         for column in ("refunds_requested_total", "refunded_total"):
             with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
                 conn.execute(f"UPDATE orders SET {column} = total + 1")  # noqa: S608
+
+
+async def test_two_equal_refunds_asked_by_two_requests_are_two_refunds(
+    shop: Shop, store: Store
+) -> None:
+    await paid_order(shop)
+    one = await store.act_on_order(refund(10_000, "wamid.A", reason="jar broken"))
+    two = await store.act_on_order(refund(10_000, "wamid.B", reason="jar broken"))
+    retried = await store.act_on_order(refund(10_000, "wamid.B", reason="jar broken"))
+
+    assert [one.verdict, two.verdict, retried.verdict] == [
+        Verdict.DO,
+        Verdict.DO,
+        Verdict.ALREADY,
+    ]
+    assert [r.amount for r in await store.refunds("ord_1")] == [10_000, 10_000]
+
+
+async def test_a_refund_without_the_request_that_asked_it_is_a_bug(
+    shop: Shop, store: Store
+) -> None:
+    await paid_order(shop)
+    with pytest.raises(ValueError, match="request_key"):
+        await store.act_on_order(action(ActionKind.REFUND, amount=10_000, reason="one"))
+    assert await store.refunds("ord_1") == []

@@ -49,6 +49,12 @@ class SmtpServer:
         return None if self.host in LOCAL_HOSTS else True
 
 
+def message_id(alert: MerchantAlert, resends: int) -> str:
+    """The first send's id, and `.rN` added for the Nth resend."""
+    again = f".r{resends}" if resends else ""
+    return f"<{alert.webhook_id}.{alert.channel}{again}@whatsapp-shop-bot>"
+
+
 class EmailChannel:
     name = "email"
 
@@ -69,8 +75,14 @@ class EmailChannel:
         message["From"] = self._sender
         message["To"] = self._to
         message["Subject"] = subject(alert.event_type, data)
-        # Mail clients thread replies and spot duplicates by this id: the same on a retry.
-        message["Message-ID"] = f"<{alert.webhook_id}.{alert.channel}@whatsapp-shop-bot>"
+        # Mail clients thread replies and spot duplicates by this id: the same on a retry, so a
+        # retry after a lost answer is one email. A resend the merchant asked for is a new
+        # email (some servers drop a Message-ID they have seen), threaded under the first.
+        first = message_id(alert, 0)
+        message["Message-ID"] = message_id(alert, alert.resends)
+        if alert.resends:
+            message["In-Reply-To"] = first
+            message["References"] = first
         link = dashboard_link(self._public_base_url, alert.order_id)
         message.set_content(order_summary(alert.event_type, data, link))
         return message

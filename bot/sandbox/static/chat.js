@@ -410,6 +410,13 @@
       subtitle = `business account · +${info.display_phone_number} · sandbox`;
       if (!byId("chat-sub").classList.contains("typing")) byId("chat-sub").textContent = subtitle;
       document.title = `${info.shop} · sandbox chat`;
+      if ((info.owners || []).includes(phone)) {
+        // OWNER_WHATSAPP: this number gets owner commands (orders, ship, refund…), not the shop.
+        byId("me").textContent = `You: ${prettyPhone(phone)} · shop owner`;
+        byId("me").classList.add("owner");
+        byId("text").placeholder = "Owner command: orders, order ID, ship ID, refund ID…, help";
+        document.title = `${info.shop} · owner · sandbox chat`;
+      }
     } catch {
       toast("Could not load the shop's details");
     }

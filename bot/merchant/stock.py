@@ -61,6 +61,14 @@ class MerchantStock:
             if product.stock is not None and product.id in levels
         ]
 
+    def known_id(self, typed: str) -> str:
+        """The catalog's id for one typed without regard to case (a phone keyboard capitalises
+        the first letter); as typed when none matches, for the refusal to name it."""
+        if self._shop.catalog.get(typed) is not None:
+            return typed
+        lowered = typed.lower()
+        return next((p.id for p in self._shop.products if p.id.lower() == lowered), typed)
+
     async def get(self, product_id: str) -> ProductStock | None:
         return next((item for item in await self.list() if item.product.id == product_id), None)
 
@@ -127,7 +135,9 @@ class MerchantStock:
 
     def _already(self, product: Product) -> StockChange:
         return StockChange(
-            False, f"this form already changed the stock of {product.id}", already=True
+            False,
+            f"{product.id} was changed by this request before; nothing changed again",
+            already=True,
         )
 
     def _now(self) -> int:

@@ -201,7 +201,7 @@ async def test_the_merchant_sets_a_count_on_the_stock_page_on_a_phone(
     await row.get_by_role("button", name="Set").click()
     await admin.get_by_role("status").filter(has_text="40 in stock").wait_for()
     assert "40" in await row.locator("td[data-label='On hand']").inner_text()
-    assert "by admin" in await row.locator("td[data-label='Last change']").inner_text()
+    assert "by admin" in await row.locator("td[data-label='Last update']").inner_text()
 
     await row.get_by_label("Units to add to Darjeeling First Flush").fill("-40")
     await row.get_by_role("button", name="Add / remove").click()

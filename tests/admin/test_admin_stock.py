@@ -89,7 +89,7 @@ async def test_the_page_lists_counted_products_with_holds_and_the_uncounted_apar
     chai = cells(page, CHAI)
     assert chai["Product"] == f"Masala Chai 250 g {CHAI}"
     assert (chai["On hand"], chai["Held"], chai["For sale"]) == ("5", "2", "3")
-    assert chai["Last change"].endswith("by config")  # the starting count
+    assert chai["Last update"].endswith("by config")  # the starting count
     assert cells(page, DARJEELING)["On hand"] == "12"
     # Every value escaped: the name's markup is text on the page.
     assert "Darjeeling &lt;b&gt;First&lt;/b&gt; &amp; &#x27;Flush&#x27;" in page
@@ -128,7 +128,7 @@ async def test_set_then_add_and_remove_go_through_merchant_stock_as_admin(
     assert await counts(shop, CHAI) == (42, 2, "admin")
 
     page = await merchant.page("/admin/stock")
-    assert cells(page, CHAI)["Last change"].endswith("by admin")
+    assert cells(page, CHAI)["Last update"].endswith("by admin")
     assert cells(page, CHAI)["For sale"] == "40"
 
 

@@ -548,8 +548,10 @@ def _stock_row(frame: Frame, item: ProductStock, tokens: Iterator[str]) -> str:
         f"<td data-label='On hand' class='num'>{level.on_hand}</td>"
         f"<td data-label='Held' class='num'>{level.held}</td>"
         f"<td data-label='For sale' class='num'>{for_sale}</td>"
-        f"<td data-label='Last change'><span>{esc(when(level.updated_at))}<br>"
-        f"<span class='muted'>by {esc(level.updated_by)}</span></span></td>"
+        # The time moves with every hold, sale and change; the name only when the count is
+        # set or added to (by the merchant, or the config's starting count).
+        f"<td data-label='Last update'><span>{esc(when(level.updated_at))}<br>"
+        f"<span class='muted'>count last changed by {esc(level.updated_by)}</span></span></td>"
         f"<td data-label='Change'>{set_form}{add_form}</td></tr>"
     )
 
@@ -564,7 +566,7 @@ def stock_page(
         rows = "".join(_stock_row(frame, item, tokens) for item in counted)
         table = (
             "<table class='stock'><thead><tr><th>Product</th><th>On hand</th>"
-            "<th>Held (awaiting payment)</th><th>For sale</th><th>Last change</th>"
+            "<th>Held (awaiting payment)</th><th>For sale</th><th>Last update</th>"
             f"<th>Change</th></tr></thead><tbody>{rows}</tbody></table>"
         )
     else:

@@ -26,7 +26,7 @@ from storage.errors import StorageUnavailableError, StoreClosedError
 from storage.migrate import check_postgres_schema
 from storage.op_store import OpStore
 from storage.postgres_connection import UNAVAILABLE_ERRORS, PostgresOptions
-from storage.postgres_writer import PostgresWriter, WriterStats
+from storage.postgres_writer import DEFAULT_CONCURRENCY, PostgresWriter, WriterStats
 from storage.query import OpFactory, Row, postgres_sql
 from storage.repository import (
     UNKNOWN_CUSTOMER_PREFIX,
@@ -77,7 +77,9 @@ class PostgresStore(OpStore):
         super().__init__(on_dead_letter)
         self._pool = pool
         self._locks = locks
-        self._writer = PostgresWriter(pool, _run_op)
+        # Writes take at most two of the pool's connections, leaving the rest to reads.
+        writers = min(DEFAULT_CONCURRENCY, max(1, int(pool.get_max_size()) - 1))
+        self._writer = PostgresWriter(pool, _run_op, concurrency=writers)
         # Pending work read with a claim, for the claimer's first look (see `claim`).
         self._prefetched: dict[tuple[Lane, str], Sequence[Row]] = {}
         self._closed = False

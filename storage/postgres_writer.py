@@ -34,6 +34,7 @@ Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 RunOp = Callable[[Connection, OpFactory[Any], bool], Awaitable[Any]]
 
 MAX_BATCH = 64  # units per transaction: enough to share a commit, short enough to keep locks brief
+DEFAULT_CONCURRENCY = 2  # transactions at once (the pool's other connections serve reads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +56,29 @@ class WriterStats:
 
 
 class PostgresWriter:
-    """Runs submitted write operations in shared transactions, one transaction at a time."""
+    """Runs submitted write operations in shared transactions, up to `concurrency`
+    transactions at a time (each on its own pooled connection).
 
-    def __init__(self, pool: asyncpg.Pool, run_op: RunOp, max_batch: int = MAX_BATCH) -> None:
+    One transaction at a time would make every write wait for the round trips of the whole
+    batch before it (a webhook's acknowledgement behind forty steps); two let the next batch
+    start while one commits, and still gather what arrives meanwhile."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        run_op: RunOp,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
         self._pool = pool
         self._run_op = run_op
         self._max_batch = max_batch
+        self._slots = asyncio.Semaphore(max(1, concurrency))
         self._queue: deque[WriteUnit[Any]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._running: set[asyncio.Task[None]] = set()
         self._closed = False
         self.stats = WriterStats()
 
@@ -86,6 +101,8 @@ class PostgresWriter:
             return
         self._wake.set()
         await task
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _serve(self) -> None:
         while True:
@@ -95,9 +112,20 @@ class PostgresWriter:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            batch = self._take()
-            if batch:
-                await self._run(batch)
+            await self._slots.acquire()
+            batch = self._take()  # what gathered while every slot was busy
+            if not batch:
+                self._slots.release()
+                continue
+            task = asyncio.create_task(self._run_in_slot(batch), name="postgres-write-batch")
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run_in_slot(self, batch: list[WriteUnit[Any]]) -> None:
+        try:
+            await self._run(batch)
+        finally:
+            self._slots.release()
 
     def _take(self) -> list[WriteUnit[Any]]:
         batch: list[WriteUnit[Any]] = []

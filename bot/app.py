@@ -167,6 +167,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             on_outcome=lambda stored: runner.submit(stored),
             concurrency=settings.worker_concurrency,
         )
+        stock = MerchantStock(store=store, shop=app[keys.SHOP], clock=clock)
         merchant = MerchantOrders(
             store=store,
             shop=app[keys.SHOP],
@@ -186,7 +187,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
             concurrency=settings.worker_concurrency,
             alert_channels=alerts.channel_names,
             alerts_queued=alerts.poke,
-            owner_desk=OwnerDesk(owners=settings.owner_whatsapp, orders=merchant)
+            owner_desk=OwnerDesk(owners=settings.owner_whatsapp, orders=merchant, stock=stock)
             if settings.owner_whatsapp
             else None,
             paid_jobs=_shopify_handoff(settings, session, store, app[keys.SHOP], jobs),
@@ -213,7 +214,7 @@ def _workers(clock: Clock, order_ids: OrderIdFactory):  # type: ignore[no-untype
         )
         app[keys.RECONCILER] = reconciler
         app[keys.MERCHANT] = merchant
-        app[keys.STOCK] = MerchantStock(store=store, shop=app[keys.SHOP], clock=clock)
+        app[keys.STOCK] = stock
         receipts = ReadReceipts(whatsapp_client, enabled=settings.read_receipts)
         app[keys.RECEIPTS] = receipts
         app[keys.WHATSAPP] = whatsapp_client

@@ -11,6 +11,8 @@ rules, idempotency and customer notices apply:
     cancel ID
     refund ID [amount]                  in the order's currency as typed (250, 249.50, ₹1,250);
                                         all that is left without an amount
+    stock                               the counted products: on hand, held, for sale
+    stock PRODUCT N                     the shop has N (set); +N or -N: a delivery, a breakage
     help
 
 Anything else is `Help`, with the reason when the command was recognised but malformed.
@@ -57,11 +59,39 @@ class RefundOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class ListStock:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetStock:
+    product_id: str  # as typed; the edge matches it to the catalog without regard to case
+    count: int  # what the shop has now, units held for unpaid orders included
+
+
+@dataclass(frozen=True, slots=True)
+class AddStock:
+    product_id: str
+    change: int  # units more; negative: fewer
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     problem: str = ""  # what was wrong with the command, when one was recognised
 
 
-OwnerCommand = ListOrders | ShowOrder | ShipOrder | DeliverOrder | CancelOrder | RefundOrder | Help
+OwnerCommand = (
+    ListOrders
+    | ShowOrder
+    | ShipOrder
+    | DeliverOrder
+    | CancelOrder
+    | RefundOrder
+    | ListStock
+    | SetStock
+    | AddStock
+    | Help
+)
 
 USAGE = {
     "orders": "orders",
@@ -70,6 +100,7 @@ USAGE = {
     "deliver": "deliver ID",
     "cancel": "cancel ID",
     "refund": "refund ID [amount]",
+    "stock": "stock PRODUCT N, or +N / -N",
 }
 
 HELP_TEXT = "\n".join(
@@ -81,6 +112,8 @@ HELP_TEXT = "\n".join(
         "deliver ID: mark delivered",
         "cancel ID: cancel (a paid order: refund it first)",
         "refund ID [amount]: refund an amount, e.g. refund ID 250.50 (all without an amount)",
+        "stock: what is left of each counted product",
+        "stock PRODUCT N: set the count; stock PRODUCT +10 / -2: add or remove",
         "help: this list",
     )
 )
@@ -96,6 +129,8 @@ def parse_owner_command(text: str) -> OwnerCommand:
     verb = _ALIASES.get(verb, verb)
     if verb == "orders" and not args:
         return ListOrders()
+    if verb == "stock":
+        return _stock(args)
     if verb == "help" or verb not in USAGE:
         return Help()
     if not args:
@@ -157,6 +192,27 @@ def _plain_amount(typed: str) -> str:
             text = text[len(prefix) :]
             break
     return text.replace(",", "")
+
+
+def _stock(args: list[str]) -> ListStock | SetStock | AddStock | Help:
+    """`stock`; `stock ID 40` sets the count; a sign (`+10`, `-2`) adds or takes away."""
+    if not args:
+        return ListStock()
+    if len(args) == 1:
+        return _usage("stock", "how many?")
+    if len(args) > 2:
+        return _usage("stock", "too many words")
+    product_id, number = args
+    signed = number[0] in "+-"
+    digits = number[1:] if signed else number
+    if not digits.isascii() or not digits.isdigit() or len(digits) > MAX_COUNT_DIGITS:
+        return _usage("stock", f"{number!r} is not a whole number of units")
+    if signed:
+        return AddStock(product_id, int(number))
+    return SetStock(product_id, int(number))
+
+
+MAX_COUNT_DIGITS = 9  # a count of a billion or more is a typo
 
 
 def _usage(verb: str, problem: str) -> Help:

@@ -1,6 +1,6 @@
 """The SQL behind the merchant's dashboard (`/admin`), as operations like those of
 `storage.ops`: its lists of orders (filtered in SQL, paged), the messages sent about an order,
-the login rate limit's memory, and forms acted on once.
+the login rate limit's memory, and forms acted on once (an alert sent again, a stock change).
 
 The lists filter on the same columns `flows.lifecycle` reads (payment status, fulfilment
 status, refund totals); `OrderView` names each list.
@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pydantic import ValidationError
 
 from flows.state import Customer
-from storage import ops
+from storage import ops, stock_ops
+from storage.errors import StockBelowZeroError
 from storage.query import Op, Query, Row
 from storage.repository import (
     FormUse,
@@ -21,6 +22,7 @@ from storage.repository import (
     OrderRow,
     OrderView,
     SentMessage,
+    StockForm,
 )
 
 _V = OrderView
@@ -182,3 +184,26 @@ def resend_alert_once(form_token: str, alert_id: int, now: int) -> Op[FormUse]:
         return FormUse.ALREADY
     yield from ops.resend_alert(alert_id, now)
     return FormUse.DONE
+
+
+def set_stock_once(
+    form_token: str, product_id: str, on_hand: int, by: str, now: int
+) -> Op[StockForm]:
+    """The token and the new count commit together."""
+    if not (yield from _use_form(form_token, now)):
+        return StockForm(FormUse.ALREADY)
+    return StockForm(FormUse.DONE, (yield from stock_ops.set_stock(product_id, on_hand, by, now)))
+
+
+def add_stock_once(
+    form_token: str, product_id: str, change: int, by: str, now: int
+) -> Op[StockForm]:
+    """The token is used first: of two submissions of one form racing on Postgres, the second
+    waits on the token's unique key and then finds it taken. A change that would go below zero
+    raises, so the token's use is rolled back with it and the form, corrected, can be sent."""
+    if not (yield from _use_form(form_token, now)):
+        return StockForm(FormUse.ALREADY)
+    level = yield from stock_ops.add_stock(product_id, change, by, now)
+    if level is None:
+        raise StockBelowZeroError(f"{product_id}: cannot take away {-change}")
+    return StockForm(FormUse.DONE, level)

@@ -51,3 +51,7 @@ class StockShortError(StorageError):
 
 class UnknownProductError(StorageError, LookupError):
     """A stock change named a product that has no stock row."""
+
+
+class StockBelowZeroError(StorageError):
+    """Taking units away would leave fewer than none: nothing of the write was saved."""

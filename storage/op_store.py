@@ -26,7 +26,7 @@ from storage import (
     reminder_ops,
     stock_ops,
 )
-from storage.errors import ModeMismatchError
+from storage.errors import ModeMismatchError, StockBelowZeroError
 from storage.query import OpFactory
 from storage.repository import (
     ActionResult,
@@ -53,6 +53,7 @@ from storage.repository import (
     Reminder,
     SentMessage,
     StepResult,
+    StockForm,
     StockLevel,
     StoredEvent,
 )
@@ -382,6 +383,23 @@ class OpStore(ABC):
 
     async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
         return await self._write(partial(admin_ops.resend_alert_once, form_token, alert_id, now))
+
+    async def set_stock_once(
+        self, form_token: str, product_id: str, on_hand: int, by: str, now: int
+    ) -> StockForm:
+        return await self._write(
+            partial(admin_ops.set_stock_once, form_token, product_id, on_hand, by, now)
+        )
+
+    async def add_stock_once(
+        self, form_token: str, product_id: str, change: int, by: str, now: int
+    ) -> StockForm | None:
+        try:
+            return await self._write(
+                partial(admin_ops.add_stock_once, form_token, product_id, change, by, now)
+            )
+        except StockBelowZeroError:  # rolled back, the form's token included
+            return None
 
     # --- payment reconciliation ----------------------------------------------------------------
 

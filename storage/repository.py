@@ -331,6 +331,14 @@ class FormUse(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class StockForm:
+    """What became of a stock change sent from a dashboard form with a one-time token."""
+
+    use: FormUse  # DONE: changed; ALREADY: this form was sent before, nothing done again
+    level: StockLevel | None = None  # the count after the change (DONE)
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentCheckDue:
     """An order awaiting payment that the reconciliation sweep should ask the provider about."""
 
@@ -594,6 +602,18 @@ class Store(Protocol):
 
     async def resend_alert_once(self, form_token: str, alert_id: int, now: int) -> FormUse:
         """`resend_alert`, once per form token (a double click queues one delivery)."""
+
+    async def set_stock_once(
+        self, form_token: str, product_id: str, on_hand: int, by: str, now: int
+    ) -> StockForm:
+        """`set_stock`, once per form token (the same form sent twice sets once)."""
+
+    async def add_stock_once(
+        self, form_token: str, product_id: str, change: int, by: str, now: int
+    ) -> StockForm | None:
+        """`add_stock`, once per form token (a double click adds once). None, changing
+        nothing and leaving the token unused, when it would go below zero; raises
+        `UnknownProductError` for a product not counted."""
 
     # --- payment reconciliation ----------------------------------------------------------------
     async def payment_checks_due(

@@ -7,13 +7,16 @@ the transaction that marks the owner's message processed.
 A redelivered webhook never reaches here twice (the message is stored once by its id). If the
 bot stops after an action and before the reply is committed, the message is handled again:
 ship, deliver and cancel find the order already there, and a refund carries the message id as
-its request key, so it is asked for once.
+its request key, so it is asked for once. Stock commands go through `MerchantStock` (as the
+dashboard's Stock page and `python -m bot stock` do) with the message id as their one-time
+token: a change is made once however often the message is handled.
 """
 
 from collections.abc import Iterable
 
 from bot.merchant.channels.whatsapp import owner_channel_name
 from bot.merchant.orders import MerchantOrders
+from bot.merchant.stock import MerchantStock, StockChange
 from flows.events import Event, TextReceived
 from flows.lifecycle import PaymentStatus, Verdict, payment_status
 from flows.limits import TEXT_BODY_MAX
@@ -21,12 +24,15 @@ from flows.money import InvalidPrice, format_money, to_minor
 from flows.orders import FulfilmentStatus, Order
 from flows.owner import (
     HELP_TEXT,
+    AddStock,
     CancelOrder,
     DeliverOrder,
     Help,
     ListOrders,
+    ListStock,
     OwnerCommand,
     RefundOrder,
+    SetStock,
     ShipOrder,
     ShowOrder,
     parse_owner_command,
@@ -41,9 +47,12 @@ _VERDICT_WORDS = {Verdict.DO: "Done", Verdict.ALREADY: "Already done", Verdict.R
 
 
 class OwnerDesk:
-    def __init__(self, *, owners: Iterable[str], orders: MerchantOrders) -> None:
+    def __init__(
+        self, *, owners: Iterable[str], orders: MerchantOrders, stock: MerchantStock
+    ) -> None:
         self._owners = frozenset(owners)
         self._orders = orders
+        self._stock = stock
 
     def is_owner(self, phone: str | None) -> bool:
         return phone is not None and phone in self._owners
@@ -56,17 +65,18 @@ class OwnerDesk:
         # The other channels hear of the action; the owner who acted has the reply.
         mine = owner_channel_name(phone)
         orders = self._orders.telling([c for c in self._orders.alert_channels if c != mine])
-        reply = await _Session(orders).run(
+        reply = await _Session(orders, self._stock).run(
             command, by=f"owner:{phone}", message_id=event.message_id
         )
         return shorten_lines(reply, TEXT_BODY_MAX)
 
 
 class _Session:
-    """One owner command, carried out through `orders`."""
+    """One owner command, carried out through `orders` (or `stock`)."""
 
-    def __init__(self, orders: MerchantOrders) -> None:
+    def __init__(self, orders: MerchantOrders, stock: MerchantStock) -> None:
         self._orders = orders
+        self._stock = stock
 
     async def run(self, command: OwnerCommand, *, by: str, message_id: str) -> str:
         match command:
@@ -76,6 +86,20 @@ class _Session:
                 return await self._list()
             case ShowOrder():
                 return await self._show(command.order_id)
+            case ListStock():
+                return await self._stock_list()
+            case SetStock():
+                product_id = self._stock.known_id(command.product_id)
+                once = f"whatsapp:{message_id}"
+                return _stock_said(
+                    await self._stock.set(product_id, command.count, by=by, once=once)
+                )
+            case AddStock():
+                product_id = self._stock.known_id(command.product_id)
+                once = f"whatsapp:{message_id}"
+                return _stock_said(
+                    await self._stock.add(product_id, command.change, by=by, once=once)
+                )
         order_id = await self._known_id(getattr(command, "order_id", ""))
         if order_id is None:
             return f"No order {getattr(command, 'order_id', '')}. Send: orders"
@@ -131,6 +155,22 @@ class _Session:
         head = f"{waiting} paid, not shipped" if waiting else "Nothing waiting to ship"
         return "\n".join([f"{head}. Newest orders:", *lines, "Send: order ID"])
 
+    async def _stock_list(self) -> str:
+        items = await self._stock.list()
+        if not items:
+            return (
+                "No product has its stock counted: add stock = N (its starting count) to a "
+                "product in config.toml and restart."
+            )
+        lines = [
+            f"{item.product.id}: {item.level.on_hand} / {item.level.held} / "
+            f"{item.level.available}" + (" SOLD OUT" if item.sold_out else "")
+            for item in items
+        ]
+        return "\n".join(
+            ["Stock: on hand / held for unpaid orders / for sale", *lines, "Send: stock PRODUCT N"]
+        )
+
     async def _show(self, typed: str) -> str:
         order_id = await self._known_id(typed)
         details = None if order_id is None else await self._orders.show(order_id)
@@ -176,6 +216,12 @@ def _line(order: Order) -> str:
     )
     total = format_money(order.total, order.currency)
     return f"{order.id} {total} {items} item{'s' if items != 1 else ''} {state}"
+
+
+def _stock_said(change: StockChange) -> str:
+    if change.already:
+        return f"Already done: {change.message}"
+    return f"{'Done' if change.done else 'No'}: {change.message}"
 
 
 def _said(result: ActionResult) -> str:

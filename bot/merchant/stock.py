@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from flows.catalog import MAX_STOCK, Product, ShopConfig
 from storage.errors import UnknownProductError
-from storage.repository import StockLevel, Store
+from storage.repository import FormUse, StockLevel, Store
 
 
 async def seed_stock(store: Store, shop: ShopConfig, now: int) -> list[str]:
@@ -39,6 +39,7 @@ class StockChange:
     done: bool
     message: str  # what happened, in words, for the CLI, the dashboard and the owner
     stock: ProductStock | None = None
+    already: bool = False  # the same dashboard form was sent before: nothing done again
 
 
 class MerchantStock:
@@ -60,29 +61,54 @@ class MerchantStock:
             if product.stock is not None and product.id in levels
         ]
 
+    def known_id(self, typed: str) -> str:
+        """The catalog's id for one typed without regard to case (a phone keyboard capitalises
+        the first letter); as typed when none matches, for the refusal to name it."""
+        if self._shop.catalog.get(typed) is not None:
+            return typed
+        lowered = typed.lower()
+        return next((p.id for p in self._shop.products if p.id.lower() == lowered), typed)
+
     async def get(self, product_id: str) -> ProductStock | None:
         return next((item for item in await self.list() if item.product.id == product_id), None)
 
-    async def set(self, product_id: str, on_hand: int, *, by: str) -> StockChange:
-        """The shop has `on_hand` of the product (units held for unpaid orders included)."""
+    async def set(
+        self, product_id: str, on_hand: int, *, by: str, once: str | None = None
+    ) -> StockChange:
+        """The shop has `on_hand` of the product (units held for unpaid orders included).
+        `once`: a dashboard form's one-time token; the same token again changes nothing."""
         product, refusal = self._counted(product_id)
         if product is None:
             return StockChange(False, refusal)
         if not 0 <= on_hand <= MAX_STOCK:
             return StockChange(False, f"the count must be from 0 to {MAX_STOCK}, not {on_hand}")
-        level = await self._store.set_stock(product.id, on_hand, by, self._now())
-        return self._changed(product, level)
+        if once is None:
+            level = await self._store.set_stock(product.id, on_hand, by, self._now())
+            return self._changed(product, level)
+        used = await self._store.set_stock_once(once, product.id, on_hand, by, self._now())
+        if used.use is FormUse.ALREADY or used.level is None:
+            return self._already(product)
+        return self._changed(product, used.level)
 
-    async def add(self, product_id: str, change: int, *, by: str) -> StockChange:
-        """`change` more of the product (negative: fewer)."""
+    async def add(
+        self, product_id: str, change: int, *, by: str, once: str | None = None
+    ) -> StockChange:
+        """`change` more of the product (negative: fewer). `once`: as for `set`."""
         product, refusal = self._counted(product_id)
         if product is None:
             return StockChange(False, refusal)
         if abs(change) > MAX_STOCK:
             return StockChange(False, f"{change} is more than {MAX_STOCK}: a typo?")
         await seed_stock(self._store, self._shop, self._now())
+        level: StockLevel | None
         try:
-            level = await self._store.add_stock(product.id, change, by, self._now())
+            if once is None:
+                level = await self._store.add_stock(product.id, change, by, self._now())
+            else:
+                used = await self._store.add_stock_once(once, product.id, change, by, self._now())
+                if used is not None and (used.use is FormUse.ALREADY or used.level is None):
+                    return self._already(product)
+                level = used.level if used is not None else None
         except UnknownProductError:  # seeded a moment ago: only a concurrent reset gets here
             return StockChange(False, f"{product.id} has no stock count yet")
         if level is None:
@@ -106,6 +132,13 @@ class MerchantStock:
         held = f" ({level.held} held for orders awaiting payment)" if level.held else ""
         message = f"{product.id}: {level.on_hand} in stock{held}, {level.available} for sale"
         return StockChange(True, message, ProductStock(product, level))
+
+    def _already(self, product: Product) -> StockChange:
+        return StockChange(
+            False,
+            f"{product.id} was changed by this request before; nothing changed again",
+            already=True,
+        )
 
     def _now(self) -> int:
         return int(self._clock())

@@ -1,6 +1,7 @@
 """The merchant's loop in a real browser, in the sandbox: a customer buys in the chat, the
 merchant signs in to /admin, ships the order (the chat shows the shipping note), then refunds
-it (the chat shows the refund once the sandbox's Razorpay has processed it).
+it (the chat shows the refund once the sandbox's Razorpay has processed it). On a phone-sized
+window, the merchant sets a count and removes units on the stock page.
 
 Needs playwright (the Python package) and Debian's Chromium at /usr/bin/chromium, like
 tests/sandbox/test_browser.py; skips saying why without them. With `ADMIN_SCREENSHOT=1` it
@@ -170,5 +171,42 @@ async def test_buy_then_ship_and_refund_from_the_dashboard(
     shot = SCREENSHOT if os.environ.get("ADMIN_SCREENSHOT") == "1" else tmp_path / "admin.png"
     await admin.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
+    assert errors == []
+    assert blocked == []
+
+
+async def test_the_merchant_sets_a_count_on_the_stock_page_on_a_phone(
+    sandbox_url: str, chromium: "BrowserContext"
+) -> None:
+    blocked: list[str] = []
+    errors: list[Any] = []
+    admin = await chromium.new_page()
+    admin.on(
+        "console",
+        lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    admin.on("pageerror", lambda error: errors.append(error))
+    await admin.set_viewport_size({"width": 390, "height": 844})  # a phone
+
+    await admin.goto(f"{sandbox_url}/admin/stock")  # signed out: the login, then back here
+    await admin.get_by_label("Password").fill(SANDBOX_ADMIN_PASSWORD)
+    await admin.get_by_role("button", name="Sign in").click()
+    await admin.get_by_role("heading", name="Stock").wait_for()
+    assert admin.url == f"{sandbox_url}/admin/stock"
+    await admin.get_by_role("link", name="Orders").click()
+    await admin.get_by_role("link", name="Stock").click()  # the navigation, both ways
+
+    row = admin.locator("tr[data-product='darjeeling-first-flush-100']")
+    await row.get_by_label("New count of Darjeeling First Flush").fill("40")
+    await row.get_by_role("button", name="Set").click()
+    await admin.get_by_role("status").filter(has_text="40 in stock").wait_for()
+    assert "40" in await row.locator("td[data-label='On hand']").inner_text()
+    assert "by admin" in await row.locator("td[data-label='Last update']").inner_text()
+
+    await row.get_by_label("Units to add to Darjeeling First Flush").fill("-40")
+    await row.get_by_role("button", name="Add / remove").click()
+    await admin.get_by_role("status").filter(has_text="0 in stock").wait_for()
+    assert "sold out" in await row.locator("td[data-label='For sale']").inner_text()
+    assert await admin.locator("li[data-product='steel-kettle']").count() == 1  # not counted
     assert errors == []
     assert blocked == []

@@ -1,6 +1,7 @@
 """The dashboard's storage operations on both backends: its lists of orders filtered and paged
 by the database, the counts on its tabs, search by order id or phone, the messages sent about
-an order, the login rate limit's memory, and a form acted on once."""
+an order, the login rate limit's memory, and a form (an alert resent, a stock change) acted on
+once."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -251,3 +252,34 @@ async def test_a_form_resends_an_alert_once_however_often_it_is_sent(
     [resent] = await store.order_alerts("ord_1")
     assert resent.status.value == "pending"
     assert resent.next_attempt_at == NOW + 5
+
+
+async def test_a_stock_form_sent_twice_at_once_changes_the_count_once(store: Store) -> None:
+    await store.seed_stock({"chai": 5}, NOW)
+
+    racing = await asyncio.gather(
+        *(store.add_stock_once("stock-form-aaaaaaaa", "chai", 3, "admin", NOW) for _ in range(4))
+    )
+    set_twice = [
+        await store.set_stock_once("stock-form-bbbbbbbb", "chai", 20, "admin", NOW + 1),
+        await store.set_stock_once("stock-form-bbbbbbbb", "chai", 20, "admin", NOW + 2),
+    ]
+
+    uses = sorted(result.use for result in racing if result is not None)
+    assert uses == [FormUse.ALREADY] * 3 + [FormUse.DONE]
+    assert [result.use for result in set_twice] == [FormUse.DONE, FormUse.ALREADY]
+    [level] = await store.stock_levels()
+    assert (level.on_hand, level.updated_at, level.updated_by) == (20, NOW + 1, "admin")
+
+
+async def test_a_stock_form_refused_below_zero_is_not_used_up(store: Store) -> None:
+    await store.seed_stock({"chai": 5}, NOW)
+
+    refused = await store.add_stock_once("stock-form-cccccccc", "chai", -6, "admin", NOW)
+    corrected = await store.add_stock_once("stock-form-cccccccc", "chai", -5, "admin", NOW + 1)
+
+    assert refused is None
+    assert corrected is not None
+    assert corrected.use is FormUse.DONE
+    assert corrected.level is not None
+    assert corrected.level.on_hand == 0

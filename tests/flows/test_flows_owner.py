@@ -4,12 +4,15 @@ import pytest
 
 from flows.owner import (
     HELP_TEXT,
+    AddStock,
     CancelOrder,
     DeliverOrder,
     Help,
     ListOrders,
+    ListStock,
     OwnerCommand,
     RefundOrder,
+    SetStock,
     ShipOrder,
     ShowOrder,
     parse_owner_command,
@@ -43,6 +46,30 @@ CASES: list[tuple[str, OwnerCommand]] = [
     (f"refund {ID} ₹1,250.75", RefundOrder(ID, "1250.75")),
     (f"refund {ID} Rs.99", RefundOrder(ID, "99")),
     (f"refund {ID} rs 99", Help("too many words (usage: refund ID [amount])")),
+    ("stock", ListStock()),
+    ("Stock", ListStock()),
+    ("stock chai-250 40", SetStock("chai-250", 40)),
+    ("stock Chai-250 0", SetStock("Chai-250", 0)),
+    ("stock chai-250 +10", AddStock("chai-250", 10)),
+    ("stock chai-250 -2", AddStock("chai-250", -2)),
+    ("stock chai-250", Help("how many? (usage: stock PRODUCT N, or +N / -N)")),
+    (
+        "stock chai-250 4.5",
+        Help("'4.5' is not a whole number of units (usage: stock PRODUCT N, or +N / -N)"),
+    ),
+    (
+        "stock chai-250 +-3",
+        Help("'+-3' is not a whole number of units (usage: stock PRODUCT N, or +N / -N)"),
+    ),
+    (
+        "stock chai-250 ٣",  # an Arabic-Indic digit: not one int() should quietly accept
+        Help("'٣' is not a whole number of units (usage: stock PRODUCT N, or +N / -N)"),
+    ),
+    (
+        "stock chai-250 1000000000",
+        Help("'1000000000' is not a whole number of units (usage: stock PRODUCT N, or +N / -N)"),
+    ),
+    ("stock chai-250 40 now", Help("too many words (usage: stock PRODUCT N, or +N / -N)")),
     ("help", Help()),
     ("", Help()),
     ("hello", Help()),
@@ -75,5 +102,14 @@ def test_an_amount_is_kept_as_typed_for_the_orders_currency() -> None:
 
 
 def test_help_names_every_command() -> None:
-    for word in ("orders", "order ID", "ship ID", "deliver ID", "cancel ID", "refund ID"):
+    for word in (
+        "orders",
+        "order ID",
+        "ship ID",
+        "deliver ID",
+        "cancel ID",
+        "refund ID",
+        "stock:",
+        "stock PRODUCT N",
+    ):
         assert word in HELP_TEXT

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from bot.merchant.stock import ProductStock
+from flows.catalog import Product
 from flows.lifecycle import (
     PaymentStatus,
     Verdict,
@@ -103,6 +105,11 @@ class Frame:
     sandbox: bool
     flash: str | None = None
     flash_is_error: bool = False
+    section: str = "orders"  # which of SECTIONS the page belongs to
+
+
+SECTIONS: Mapping[str, str] = {"orders": "Orders", "stock": "Stock"}
+"""The dashboard's navigation: section → its label; each lives at /admin/<section>."""
 
 
 def document(title: str, body: str, *, shop: str) -> str:
@@ -122,9 +129,16 @@ def _page(frame: Frame, title: str, content: str) -> str:
     if frame.flash:
         kind = "flash error" if frame.flash_is_error else "flash"
         flash = f"<p class='{kind}' role='status'>{esc(frame.flash)}</p>"
+    links = "".join(
+        f"<a href='/admin/{esc(section)}'"
+        + (" aria-current='page'" if section == frame.section else "")
+        + f">{esc(label)}</a>"
+        for section, label in SECTIONS.items()
+    )
     header = (
         "<header class='top'><a class='brand' href='/admin/orders'>"
-        f"{esc(frame.shop)} · orders</a>{sandbox}"
+        f"{esc(frame.shop)} · {esc(SECTIONS.get(frame.section, '').lower())}</a>"
+        f"<nav class='sections' aria-label='Dashboard'>{links}</nav>{sandbox}"
         "<form method='post' action='/admin/logout' class='logout'>"
         f"<input type='hidden' name='csrf' value='{esc(frame.csrf)}'>"
         "<button type='submit'>Log out</button></form></header>"
@@ -497,3 +511,85 @@ def _table(headings: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -
 def _money(order: Order, minor: int) -> str:
     """An amount of this order in its own currency, as the CLI and the customer show it."""
     return format_money(minor, order.currency)
+
+
+# --- stock ---------------------------------------------------------------------------------------
+
+
+def _stock_row(frame: Frame, item: ProductStock, tokens: Iterator[str]) -> str:
+    product, level = item.product, item.level
+    pid = esc(product.id)
+    base = f"/admin/stock/{product.id}"
+    for_sale = f"{level.available}"
+    if item.sold_out:
+        for_sale += " <span class='pill stock-sold-out'>sold out</span>"
+    set_form = _form(
+        f"{base}/set",
+        frame,
+        next(tokens),
+        f"<input name='count' inputmode='numeric' pattern='[0-9]*' value='{level.on_hand}' "
+        f"required aria-label='New count of {esc(product.name)}'>",
+        "Set",
+        "stock-change",
+    )
+    add_form = _form(
+        f"{base}/add",
+        frame,
+        next(tokens),
+        "<input name='change' inputmode='numeric' pattern='[+-]?[0-9]*' placeholder='+10 or -2' "
+        f"required aria-label='Units to add to {esc(product.name)} (minus to remove)'>",
+        "Add / remove",
+        "stock-change",
+    )
+    return (
+        f"<tr data-product='{pid}'>"
+        f"<td data-label='Product'><span><b>{esc(product.name)}</b><br>"
+        f"<span class='muted'>{pid}</span></span></td>"
+        f"<td data-label='On hand' class='num'>{level.on_hand}</td>"
+        f"<td data-label='Held' class='num'>{level.held}</td>"
+        f"<td data-label='For sale' class='num'>{for_sale}</td>"
+        # The time moves with every hold, sale and change; the name only when the count is
+        # set or added to (by the merchant, or the config's starting count).
+        f"<td data-label='Last update'><span>{esc(when(level.updated_at))}<br>"
+        f"<span class='muted'>count last changed by {esc(level.updated_by)}</span></span></td>"
+        f"<td data-label='Change'>{set_form}{add_form}</td></tr>"
+    )
+
+
+def stock_page(
+    frame: Frame,
+    counted: Sequence[ProductStock],
+    uncounted: Sequence[Product],
+    tokens: Iterator[str],
+) -> str:
+    if counted:
+        rows = "".join(_stock_row(frame, item, tokens) for item in counted)
+        table = (
+            "<table class='stock'><thead><tr><th>Product</th><th>On hand</th>"
+            "<th>Held (awaiting payment)</th><th>For sale</th><th>Last update</th>"
+            f"<th>Change</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    else:
+        table = "<p class='empty'>No product has its stock counted.</p>"
+    explain = (
+        "<p class='muted'><b>On hand</b> is what the shop has, units held for orders awaiting "
+        "payment included; <b>for sale</b> is what customers can still order. <b>Set</b> "
+        "after counting the shelf; <b>Add / remove</b> for a delivery (10) or breakage (-2). "
+        "Held units stay held either way.</p>"
+    )
+    if uncounted:
+        items = "".join(
+            f"<li data-product='{esc(p.id)}'>{esc(p.name)} <span class='muted'>{esc(p.id)}</span>"
+            "</li>"
+            for p in uncounted
+        )
+        others = (
+            "<section class='uncounted'><h2>Not counted</h2><p class='muted'>These are never "
+            "sold out. To start counting one, add <code>stock = N</code> (N: its starting "
+            "count) to the product in config.toml and restart the bot.</p>"
+            f"<ul>{items}</ul></section>"
+        )
+    else:
+        others = ""
+    content = f"<h1>Stock</h1>{explain}{table}{others}"
+    return _page(frame, "Stock", content)

@@ -1,6 +1,7 @@
 """The merchant's orders dashboard at `/admin`: sign in, the lists of orders, one order's page
-with its actions, and the CSV export. Every action goes through `MerchantOrders`, the service
-the command line uses, so the rules of `flows.lifecycle` and the history ("admin") are the same.
+with its actions, the CSV export, and the stock page. Every action goes through `MerchantOrders`
+or `MerchantStock`, the services the command line uses, so the rules of `flows.lifecycle` and
+the history ("admin") are the same.
 
 Access: ADMIN_PASSWORD. In live mode without it no `/admin` route exists (404) and the start-up
 log says how to turn it on; the sandbox uses `SANDBOX_ADMIN_PASSWORD` unless it is set.
@@ -36,6 +37,7 @@ from bot.merchant.dashboard.pages import (
     login_page,
     order_page,
     orders_page,
+    stock_page,
 )
 from bot.merchant.dashboard.session import Dashboard, Session, Signer
 from bot.merchant.orders import MerchantOrders
@@ -69,6 +71,8 @@ FAILURES_IN_ALL = 100
 Form = MultiDictProxy[str | bytes | bytearray | FileField]
 
 _FORM_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_COUNT = re.compile(r"^\d{1,9}$")
+_CHANGE = re.compile(r"^[+-]?\d{1,9}$")
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -107,6 +111,9 @@ def setup_dashboard(app: web.Application, settings: Settings, clock: Clock) -> N
     router.add_post(
         "/admin/orders/{order_id}/alerts/{alert_id:\\d+}/resend", _signed_in_post(resend_alert)
     )
+    router.add_get("/admin/stock", _signed_in(stock_list))
+    router.add_post("/admin/stock/{product_id}/set", _signed_in_post(stock_set))
+    router.add_post("/admin/stock/{product_id}/add", _signed_in_post(stock_add))
     router.add_static("/admin/static", STATIC_DIR)
 
 
@@ -557,3 +564,70 @@ async def resend_alert(request: web.Request, session: Session) -> web.StreamResp
     }[used]
     log.info("dashboard alert resend", alert_id=alert_id, order_id=order_id, outcome=used.value)
     raise _after(request, order_id, text, used is FormUse.UNKNOWN)
+
+
+# --- stock ---------------------------------------------------------------------------------------
+
+
+async def stock_list(request: web.Request, session: Session) -> web.StreamResponse:
+    counted = await request.app[keys.STOCK].list()
+    uncounted = [p for p in request.app[keys.SHOP].products if p.stock is None]
+    response = _html("")
+    frame = replace(_frame(request, session, response), section="stock")
+    response.text = stock_page(frame, counted, uncounted, _tokens())
+    return response
+
+
+def parse_count(text: str, *, signed: bool) -> int:
+    """`40` (a count) or, `signed`, `+10` / `-2` (a change): whole units, nothing else."""
+    cleaned = text.replace(" ", "")
+    if signed and not _CHANGE.match(cleaned):
+        raise _FormError(f"write a whole number of units like 10 or -2, not “{text[:20]}”")
+    if not signed and not _COUNT.match(cleaned):
+        if _CHANGE.match(cleaned):
+            raise _FormError(
+                "the count cannot be below zero (to take units away, use Add / remove with a minus)"
+            )
+        raise _FormError(f"write the count as a whole number like 40, not “{text[:20]}”")
+    return int(cleaned)
+
+
+def _stock_action(set_count: bool) -> SignedInHandler:
+    async def handle(request: web.Request, session: Session) -> web.StreamResponse:
+        product_id = request.match_info["product_id"]
+        form = await request.post()
+        service = request.app[keys.STOCK]
+        try:
+            token = _form_token(form)
+            if set_count:
+                count = parse_count(_field(form, "count", 20), signed=False)
+                change = await service.set(product_id, count, by=ACTOR, once=f"stock:{token}")
+            else:
+                units = parse_count(_field(form, "change", 20), signed=True)
+                change = await service.add(product_id, units, by=ACTOR, once=f"stock:{token}")
+        except _FormError as error:
+            raise _to_stock(request, f"Not changed: {error}.", True) from None
+        log.info(
+            "dashboard stock change",
+            product_id=product_id[:64],
+            action="set" if set_count else "add",
+            done=change.done,
+            already=change.already,
+        )
+        if change.already:
+            raise _to_stock(request, f"Already done: {change.message}.", False)
+        if not change.done:
+            raise _to_stock(request, f"Not changed: {change.message}.", True)
+        raise _to_stock(request, f"{change.message}.", False)  # it starts with the product's id
+
+    return handle
+
+
+def _to_stock(request: web.Request, text: str, error: bool) -> web.HTTPSeeOther:
+    response = web.HTTPSeeOther("/admin/stock")
+    _flash(request, response, text, error)
+    return response
+
+
+stock_set = _stock_action(set_count=True)
+stock_add = _stock_action(set_count=False)

@@ -414,7 +414,7 @@
         // OWNER_WHATSAPP: this number gets owner commands (orders, ship, refund…), not the shop.
         byId("me").textContent = `You: ${prettyPhone(phone)} · shop owner`;
         byId("me").classList.add("owner");
-        byId("text").placeholder = "Owner command: orders, order ID, ship ID, refund ID…, help";
+        byId("text").placeholder = "Owner command: orders, order ID, ship ID, refund ID, stock…, help";
         document.title = `${info.shop} · owner · sandbox chat`;
       }
     } catch {

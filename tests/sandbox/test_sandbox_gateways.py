@@ -172,3 +172,23 @@ async def test_a_lost_webhook_leaves_the_order_open_but_the_providers_api_says_p
     check = await sandbox.app[keys.PAYMENTS].check_payment(order.link.id, order_id)
     assert (check.state, check.amount_paid) == ("paid", order.total)
     assert check.order_id == order_id
+
+
+async def test_a_lost_webhook_is_confirmed_once_when_the_customer_comes_back(
+    sandbox: Sandbox,
+) -> None:
+    order_id, page = await sandbox.link()
+    paid = await sandbox.press(page, "lost")
+
+    # The customer's browser follows the redirect back to the shop: the shop asks the
+    # provider's API (never the page's word) and confirms the order there and then.
+    async with sandbox.session.get(paid.headers["Location"]) as back:
+        assert back.status == 200
+    assert (await sandbox.order_status(order_id)).status is OrderStatus.PAID
+
+    async def receipted() -> bool:
+        return any("✅" in str(m) for m in await sandbox.asha.shop_messages())
+
+    await eventually(receipted)
+    receipts = [m for m in await sandbox.asha.shop_messages() if "✅" in str(m)]
+    assert len(receipts) == 1

@@ -5,7 +5,7 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,33 +83,24 @@ def main(argv: Sequence[str], env: Mapping[str, str] = os.environ) -> int:
     if args.command == "alerts":
         return run_alerts_command(args, settings.database_url)
     if args.command == "orders":
-        return _orders(args, settings)
+        return _merchant_command(run_orders, args, settings)
     if args.command == "stock":
-        return _stock(args, settings)
+        return _merchant_command(run_stock, args, settings)
     return _serve(settings, detect_platform(env))
 
 
-def _orders(args: argparse.Namespace, settings: Settings) -> int:
+MerchantCommand = Callable[[argparse.Namespace, Settings, ShopConfig], int]
+
+
+def _merchant_command(run: MerchantCommand, args: argparse.Namespace, settings: Settings) -> int:
+    """`orders …` and `stock …`: the shop's config first, then the database."""
     try:
         shop = load_shop_config(settings.bot_config)
     except ConfigError as error:
         _print_problems(error)
         return EXIT_CONFIG
     try:
-        return run_orders(args, settings, shop)
-    except StorageUnavailableError as error:
-        print(f"error: the database cannot be reached: {error}", file=sys.stderr)
-        return EXIT_DATABASE
-
-
-def _stock(args: argparse.Namespace, settings: Settings) -> int:
-    try:
-        shop = load_shop_config(settings.bot_config)
-    except ConfigError as error:
-        _print_problems(error)
-        return EXIT_CONFIG
-    try:
-        return run_stock(args, settings, shop)
+        return run(args, settings, shop)
     except StorageUnavailableError as error:
         print(f"error: the database cannot be reached: {error}", file=sys.stderr)
         return EXIT_DATABASE

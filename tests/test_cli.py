@@ -20,6 +20,7 @@ from bot.hosting import HEROKU
 from bot.settings import REQUIRED_IN_LIVE_MODE
 from bot.shop_config import ConfigError, load_shop_config
 from tests.conftest import REPO
+from tests.support.ports import free_port
 
 LIVE_ENV = {name: f"value-of-{name.lower()}" for name in REQUIRED_IN_LIVE_MODE}
 
@@ -196,14 +197,8 @@ def test_a_sandbox_asked_for_on_a_dyno_warns_loudly_and_stays_on_loopback(
     assert "set HOST=0.0.0.0 to publish it" in err
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_the_server_starts_answers_health_and_exits_0_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PORT": str(port),
@@ -264,7 +259,7 @@ def _environ_without_the_bots_variables() -> dict[str, str]:
 
 
 def test_the_sandbox_answers_on_loopback_and_nowhere_else(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **_environ_without_the_bots_variables(),
         "PORT": str(port),
@@ -320,7 +315,7 @@ def test_the_sandbox_refuses_a_database_that_holds_live_orders(tmp_path: Path) -
         conn.commit()
     env = {
         **_environ_without_the_bots_variables(),
-        "PORT": str(_free_port()),
+        "PORT": str(free_port()),
         "DATABASE_URL": url,
         "BOT_CONFIG": str(REPO / "config.toml"),
     }

@@ -9,7 +9,6 @@ TCP, because aiohttp's client will not send most of these.
 import asyncio
 import json
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from bot.settings import load_settings
 from bot.shop_config import load_shop_config
 from storage.migrate import migrate
 from tests.conftest import REPO
+from tests.support.ports import free_port
 
 CUSTOMER_API = "/sandbox/api/customers/919800000001"
 MALFORMED: dict[str, bytes] = {
@@ -72,17 +72,10 @@ def _restore_logging() -> Iterator[None]:
     logging.getLogger().handlers.clear()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def port(tmp_path: Path) -> AsyncIterator[int]:
     configure_logging("INFO")
-    port = _free_port()
+    port = free_port()
     env = {
         "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",

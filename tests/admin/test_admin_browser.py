@@ -13,33 +13,22 @@ import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiohttp import web
 
-from bot.app import create_app
 from bot.merchant.dashboard.routes import SANDBOX_ADMIN_PASSWORD
-from bot.sandbox import sandbox_settings
-from bot.settings import load_settings
-from bot.shop_config import load_shop_config
-from storage.migrate import migrate
 from tests.fixtures_path import REPO_ROOT
 from tests.sandbox.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    WAIT_MS,
-    _free_port,
-    _missing,
     pick_from_newest_list,
     tap,
     type_message,
 )
+from tests.support.browser import chromium as headless_chromium
+from tests.support.browser import sandbox_shop
 
-try:
-    from playwright.async_api import BrowserContext, Page, async_playwright
-except ImportError:  # the reason is given by the skip below
-    async_playwright = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Page
 
 SCREENSHOT = REPO_ROOT / "docs" / "admin-orders.png"
 PHONE = "919800000077"
@@ -50,39 +39,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
 @pytest.fixture
 async def sandbox_url(tmp_path: Path) -> AsyncIterator[str]:
     """The real app, sandbox mode (no ADMIN_PASSWORD: the documented default), on loopback."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
-        "BOT_CONFIG": str(REPO_ROOT / "config.toml"),
-        "PUBLIC_BASE_URL": base,
-    }
-    settings = sandbox_settings(load_settings(env))
-    await migrate(settings.database_url)
-    runner = web.AppRunner(create_app(settings, load_shop_config(settings.bot_config)))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield base
-    await runner.cleanup()
+    async with sandbox_shop(tmp_path) as base:
+        yield base
 
 
 @pytest.fixture
 async def chromium(tmp_path: Path) -> AsyncIterator["BrowserContext"]:
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 860},
-        )
-        context.set_default_timeout(WAIT_MS)
+    async with headless_chromium(tmp_path) as context:
         yield context
-        await context.close()
 
 
 async def buy_and_pay(chat: "Page", browser: "BrowserContext", base: str) -> None:

@@ -9,97 +9,34 @@ so a test run never changes the checkout.
 
 import os
 import re
-import shutil
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from aiohttp import web
 
-from bot.app import create_app
-from bot.sandbox import sandbox_settings
-from bot.settings import load_settings
-from bot.shop_config import load_shop_config
-from storage.migrate import migrate
 from tests.fixtures_path import REPO_ROOT
+from tests.support.browser import chromium, sandbox_shop
 
-try:
-    from playwright.async_api import BrowserContext, Page, async_playwright
-except ImportError:  # the reason is given by the skip below
-    async_playwright = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext, Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = REPO_ROOT / "docs" / "sandbox-chat.png"
 PHONE = "919800000042"
-WAIT_MS = 15_000
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 
-def _missing() -> str | None:
-    if async_playwright is None:
-        return "playwright is not installed: pip install playwright (no browser download needed)"
-    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        return f"chromium not installed at {CHROMIUM}: apt-get install -y chromium"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def shop_url(tmp_path: Path) -> AsyncIterator[str]:
-    """The real app, sandbox mode, on a free loopback port with a fresh SQLite file."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        "PORT": str(port),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",
-        "BOT_CONFIG": str(REPO_ROOT / "config.toml"),
-        # 127.0.0.1 rather than localhost: the site listens on IPv4 loopback only.
-        "PUBLIC_BASE_URL": base,
-    }
-    settings = sandbox_settings(load_settings(env))
-    await migrate(settings.database_url)
-    runner = web.AppRunner(create_app(settings, load_shop_config(settings.bot_config)))
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield base
-    await runner.cleanup()
+    async with sandbox_shop(tmp_path) as base:
+        yield base
 
 
 @pytest.fixture
 async def browser(tmp_path: Path) -> AsyncIterator["BrowserContext"]:
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
-    async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 860},
-        )
-        context.set_default_timeout(WAIT_MS)
+    async with chromium(tmp_path) as context:
         yield context
-        await context.close()
 
 
 async def shop_messages(page: "Page") -> int:

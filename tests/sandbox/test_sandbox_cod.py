@@ -21,8 +21,8 @@ from tests.sandbox.test_sandbox_merchant_loop import (
     POLL_SECONDS,
     WAIT_SECONDS,
     Customer,
-    _free_port,
 )
+from tests.support.ports import free_port
 
 
 async def order_summary(asha: Customer) -> dict[str, Any]:
@@ -40,7 +40,7 @@ async def cod_shop_url(tmp_path: Path) -> AsyncIterator[str]:
     config = (REPO_ROOT / "config.toml").read_text(encoding="utf-8")
     config = config.replace("cash_on_delivery = false", "cash_on_delivery = true")
     (tmp_path / "config.toml").write_text(config, encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     env = {"PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}"}
     settings = sandbox_settings(load_settings(env))
     await migrate(settings.database_url)

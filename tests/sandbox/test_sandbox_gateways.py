@@ -26,8 +26,8 @@ from tests.sandbox.test_sandbox_merchant_loop import (
     POLL_SECONDS,
     WAIT_SECONDS,
     Customer,
-    _free_port,
 )
+from tests.support.ports import free_port
 
 
 async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
@@ -94,7 +94,7 @@ class Sandbox:
 
 @pytest.fixture(params=["stripe", "paystack"])
 async def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Sandbox]:
-    port = _free_port()
+    port = free_port()
     env = {
         "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",

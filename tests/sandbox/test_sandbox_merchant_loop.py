@@ -5,7 +5,6 @@ merchant's stand-ins get the signed webhook, the Telegram message and the email,
 import asyncio
 import json
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,21 +20,16 @@ from bot.settings import load_settings
 from bot.shop_config import load_shop_config
 from storage.migrate import migrate
 from tests.fixtures_path import REPO_ROOT
+from tests.support.ports import free_port
 
 PHONE = "919800000042"
 WAIT_SECONDS = 20.0  # a ceiling for a busy machine, not a speed check
 POLL_SECONDS = 0.05
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def shop_url(tmp_path: Path) -> AsyncIterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {"PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}"}
     settings = sandbox_settings(load_settings(env))
     await migrate(settings.database_url)

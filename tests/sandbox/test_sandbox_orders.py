@@ -4,7 +4,6 @@ sandbox mode runs on a loopback port (as `python -m bot` does); the command runs
 thread and event loop, as in its own process."""
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,21 +22,15 @@ from bot.shop_config import load_shop_config
 from storage.migrate import migrate
 from tests.fixtures_path import REPO_ROOT
 from tests.support.harness import button_ids, row_ids, text_of
+from tests.support.ports import free_port
 
 PHONE = "919800000042"
 WAIT_SECONDS = 20.0  # a bound for replies that arrive in milliseconds; not a speed check
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    port = _free_port()
+    port = free_port()
     return {
         "PORT": str(port),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}",

@@ -23,9 +23,9 @@ from tests.sandbox.test_sandbox_merchant_loop import (
     POLL_SECONDS,
     WAIT_SECONDS,
     Customer,
-    _free_port,
 )
 from tests.support.harness import FakeClock
+from tests.support.ports import free_port
 
 
 class Sandbox:
@@ -35,7 +35,7 @@ class Sandbox:
 
 @pytest.fixture
 async def sandbox(tmp_path: Path) -> AsyncIterator[Sandbox]:
-    port = _free_port()
+    port = free_port()
     env = {"PORT": str(port), "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.sqlite3'}"}
     settings = sandbox_settings(load_settings(env))
     await migrate(settings.database_url)

@@ -6,9 +6,8 @@ confirmed anything (for /healthz)."""
 from storage.query import Op, Query
 from storage.repository import PaymentCheckDue, PaymentSignals
 
-_WEBHOOK_AT = "payments.last_webhook_at"
 _POLLED_AT = "payments.last_polled_confirmation_at"
-SIGNAL_KEYS = {"webhook": _WEBHOOK_AT, "polled_confirmation": _POLLED_AT}
+SIGNAL_KEYS = {"polled_confirmation": _POLLED_AT}
 
 
 def payment_checks_due(now: int, first_after: int, limit: int) -> Op[list[PaymentCheckDue]]:
@@ -66,8 +65,8 @@ def request_payment_check(order_id: str, at: int) -> Op[None]:
 
 
 def note_payment_signal(kind: str, at: int) -> Op[None]:
-    """Remember when a payment webhook (or one of our own checks' confirmations) last came;
-    a time never moves backwards."""
+    """Remember when one of our own checks last confirmed a payment the webhook had not; a
+    time never moves backwards. (When a webhook last came is read from the events.)"""
     yield Query(
         "INSERT INTO shop_meta (key, value, updated_at) VALUES (?, ?, ?) "
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
@@ -77,10 +76,14 @@ def note_payment_signal(kind: str, at: int) -> Op[None]:
 
 
 def payment_signals() -> Op[PaymentSignals]:
-    rows = yield Query(
-        "SELECT key, updated_at FROM shop_meta WHERE key IN (?, ?)", (_WEBHOOK_AT, _POLLED_AT)
+    # The predicate is the partial index's (migration 0012), so this is one index probe.
+    webhooks = yield Query(
+        "SELECT MAX(received_at) AS at FROM events "
+        "WHERE source IN ('razorpay', 'stripe', 'paystack')"
     )
-    found = {str(row["key"]): int(row["updated_at"]) for row in rows}
+    polled = yield Query("SELECT updated_at FROM shop_meta WHERE key = ?", (_POLLED_AT,))
+    last_webhook = webhooks[0]["at"] if webhooks else None
     return PaymentSignals(
-        last_webhook_at=found.get(_WEBHOOK_AT), last_polled_confirmation_at=found.get(_POLLED_AT)
+        last_webhook_at=None if last_webhook is None else int(last_webhook),
+        last_polled_confirmation_at=int(polled[0]["updated_at"]) if polled else None,
     )

@@ -631,8 +631,8 @@ class Store(Protocol):
         """Make sure the order is checked by `at` at the latest, even after its last check."""
 
     async def note_payment_signal(self, kind: str, at: int) -> None:
-        """`kind` "webhook" (a signed payment webhook arrived) or "polled_confirmation" (our
-        own check confirmed a payment the webhook had not)."""
+        """`kind` "polled_confirmation": our own check confirmed a payment the webhook had
+        not. (When a signed payment webhook last arrived is read from the stored events.)"""
 
     async def payment_signals(self) -> PaymentSignals: ...
 

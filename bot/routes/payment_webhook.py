@@ -63,7 +63,6 @@ async def receive(request: web.Request, record: Record | None = None) -> web.Str
     try:
         recorded = await record(request, hook, new) if record is not None else None
         if recorded is not None:
-            await _note_webhook(request, int(runner.now()))
             bound.info(
                 "payment webhook recorded"
                 if recorded
@@ -79,7 +78,6 @@ async def receive(request: web.Request, record: Record | None = None) -> web.Str
     except Exception:
         bound.exception("could not record payment webhook")
         return web.json_response({"error": "temporarily unavailable"}, status=500)
-    await _note_webhook(request, int(runner.now()))
     if not ids:
         bound.info("duplicate payment webhook ignored")
     elif hook.refund is not None:
@@ -90,14 +88,6 @@ async def receive(request: web.Request, record: Record | None = None) -> web.Str
         bound.info("payment webhook recorded")
         runner.submit(stored)
     return web.json_response({"status": "ok"})
-
-
-async def _note_webhook(request: web.Request, now: int) -> None:
-    """A signed webhook arrived: the provider can reach us (see /healthz's payment warning)."""
-    try:
-        await request.app[STORE].note_payment_signal("webhook", now)
-    except Exception:
-        log.warning("could not note the payment webhook's arrival", exc_info=True)
 
 
 async def _settle_refund(request: web.Request, update: RefundUpdate, now: int) -> None:

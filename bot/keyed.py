@@ -57,6 +57,26 @@ class KeyedSerialExecutor(Generic[Item]):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def hold(self, key: str) -> bool:
+        """Take `key` for work done outside the executor (an inline step): True when nothing
+        of the key is queued or running. Items submitted meanwhile wait for `release`."""
+        if self._closed or key in self._queues:
+            return False
+        self._queues[key] = deque()
+        return True
+
+    def release(self, key: str) -> None:
+        """Give back a key taken with `hold`; what was submitted meanwhile runs now."""
+        queue = self._queues.get(key)
+        if queue is None:
+            return
+        if not queue or self._closed:
+            del self._queues[key]  # closed: what waited is durable, for the next start
+            return
+        task = asyncio.get_running_loop().create_task(self._drain_key(key), name=self._name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _drain_key(self, key: str) -> None:
         queue = self._queues[key]
         try:
@@ -170,6 +190,14 @@ class KeyedWorker(ABC, Generic[Stored]):
             # item must not be handled (a message sent) twice.
             self._queued.add(item.id)
             self._executor.submit(self._key(item), item)
+
+    def hold(self, key: str) -> bool:
+        """Take `key` in this process for work done beside the worker (see
+        `KeyedSerialExecutor.hold`); on a shared store, the caller claims it there too."""
+        return self._executor.hold(key)
+
+    def release(self, key: str) -> None:
+        self._executor.release(key)
 
     def submit_key(self, key: str) -> None:
         """Work for `key` is waiting in the store (shared stores only)."""

@@ -7,13 +7,15 @@ Messages and jobs are handed to their workers only after that commit.
 
 import asyncio
 from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import TypedDict
 
 from bot.clock import Clock, OrderIdFactory
 from bot.keyed import KeyedWorker
 from bot.logging import get_logger
 from bot.merchant.owner import OwnerDesk
 from flows.catalog import ShopConfig
-from flows.effects import CancelPaymentLink, CreatePaymentLink, SetOrderStatus
+from flows.effects import CancelPaymentLink, CreatePaymentLink, Effect, SetOrderStatus
 from flows.events import Event, PaymentEvent
 from flows.machine import (
     RECENT_ORDERS_SHOWN,
@@ -23,13 +25,16 @@ from flows.machine import (
     referenced_order_id,
     step,
 )
-from flows.messages import SendText
+from flows.messages import OutgoingMessage, SendText
 from flows.orders import OrderStatus
+from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
 from storage.errors import StockShortError, StorageUnavailableError, StoreClosedError
 from storage.repository import (
+    CustomerSnapshot,
     Job,
     Lane,
+    NewEvent,
     OutboxMessage,
     StepResult,
     Store,
@@ -43,6 +48,23 @@ COMMIT_RETRIES = 5  # a step failing this often fails for good: the event is set
 # Steps of one event against stock that keeps running out under it; each sees fresher counts,
 # so a second step normally tells the customer. Past this the commit retries above take over.
 STOCK_RESTEPS = 3
+
+
+class InlineStep(Enum):
+    STEPPED = "stepped"  # recorded and stepped in one commit; its messages handed over
+    DUPLICATE = "duplicate"  # recorded before (a redelivery): nothing to do
+    NOT_TAKEN = "not taken"  # nothing stored: record it and let the worker step it
+
+
+class _StepToSave(TypedDict):
+    customer: Customer
+    conversation: Conversation
+    messages: tuple[OutgoingMessage, ...]
+    effects: tuple[Effect, ...]
+    now: int
+    alert_channels: tuple[str, ...]
+    paid_jobs: tuple[str, ...]
+    reminders: tuple[ReminderChange, ...]
 
 
 class Runner(KeyedWorker[StoredEvent]):
@@ -89,11 +111,15 @@ class Runner(KeyedWorker[StoredEvent]):
         return await self._store.unprocessed_events(key)
 
     async def _handle(self, stored: StoredEvent) -> None:
-        bound = log.bind(event_id=stored.id, source=stored.source, customer=stored.customer_key)
         if stored.event is None:
             return
         if stored.customer_key is None:
-            bound.error("payment event for an order we do not know", order_id=stored.order_id)
+            log.error(
+                "payment event for an order we do not know",
+                event_id=stored.id,
+                source=stored.source,
+                order_id=stored.order_id,
+            )
             await self._store.mark_event_processed(stored.id, "unknown order", int(self._clock()))
             return
         for attempt in range(1, COMMIT_RETRIES + 1):
@@ -105,7 +131,14 @@ class Runner(KeyedWorker[StoredEvent]):
             except Exception:
                 if attempt == COMMIT_RETRIES:
                     raise  # the same failure every time: set aside (KeyedWorker)
-                bound.warning("step failed; retrying", attempt=attempt, exc_info=True)
+                log.warning(
+                    "step failed; retrying",
+                    event_id=stored.id,
+                    source=stored.source,
+                    customer=stored.customer_key,
+                    attempt=attempt,
+                    exc_info=True,
+                )
                 await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
 
     async def _step_and_commit(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
@@ -125,18 +158,96 @@ class Runner(KeyedWorker[StoredEvent]):
         await self._step_once(stored, event, customer_key)
 
     async def _step_once(self, stored: StoredEvent, event: Event, customer_key: str) -> None:
-        order_id = stored.order_id or referenced_order_id(event)
-        recent = RECENT_ORDERS_SHOWN if needs_recent_orders(event) else 0
-        snapshot = await self._store.load_snapshot(
-            customer_key, order_id, recent, with_stock=self._counts_stock
-        )
+        snapshot = await self._snapshot(event, customer_key, stored.order_id)
         customer = stored.customer or snapshot.customer
         if customer is None:
             log.error("event for a customer we never saw", event_id=stored.id)
             await self._store.mark_event_processed(stored.id, "no customer", int(self._clock()))
             return
         now = int(self._clock())
-        context = StepContext(
+        desk = self._owner_desk
+        if (
+            desk is not None
+            and customer.phone is not None
+            and self._is_owner_message(event, desk, customer)
+        ):
+            reply = await desk.answer(event, customer.phone)
+            # The owner's conversation with the shop stays where it was; only the reply goes.
+            decision = Decision(state=snapshot.conversation, messages=(SendText(body=reply),))
+        else:
+            context = self._context(snapshot, customer, now)
+            decision = self._decide(snapshot.conversation, event, context, stored.id)
+        result = await self._store.commit_step(
+            event_id=stored.id, **self._saved(customer, decision, now)
+        )
+        self._log_decision(stored.id, stored.order_id, event, customer, decision)
+        await self._after_commit(customer, decision, result)
+
+    async def step_inline(
+        self, new: NewEvent, before_hand_over: Callable[[], None] = lambda: None
+    ) -> InlineStep:
+        """Record a customer's message and take its step in one commit, when nothing of
+        theirs is queued here or waiting in the store: one transaction and no hand-over to a
+        worker per message. Anything in the way (work of theirs in progress, another process
+        holding them, stock taken meanwhile, an error) returns NOT_TAKEN having stored
+        nothing: the caller records the event the usual way. `before_hand_over` runs once
+        the step is committed, before its messages go to the sender."""
+        event, customer = new.event, new.customer
+        if event is None or customer is None or self._is_owner(event, customer):
+            return InlineStep.NOT_TAKEN
+        if not self.hold(customer.key):
+            return InlineStep.NOT_TAKEN
+        try:
+            async with self._store.claim(self.lane, customer.key) as claimed:
+                if not claimed:
+                    return InlineStep.NOT_TAKEN
+                return await self._record_and_step(new, event, customer, before_hand_over)
+        except (StorageUnavailableError, StoreClosedError) as error:
+            log.warning("inline step skipped: database unavailable", error=str(error))
+            return InlineStep.NOT_TAKEN
+        finally:
+            self.release(customer.key)
+
+    async def _record_and_step(
+        self,
+        new: NewEvent,
+        event: Event,
+        customer: Customer,
+        before_hand_over: Callable[[], None],
+    ) -> InlineStep:
+        try:
+            snapshot = await self._snapshot(event, customer.key, None)
+            if snapshot.pending_events:
+                return InlineStep.NOT_TAKEN  # theirs come first, in order: the usual path
+            now = int(self._clock())
+            context = self._context(snapshot, customer, now)
+            decision = self._decide(snapshot.conversation, event, context, None)
+            result = await self._store.record_and_step(new, **self._saved(customer, decision, now))
+        except StockShortError:
+            return InlineStep.NOT_TAKEN  # the usual path steps again with fresh counts
+        except (StorageUnavailableError, StoreClosedError):
+            raise
+        except Exception:
+            log.warning("inline step failed; recording the event instead", exc_info=True)
+            return InlineStep.NOT_TAKEN
+        if result is None:
+            return InlineStep.DUPLICATE
+        self._log_decision(None, None, event, customer, decision)
+        before_hand_over()
+        await self._after_commit(customer, decision, result)
+        return InlineStep.STEPPED
+
+    async def _snapshot(
+        self, event: Event, customer_key: str, order_id: str | None
+    ) -> CustomerSnapshot:
+        order_id = order_id or referenced_order_id(event)
+        recent = RECENT_ORDERS_SHOWN if needs_recent_orders(event) else 0
+        return await self._store.load_snapshot(
+            customer_key, order_id, recent, with_stock=self._counts_stock
+        )
+
+    def _context(self, snapshot: CustomerSnapshot, customer: Customer, now: int) -> StepContext:
+        return StepContext(
             config=self._shop,
             customer=customer,
             now=now,
@@ -148,29 +259,22 @@ class Runner(KeyedWorker[StoredEvent]):
             reminders=snapshot.reminders,
             stock=snapshot.stock,
         )
-        desk = self._owner_desk
-        if (
-            desk is not None
-            and customer.phone is not None
-            and self._is_owner_message(event, desk, customer)
-        ):
-            reply = await desk.answer(event, customer.phone)
-            # The owner's conversation with the shop stays where it was; only the reply goes.
-            decision = Decision(state=snapshot.conversation, messages=(SendText(body=reply),))
-        else:
-            decision = self._decide(snapshot.conversation, event, context, stored.id)
-        result = await self._store.commit_step(
-            event_id=stored.id,
-            customer=customer,
-            conversation=decision.state,
-            messages=decision.messages,
-            effects=decision.effects,
-            now=now,
-            alert_channels=self._alert_channels,
-            paid_jobs=self._paid_jobs,
-            reminders=decision.reminders,
-        )
-        self._log_decision(stored, customer, decision)
+
+    def _saved(self, customer: Customer, decision: Decision, now: int) -> _StepToSave:
+        return {
+            "customer": customer,
+            "conversation": decision.state,
+            "messages": decision.messages,
+            "effects": decision.effects,
+            "now": now,
+            "alert_channels": self._alert_channels,
+            "paid_jobs": self._paid_jobs,
+            "reminders": decision.reminders,
+        }
+
+    async def _after_commit(
+        self, customer: Customer, decision: Decision, result: StepResult
+    ) -> None:
         self._hand_over(customer, decision, result)  # the customer's messages first
         if result.alert_ids:
             self._alerts_queued()
@@ -178,6 +282,10 @@ class Runner(KeyedWorker[StoredEvent]):
             job = await self._store.get_job(job_id)
             if job is not None:
                 self._perform(job)
+
+    def _is_owner(self, event: Event, customer: Customer) -> bool:
+        desk = self._owner_desk
+        return desk is not None and self._is_owner_message(event, desk, customer)
 
     @staticmethod
     def _is_owner_message(event: Event, desk: OwnerDesk, customer: Customer) -> bool:
@@ -222,7 +330,7 @@ class Runner(KeyedWorker[StoredEvent]):
             )
 
     def _decide(
-        self, conversation: Conversation, event: Event, context: StepContext, event_id: int
+        self, conversation: Conversation, event: Event, context: StepContext, event_id: int | None
     ) -> Decision:
         try:
             return step(conversation, event, context)
@@ -232,16 +340,38 @@ class Runner(KeyedWorker[StoredEvent]):
             apology = SendText(body=context.config.in_language(context.language).messages.hint)
             return Decision(state=conversation, messages=(apology,))
 
-    def _log_decision(self, stored: StoredEvent, customer: Customer, decision: Decision) -> None:
-        bound = log.bind(event_id=stored.id, customer=customer.key, order_id=stored.order_id)
+    def _log_decision(
+        self,
+        event_id: int | None,
+        order_id: str | None,
+        event: Event,
+        customer: Customer,
+        decision: Decision,
+    ) -> None:
         for effect in decision.effects:
             if isinstance(effect, SetOrderStatus) and effect.status is OrderStatus.FLAGGED:
-                bound.error("payment does not match the order", reason=effect.reason)
+                log.error(
+                    "payment does not match the order",
+                    reason=effect.reason,
+                    event_id=event_id,
+                    customer=customer.key,
+                    order_id=order_id,
+                )
             elif isinstance(effect, SetOrderStatus):
-                bound.info("order status", status=effect.status.value, order_id=effect.order_id)
-        bound.info(
+                log.info(
+                    "order status",
+                    status=effect.status.value,
+                    order_id=effect.order_id,
+                    event_id=event_id,
+                    customer=customer.key,
+                )
+        # Keyword arguments, not a bound logger: below INFO this call costs next to nothing.
+        log.info(
             "event processed",
-            kind=stored.event.kind if stored.event else None,
+            event_id=event_id,
+            customer=customer.key,
+            order_id=order_id,
+            kind=event.kind,
             phase=decision.state.phase.phase,
             messages=len(decision.messages),
             effects=[effect.kind for effect in decision.effects],

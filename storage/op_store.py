@@ -208,6 +208,32 @@ class OpStore(ABC):
         )
         return await self._write(partial(ops.commit_step, step))
 
+    async def record_and_step(
+        self,
+        event: NewEvent,
+        *,
+        customer: Customer,
+        conversation: Conversation,
+        messages: Sequence[OutgoingMessage],
+        effects: Sequence[Effect],
+        now: int,
+        alert_channels: Sequence[str] = (),
+        reminders: Sequence[ReminderChange] = (),
+        paid_jobs: Sequence[str] = (),
+    ) -> StepResult | None:
+        step = ops.Step(
+            0,  # the event's id, once inserted
+            customer,
+            conversation,
+            tuple(messages),
+            tuple(effects),
+            now,
+            tuple(alert_channels),
+            reminders=tuple(reminders),
+            paid_jobs=tuple(paid_jobs),
+        )
+        return await self._write(partial(ops.record_and_step, event, step))
+
     # --- outbox ---------------------------------------------------------------------------------
 
     async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:

@@ -131,9 +131,12 @@ def record_events(events: Sequence[NewEvent], now: int) -> Op[list[int]]:
     return ids
 
 
-def insert_event(event: NewEvent, now: int) -> Op[int | None]:
-    """Insert-or-ignore; a payment event's customer comes from the order it names."""
+def insert_event(event: NewEvent, now: int, outcome: str | None = None) -> Op[int | None]:
+    """Insert-or-ignore; a payment event's customer comes from the order it names. With an
+    `outcome`, the event is stored already processed (its step commits with it)."""
     ignored = event.event is None  # logged only: born processed so recovery skips it
+    if outcome is None and ignored:
+        outcome = "ignored"
     rows = yield Query(
         _INSERT_EVENT,
         (
@@ -146,8 +149,8 @@ def insert_event(event: NewEvent, now: int) -> Op[int | None]:
             _EVENT.dump_json(event.event).decode() if event.event is not None else None,
             event.raw,
             now,
-            now if ignored else None,
-            "ignored" if ignored else None,
+            now if outcome is not None else None,
+            outcome,
         ),
     )
     return int(rows[0][0]) if rows else None
@@ -236,6 +239,21 @@ def commit_step(step: Step) -> Op[StepResult]:
     source = yield from _claim_event(step.event_id, step.now)
     if source is None:
         return StepResult(outbox_ids=(), job_ids=())  # already processed: a replay
+    return (yield from _apply_step(step, source))
+
+
+def record_and_step(event: NewEvent, step: Step) -> Op[StepResult | None]:
+    """A customer's message and its step in one transaction: the event is stored already
+    processed, then the step is applied as `commit_step` applies it (`step.event_id` is
+    ignored). None, having changed nothing, when the event was stored before (a
+    redelivery)."""
+    event_id = yield from insert_event(event, step.now, outcome="processed")
+    if event_id is None:
+        return None
+    return (yield from _apply_step(dataclasses.replace(step, event_id=event_id), event.source))
+
+
+def _apply_step(step: Step, source: str) -> Op[StepResult]:
     # Only a message from the customer opens WhatsApp's 24-hour window; a webhook does not.
     phone, user_id = yield from _upsert_customer(step, step.now if source == "whatsapp" else None)
     job_ids: list[int] = []
@@ -489,7 +507,18 @@ _CUSTOMER_COLUMNS = ", ".join(
         _OPEN_ORDER_ID,
     )
 )
-_LOAD_CUSTOMER = _select(_CUSTOMER_COLUMNS, "FROM customers WHERE key = ?")
+# Whether anything of the customer's is still waiting for a step (their events are stepped in
+# order; a message arriving behind one must not be stepped before it). From a one-row table
+# so that a customer with no row yet (a first message still pending) is asked too.
+_PENDING_EVENTS = (
+    "EXISTS (SELECT 1 FROM events e WHERE e.customer_key = asked.customer_key "
+    "AND e.processed_at IS NULL) AS pending_events"
+)
+_LOAD_CUSTOMER = _select(
+    f"{_CUSTOMER_COLUMNS}, {_PENDING_EVENTS}",
+    "FROM (SELECT CAST(? AS TEXT) AS customer_key) AS asked "
+    "LEFT JOIN customers ON customers.key = asked.customer_key",
+)
 
 
 def load_snapshot(
@@ -512,10 +541,15 @@ def _load_customer(
     the customer (with their reminder facts and the id of their open order), then the orders
     the step needs. `recent_orders`: how many of the customer's newest orders to load too
     (0: none; only the `orders` list needs them)."""
-    customers = yield Query(_LOAD_CUSTOMER, (customer_key,))
-    if not customers:  # a new customer: no orders either (an order's step saved its customer)
-        return CustomerSnapshot(None, Conversation(), open_order=None, event_order=None)
-    row = customers[0]
+    row = (yield Query(_LOAD_CUSTOMER, (customer_key,)))[0]
+    if row["key"] is None:  # a new customer: no orders either (an order's step saved them)
+        return CustomerSnapshot(
+            None,
+            Conversation(),
+            open_order=None,
+            event_order=None,
+            pending_events=bool(row["pending_events"]),
+        )
     open_order_id = row["open_order_id"]
     orders: dict[str, Order] = {}
     if open_order_id is not None or order_id is not None:
@@ -535,6 +569,7 @@ def _load_customer(
         language=row["language"],
         recent_orders=tuple(recent),
         reminders=reminder_ops.facts(row),
+        pending_events=bool(row["pending_events"]),
     )
 
 

@@ -54,6 +54,8 @@ class CustomerSnapshot:
     reminders: ReminderFacts = field(default_factory=ReminderFacts)  # window, stop, cap
     # Units of each counted product this customer can have (their open order's holds included).
     stock: Mapping[str, int] = field(default_factory=dict)
+    # Some event of this customer's is recorded and not yet stepped (its own, for the runner).
+    pending_events: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +445,23 @@ class Store(Protocol):
         the customer's reminders; for an order this step marks paid, one job of each kind in
         `paid_jobs`; mark the event processed. If the event was already processed, change
         nothing and return empty ids."""
+
+    async def record_and_step(
+        self,
+        event: NewEvent,
+        *,
+        customer: Customer,
+        conversation: Conversation,
+        messages: Sequence[OutgoingMessage],
+        effects: Sequence[Effect],
+        now: int,
+        alert_channels: Sequence[str] = (),
+        reminders: Sequence[ReminderChange] = (),
+        paid_jobs: Sequence[str] = (),
+    ) -> StepResult | None:
+        """Record `event` already processed and save its step as `commit_step` does, in one
+        transaction. Returns None, having saved nothing, when the event was recorded before (a
+        redelivery); raises as `commit_step` does, saving nothing either."""
 
     # --- outbox ---------------------------------------------------------------------------------
     async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:

@@ -123,3 +123,40 @@ async def open_store_for(tmp_path: Path) -> Store:
     url = f"sqlite:///{tmp_path / 'shop.sqlite3'}"
     await migrate(url)
     return await open_store(url)
+
+
+async def test_a_held_key_runs_what_was_submitted_meanwhile_once_released() -> None:
+    seen: list[str] = []
+
+    async def handle(key: str, item: str) -> None:
+        seen.append(item)
+
+    executor: KeyedSerialExecutor[str] = KeyedSerialExecutor(handle, concurrency=4, name="test")
+    assert executor.hold("asha")
+    assert not executor.hold("asha")  # one holder at a time
+    executor.submit("asha", "second")
+    executor.submit("rohan", "other")
+    await asyncio.sleep(0.01)
+    assert seen == ["other"]  # asha's waits for the holder
+
+    executor.release("asha")
+    await executor.idle()
+    assert seen == ["other", "second"]
+    assert executor.hold("asha")  # free again
+    executor.release("asha")
+
+
+async def test_a_key_with_work_queued_cannot_be_held() -> None:
+    gate = asyncio.Event()
+
+    async def handle(key: str, item: str) -> None:
+        await gate.wait()
+
+    executor: KeyedSerialExecutor[str] = KeyedSerialExecutor(handle, concurrency=4, name="test")
+    executor.submit("asha", "first")
+    await asyncio.sleep(0)
+    assert not executor.hold("asha")
+    gate.set()
+    await executor.idle()
+    assert executor.hold("asha")
+    executor.release("asha")

@@ -199,8 +199,8 @@ class Recorder(KeyedWorker[StoredEvent]):
 
     async def _handle(self, item: StoredEvent) -> None:
         await self.gate.wait()
-        self.handled.append(item.id)
         await self._store.mark_event_processed(item.id, "done", int(time.time()))
+        self.handled.append(item.id)  # once done: a test that saw it may read the store
 
 
 async def _stored(store: PostgresStore, text: str) -> StoredEvent:

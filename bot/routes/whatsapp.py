@@ -7,6 +7,7 @@ from aiohttp import web
 from bot.keys import RECEIPTS, RUNNER, SETTINGS, STORE, WEBHOOK_BODIES
 from bot.logging import get_logger
 from bot.routes.bodies import BodyRefused, missing_signature, read_body
+from bot.runner import InlineStep
 from bot.signatures import verify_meta_signature
 from bot.whatsapp.inbound import (
     InboundBatch,
@@ -21,6 +22,7 @@ from storage.repository import NewEvent, StoredEvent
 log = get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+OK_BODY = b'{"status": "ok"}'  # the answer to every delivery we keep, serialised once
 
 
 async def verify_subscription(request: web.Request) -> web.Response:
@@ -69,6 +71,14 @@ async def receive(request: web.Request) -> web.StreamResponse:
             changes=len(batch.other_numbers),
         )
     _log_statuses_and_errors(batch)
+    if len(batch.messages) == 1 and not batch.preferences:
+        try:
+            stepped = await _step_inline(request, batch.messages[0])
+        except Exception:
+            log.exception("could not record whatsapp messages")
+            return web.json_response({"error": "temporarily unavailable"}, status=500)
+        if stepped:
+            return web.Response(body=OK_BODY, content_type="application/json")
     if batch.messages or batch.preferences:
         try:
             stored = await _record(request, batch.messages) if batch.messages else []
@@ -82,22 +92,37 @@ async def receive(request: web.Request) -> web.StreamResponse:
             # Blue ticks and "typing…" beside the step, never in front of it (best-effort).
             receipts.acknowledge(event.event)
             runner.submit(event)
-    return web.json_response({"status": "ok"})
+    return web.Response(body=OK_BODY, content_type="application/json")
+
+
+async def _step_inline(request: web.Request, message: InboundMessage) -> bool:
+    """The usual webhook, one message: recorded together with its step (see
+    `Runner.step_inline`). False when it was not taken that way: record it as usual."""
+    runner, receipts = request.app[RUNNER], request.app[RECEIPTS]
+    outcome = await runner.step_inline(
+        _new_event(message),
+        # Blue ticks and "typing…" go out before the reply they announce (best-effort).
+        before_hand_over=lambda: receipts.acknowledge(message.event),
+    )
+    if outcome is InlineStep.DUPLICATE:
+        log.info("duplicate whatsapp deliveries ignored", duplicates=1)
+    return outcome is not InlineStep.NOT_TAKEN
+
+
+def _new_event(message: InboundMessage) -> NewEvent:
+    return NewEvent(
+        source="whatsapp",
+        dedupe_key=f"whatsapp:{message.wamid}",
+        raw=message.raw,
+        event=message.event,
+        customer=message.customer,
+    )
 
 
 async def _record(request: web.Request, messages: list[InboundMessage]) -> list[StoredEvent]:
     store = request.app[STORE]
     now = int(request.app[RUNNER].now())
-    new = [
-        NewEvent(
-            source="whatsapp",
-            dedupe_key=f"whatsapp:{message.wamid}",
-            raw=message.raw,
-            event=message.event,
-            customer=message.customer,
-        )
-        for message in messages
-    ]
+    new = [_new_event(message) for message in messages]
     ids = await store.record_events(new, now)
     if len(ids) == len(new):
         return [

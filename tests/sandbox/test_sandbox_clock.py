@@ -31,7 +31,7 @@ async def test_fast_forward_brings_the_payment_reminder_into_the_chat(
         product = await asha.tap(products, ".")
         added = await asha.tap(product, r"^\s*1\s*$")
         await asha.tap(added, "checkout")
-        summary = await asha.say("12 MG Road, Bengaluru 560001")
+        summary = await asha.say("12 MG Road, Bengaluru 560001", until="Pay now")
         await asha.tap(summary, "pay now")
         before = len(await asha.shop_messages())
 

@@ -184,7 +184,12 @@ async def test_a_lost_webhook_is_confirmed_once_when_the_customer_comes_back(
     # provider's API (never the page's word) and confirms the order there and then.
     async with sandbox.session.get(paid.headers["Location"]) as back:
         assert back.status == 200
-    assert (await sandbox.order_status(order_id)).status is OrderStatus.PAID
+        assert "Payment received" in await back.text()
+
+    async def confirmed() -> bool:  # the step that confirms it runs just after the answer
+        return (await sandbox.order_status(order_id)).status is OrderStatus.PAID
+
+    await eventually(confirmed)
 
     async def receipted() -> bool:
         return any("✅" in str(m) for m in await sandbox.asha.shop_messages())

@@ -50,20 +50,23 @@ class Customer:
             items = (await response.json())["items"]
         return [item["message"] for item in items if item["sender"] == "shop"]
 
-    async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send, then wait for the shop's answer; returns it."""
+    async def send(self, payload: dict[str, Any], until: str | None = None) -> dict[str, Any]:
+        """Send, then wait for the shop's answer; returns it. With `until`, the answer is the
+        first new message with that text in it (the address is answered twice: "your link is
+        on its way", then the summary once the link exists)."""
         before = len(await self.shop_messages())
         async with self._session.post(self._api, json=payload) as response:
             assert response.status == 200, await response.text()
         for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
-            messages = await self.shop_messages()
-            if len(messages) > before:
-                return messages[-1]
+            new = (await self.shop_messages())[before:]
+            wanted = [m for m in new if until is None or until in json.dumps(m)]
+            if wanted:
+                return wanted[0] if until is not None else new[-1]
             await asyncio.sleep(POLL_SECONDS)
         raise AssertionError(f"the shop did not answer {payload}")
 
-    async def say(self, text: str) -> dict[str, Any]:
-        return await self.send({"type": "text", "text": text, "name": "Asha"})
+    async def say(self, text: str, until: str | None = None) -> dict[str, Any]:
+        return await self.send({"type": "text", "text": text, "name": "Asha"}, until)
 
     async def tap(self, message: dict[str, Any], pattern: str) -> dict[str, Any]:
         action = message["interactive"]["action"]
@@ -90,7 +93,7 @@ async def buy_and_pay(asha: Customer, session: aiohttp.ClientSession, shop_url: 
     product = await asha.tap(products, ".")
     added = await asha.tap(product, r"^\s*1\s*$")
     await asha.tap(added, "checkout")
-    summary = await asha.say("12 MG Road, Bengaluru 560001")
+    summary = await asha.say("12 MG Road, Bengaluru 560001", until="Pay now")
     await asha.tap(summary, "pay now")
     link_url = ""
     for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):

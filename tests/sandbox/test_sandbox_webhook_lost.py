@@ -56,7 +56,7 @@ async def checkout(asha: Customer) -> str:
     product = await asha.tap(products, ".")
     added = await asha.tap(product, r"^\s*1\s*$")
     await asha.tap(added, "checkout")
-    summary = await asha.say("12 MG Road, Bengaluru 560001")
+    summary = await asha.say("12 MG Road, Bengaluru 560001", until="Pay now")
     await asha.tap(summary, "pay now")
     for _ in range(int(WAIT_SECONDS / POLL_SECONDS)):
         links = [

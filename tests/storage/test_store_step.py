@@ -176,3 +176,66 @@ async def test_payment_link_attaches_only_to_pending_orders(shop: Shop, store: S
     assert ord_2 is not None
     assert ord_2.link is None
     assert await store.get_order("ord_missing") is None
+
+
+async def test_a_message_and_its_step_are_recorded_together(shop: Shop, store: Store) -> None:
+    c = shop.customer(1)
+    hello = shop.text(c, "hi", wamid="wamid.HELLO")
+    welcome = SendText(body="Welcome to Chai Point")
+
+    result = await store.record_and_step(
+        hello, customer=c, conversation=Conversation(), messages=[welcome], effects=[], now=NOW
+    )
+
+    assert result is not None
+    assert await store.unprocessed_events() == []  # stored already stepped
+    [queued] = await store.pending_outbox()
+    assert (queued.id, queued.message, queued.recipient_phone) == (
+        result.outbox_ids[0],
+        welcome,
+        c.phone,
+    )
+    assert (await store.load_snapshot(c.key, None)).customer == c
+    assert (await store.load_snapshot(c.key, None)).reminders.last_inbound_at == NOW
+
+
+async def test_a_redelivered_message_is_not_stepped_again(shop: Shop, store: Store) -> None:
+    c = shop.customer(1)
+    hello = shop.text(c, "hi", wamid="wamid.HELLO")
+    step = {"customer": c, "conversation": Conversation(), "effects": [], "now": NOW}
+    await store.record_and_step(hello, messages=[SendText(body="Welcome")], **step)
+
+    again = await store.record_and_step(hello, messages=[SendText(body="Welcome again")], **step)
+
+    assert again is None
+    assert [m.message for m in await store.pending_outbox()] == [SendText(body="Welcome")]
+
+
+async def test_a_failing_step_leaves_its_message_unrecorded(shop: Shop, store: Store) -> None:
+    c = shop.customer(1)
+    await shop.place_order(c, "ord_1")
+    hello = shop.text(c, "checkout", wamid="wamid.CHECKOUT")
+    with pytest.raises(ConstraintViolationError):  # the same order id placed twice
+        await store.record_and_step(
+            hello,
+            customer=c,
+            conversation=Conversation(),
+            messages=[SendText(body="Placed")],
+            effects=[PlaceOrder(order=shop.order("ord_1", c.key))],
+            now=NOW,
+        )
+    # Nothing of it was kept: recorded the usual way, it is new.
+    assert await store.record_events([hello], NOW) != []
+
+
+async def test_the_snapshot_says_when_a_customers_event_waits(shop: Shop, store: Store) -> None:
+    known, new = shop.customer(1), shop.customer(2)
+    await shop.step(known)
+    assert not (await store.load_snapshot(known.key, None)).pending_events
+    assert not (await store.load_snapshot(new.key, None)).pending_events
+
+    await shop.record(shop.text(known))
+    await shop.record(shop.text(new))  # a first message: no customer row yet
+
+    assert (await store.load_snapshot(known.key, None)).pending_events
+    assert (await store.load_snapshot(new.key, None)).pending_events

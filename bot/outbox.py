@@ -44,7 +44,6 @@ class OutboxSender(KeyedWorker[OutboxMessage]):
         return await self._store.pending_outbox(key)
 
     async def _handle(self, item: OutboxMessage) -> None:
-        bound = log.bind(outbox_id=item.id, customer=item.customer_key, kind=item.message.kind)
         payload = render_message(
             item.message, phone=item.recipient_phone, user_id=item.recipient_user_id
         )
@@ -59,8 +58,11 @@ class OutboxSender(KeyedWorker[OutboxMessage]):
                 elapsed = time.monotonic() - started
                 if not error.is_transient or self._backoff.gives_up(elapsed, delay):
                     await self._store.mark_failed(item.id, str(error), int(self._clock()))
-                    bound.error(
+                    log.error(
                         "message not delivered",
+                        outbox_id=item.id,
+                        customer=item.customer_key,
+                        kind=item.message.kind,
                         code=error.code,
                         error=str(error),
                         attempts=attempt,
@@ -68,9 +70,15 @@ class OutboxSender(KeyedWorker[OutboxMessage]):
                     )
                     return
                 await self._store.record_attempt(item.id, str(error))
-                bound.warning("send failed, retrying", code=error.code, delay=round(delay, 3))
+                log.warning(
+                    "send failed, retrying",
+                    outbox_id=item.id,
+                    customer=item.customer_key,
+                    code=error.code,
+                    delay=round(delay, 3),
+                )
                 await asyncio.sleep(delay)
                 continue
             await self._store.mark_sent(item.id, wamid, int(self._clock()))
-            bound.info("message sent", wamid=wamid, attempts=attempt + 1)
+            log.info("message sent", outbox_id=item.id, wamid=wamid, attempts=attempt + 1)
             return

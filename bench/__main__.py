@@ -221,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--knee",
         type=float,
-        help="efficiency phase: the third rate, beside 400 and 800 msg/s (default: the load "
-        "phase's sustained rate in this run, else a short sweep finds it)",
+        help="efficiency phase: the third rate, beside 400 and 800 msg/s (default: the highest "
+        "rate of this run's load sweep with every message answered and reply p99 < 1 s, else "
+        "a short sweep finds it)",
     )
     parser.add_argument(
         "--receipts",

@@ -8,6 +8,7 @@ import math
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,7 +21,9 @@ from bench.targets import evaluate
 from bot.whatsapp.render import render_mark_read
 
 
-def run(us: float, *, p99: float = 10.0, answered: int = 3200, other: float = 0.1) -> dict:
+def run(
+    us: float, *, p99: float = 10.0, answered: int = 3200, other: float = 0.1
+) -> dict[str, Any]:
     """One run's figures as the load phase reports them."""
     return {
         "bot_cpu_us_per_message": us,
@@ -56,10 +59,12 @@ def test_a_run_that_answered_nothing_does_not_count_towards_the_median() -> None
     assert row["efficiency"] == round(700 / 1600, 2)
 
 
-def load_row(rate: float, *, reply_p99_ms: float = 20.0, unanswered: int = 0) -> dict:
+def load_row(
+    rate: float, *, reply_p99_ms: float = 20.0, unanswered: int = 0, achieved: float | None = None
+) -> dict[str, Any]:
     return {
         "offered_rate": rate,
-        "achieved_rate": rate,
+        "achieved_rate": rate if achieved is None else achieved,
         "not_acked": 0,
         "unanswered": unanswered,
         "reply_p99_ms": reply_p99_ms,
@@ -71,6 +76,8 @@ def test_the_knee_is_the_highest_rate_the_bot_kept_up_with() -> None:
     sweep = [load_row(1000), load_row(1250), load_row(1500, reply_p99_ms=1800)]
     assert knee_of(sweep) == 1250
     assert knee_of([load_row(1000, unanswered=3)]) is None
+    # A short step's answered rate trails the offered one by its last replies' latency.
+    assert knee_of([load_row(300, reply_p99_ms=600, achieved=265)]) == 300
 
     assert rates_with(1250) == (400, 800, 1250)
     assert rates_with(800) == (400, 800)  # measured once
@@ -80,8 +87,8 @@ def test_the_knee_is_the_highest_rate_the_bot_kept_up_with() -> None:
 def test_with_two_cpus_the_bot_gets_one_to_itself() -> None:
     plan = procs.pinning_plan({0, 1})
     assert plan.applied
-    assert (plan.server, plan.rest) == ({0}, {1})
-    assert procs.pinning_plan({2, 3, 5}).rest == {3, 5}
+    assert (plan.server, plan.rest) == (frozenset({0}), frozenset({1}))
+    assert procs.pinning_plan({2, 3, 5}).rest == frozenset({3, 5})
 
 
 def test_with_one_cpu_nothing_is_pinned_and_the_report_says_so() -> None:
@@ -100,7 +107,7 @@ def test_a_pinned_server_starts_on_its_cpu(tmp_path: Path) -> None:
         ceiling.stop()
 
 
-def efficiency_run(db: str, ratio: float) -> dict:
+def efficiency_run(db: str, ratio: float) -> dict[str, Any]:
     row = {
         **summarize(800, "as shipped", [run(1000)], [run(1000 * ratio)]),
         "db_us": 400.0 if db == "postgres" else math.nan,
@@ -155,7 +162,7 @@ async def graph() -> AsyncIterator[str]:
     await server.close()
 
 
-async def ceiling_answers_one_hi(graph: str, *, read_receipt: bool) -> dict:
+async def ceiling_answers_one_hi(graph: str, *, read_receipt: bool) -> dict[str, Any]:
     """One signed "hi" to the ceiling bot; the Graph stand-in's counts once its reply came."""
     ceiling = TestServer(
         ceiling_bot.build_app(f"{graph}/v25.0", read_receipt=read_receipt), host="127.0.0.1"
@@ -173,7 +180,7 @@ async def ceiling_answers_one_hi(graph: str, *, read_receipt: bool) -> dict:
                 assert response.status == 200
             for _ in range(200):
                 async with session.get(f"{graph}/bench/stats") as response:
-                    stats: dict = await response.json()
+                    stats: dict[str, Any] = await response.json()
                 if stats["graph_accepted"] and stats["graph_reads"] >= read_receipt:
                     return stats
                 await asyncio.sleep(0.05)

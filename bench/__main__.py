@@ -445,7 +445,12 @@ def _knee(
     candidates = profile["knee_rates"]
     print(f"  a short sweep for the knee: {', '.join(f'{r:g}' for r in candidates)} msg/s")
     rate, sweep = efficiency.find_knee(work, plan, candidates, profile["knee_duration"])
-    source = "a short sweep" if rate else f"a short sweep: kept up with none from {candidates[0]}"
+    if rate is None:
+        source = f"a short sweep: kept up with none from {candidates[0]:g}"
+    elif rate == max(candidates):
+        source = "a short sweep: kept up with every rate tried, so the knee is at least this"
+    else:
+        source = "a short sweep"
     return {"rate": rate, "source": source, "sweep": sweep}
 
 

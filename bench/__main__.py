@@ -6,6 +6,7 @@
     python -m bench --db postgres     # Postgres with 1, 2 and 3 bot processes, beside a SQLite
                                       # load sweep for reference (~10 minutes; --quick ~3)
     python -m bench --db postgres --processes 2 --phases kill
+    python -m bench --phases efficiency --repeats 5 --knee 1250   # CPU per message, bot ÷ ceiling
 
 Everything runs on 127.0.0.1: the real bot (`python -m bot`, BOT_MODE=live, LOG_LEVEL=WARNING)
 on a fresh database per phase (a temporary SQLite file, or a new database on the Postgres
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -30,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import cpu, procs, report, scenarios, targets
+from bench import cpu, efficiency, procs, report, scenarios, targets
 from bench.database import DEFAULT_SERVER, Setup
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +54,11 @@ SQLITE_FULL: dict[str, Any] = {
     "razorpay_fault_customers": 200,
     "slow_body_connections": 150,
     "slow_body_seconds": 20.0,
+    "efficiency_repeats": 5,
+    "efficiency_duration": 8.0,
+    "efficiency_receipts": "both",
+    "knee_rates": [1000, 1250, 1500, 1750],  # when no --knee and no load sweep in the run
+    "knee_duration": 3.0,
 }
 SQLITE_QUICK: dict[str, Any] = {
     "rates": [500, 1000],
@@ -69,6 +76,11 @@ SQLITE_QUICK: dict[str, Any] = {
     "razorpay_fault_customers": 30,
     "slow_body_connections": 150,
     "slow_body_seconds": 6.0,
+    "efficiency_repeats": 2,
+    "efficiency_duration": 4.0,
+    "efficiency_receipts": "on",
+    "knee_rates": [1000, 1250, 1500, 1750],
+    "knee_duration": 3.0,
 }
 # Postgres runs three setups in the time SQLite runs one: shorter steps, a finer grid at the
 # low end (where it is today), smaller fault runs. The checkout's background stays well below
@@ -87,6 +99,7 @@ POSTGRES_FULL: dict[str, Any] = {
     "kill_rate": 400.0,
     "fault_customers": 100,
     "razorpay_fault_customers": 100,
+    "knee_rates": [300, 400, 500, 600],
 }
 POSTGRES_QUICK: dict[str, Any] = {
     **SQLITE_QUICK,
@@ -99,6 +112,7 @@ POSTGRES_QUICK: dict[str, Any] = {
     "kill_rate": 400.0,
     "fault_customers": 30,
     "razorpay_fault_customers": 30,
+    "knee_rates": [300, 400, 500, 600],
 }
 PROFILES: dict[tuple[str, str], dict[str, Any]] = {
     ("full", "sqlite"): SQLITE_FULL,
@@ -108,6 +122,7 @@ PROFILES: dict[tuple[str, str], dict[str, Any]] = {
 }
 ALL_PHASES = (
     "load",
+    "efficiency",
     "ceiling",
     "checkout",
     "carts",
@@ -121,6 +136,7 @@ DEFAULT_PHASES: dict[tuple[str, str], tuple[str, ...]] = {
     ("full", "sqlite"): ALL_PHASES,
     ("quick", "sqlite"): (
         "load",
+        "efficiency",
         "ceiling",
         "checkout",
         "carts",
@@ -128,8 +144,15 @@ DEFAULT_PHASES: dict[tuple[str, str], tuple[str, ...]] = {
         "slow-body",
         "hostile-input",
     ),
-    ("full", "postgres"): ("load", "checkout", "kill", "graph-faults", "razorpay-faults"),
-    ("quick", "postgres"): ("load", "checkout", "kill", "graph-faults"),
+    ("full", "postgres"): (
+        "load",
+        "efficiency",
+        "checkout",
+        "kill",
+        "graph-faults",
+        "razorpay-faults",
+    ),
+    ("quick", "postgres"): ("load", "efficiency", "checkout", "kill", "graph-faults"),
 }
 
 
@@ -190,6 +213,25 @@ def main(argv: list[str] | None = None) -> int:
         f"(> {DISTURBED_CORES} cores besides the benchmark's own processes) up to this many "
         "times, keeping the least disturbed",
     )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        help="efficiency phase: runs of the bot and of the ceiling per rate (default 5, quick 2)",
+    )
+    parser.add_argument(
+        "--knee",
+        type=float,
+        help="efficiency phase: the third rate, beside 400 and 800 msg/s (default: the highest "
+        "rate of this run's load sweep with every message answered and reply p99 < 1 s, else "
+        "a short sweep finds it)",
+    )
+    parser.add_argument(
+        "--receipts",
+        choices=tuple(efficiency.PAIRINGS),
+        help="efficiency phase: the bot with read receipts (on, against the ceiling with "
+        "--read-receipt), without (off, against the plain ceiling), or both (default both, "
+        "quick on)",
+    )
     parser.add_argument("--out", type=Path, help="results JSON (default bench/results/...)")
     parser.add_argument(
         "--workdir",
@@ -210,11 +252,17 @@ def main(argv: list[str] | None = None) -> int:
         profile["rates"] = [float(r) for r in args.rates.split(",")]
     if args.duration:
         profile["duration"] = args.duration
+    if args.repeats:
+        profile["efficiency_repeats"] = args.repeats
+    if args.receipts:
+        profile["efficiency_receipts"] = args.receipts
     phases = tuple(args.phases.split(",")) if args.phases else DEFAULT_PHASES[profile_name, args.db]
     unknown = set(phases) - set(ALL_PHASES)
     if unknown:
         parser.error(f"unknown phases: {', '.join(sorted(unknown))}")
     counts = args.processes or ([1, 2, 3] if args.db == "postgres" else [1])
+    if "efficiency" in phases and 1 not in counts:
+        print("efficiency: not measured (it runs one bot process; add 1 to --processes)")
     try:
         setups = [Setup(args.db, n, args.database_server) for n in counts]
     except ValueError as error:
@@ -343,6 +391,73 @@ def _sweep(
     return rows
 
 
+def _efficiency(
+    work: Path,
+    setup: Setup,
+    profile: dict[str, Any],
+    load: list[dict[str, Any]] | None,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """The efficiency phase on this setup: pinned where the machine allows, at 400, 800 msg/s
+    and the knee (from --knee, else this run's load sweep, else a short sweep of its own)."""
+    pinning = procs.pinning_plan(os.sched_getaffinity(0))
+    print(f"  {pinning.describe()}")
+    plan = efficiency.Plan(
+        setup,
+        efficiency.FIXED_RATES,
+        profile["efficiency_repeats"],
+        profile["efficiency_duration"],
+        efficiency.PAIRINGS[profile["efficiency_receipts"]],
+        pinning,
+        args.generators,
+    )
+    with procs.pinned_here(pinning.rest):
+        knee = _knee(work, plan, profile, load, args)
+        print(f"  the knee: {_f(knee['rate'])} msg/s ({knee['source']})")
+        plan = dataclasses.replace(plan, rates=efficiency.rates_with(knee["rate"]))
+        rows = efficiency.measure(work, plan, before_run=lambda: _quiet(args))
+    return {
+        "setup": setup.key,
+        "pinning": {
+            "applied": pinning.applied,
+            "server_cpus": sorted(pinning.server or []),
+            "other_cpus": sorted(pinning.rest or []),
+            "described": pinning.describe(),
+        },
+        "knee": knee,
+        "repeats": plan.repeats,
+        "duration": plan.duration,
+        "rows": rows,
+    }
+
+
+def _knee(
+    work: Path,
+    plan: efficiency.Plan,
+    profile: dict[str, Any],
+    load: list[dict[str, Any]] | None,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    if args.knee:
+        return {"rate": args.knee, "source": "--knee"}
+    if load and efficiency.knee_of(load):
+        return {"rate": efficiency.knee_of(load), "source": "this run's load sweep"}
+    candidates = profile["knee_rates"]
+    print(f"  a short sweep for the knee: {', '.join(f'{r:g}' for r in candidates)} msg/s")
+    rate, sweep = efficiency.find_knee(work, plan, candidates, profile["knee_duration"])
+    if rate is None:
+        source = f"a short sweep: kept up with none from {candidates[0]:g}"
+    elif rate == max(candidates):
+        source = "a short sweep: kept up with every rate tried, so the knee is at least this"
+    else:
+        source = "a short sweep"
+    return {"rate": rate, "source": source, "sweep": sweep}
+
+
+def _f(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
 def _run_phases(
     work: Path,
     setup: Setup,
@@ -368,6 +483,13 @@ def _run_phases(
         "open-loop load sweep: the bot",
         lambda: _sweep(work, setup, profile["rates"], profile["duration"], args),
     )
+    if setup.processes == 1:
+        timed(
+            "efficiency",
+            "efficiency",
+            "efficiency: CPU per answered message, the bot against the ceiling bot",
+            lambda: _efficiency(work, setup, profile, run.get("load"), args),
+        )
     timed(
         "checkout",
         "checkout",

@@ -5,6 +5,11 @@
 It verifies the signature, parses the body, answers 200, then sends one text reply per message
 to the Graph stand-in. Nothing is stored, nothing is retried: the real bot does far more per
 message, and its rate as a share of this one's is what the benchmark reports.
+
+With `--read-receipt` it also marks each message read with the typing indicator, the one extra
+Graph call per message the bot makes by default (READ_RECEIPTS, bot/whatsapp/receipts.py): the
+same body as the bot's `mark_read(wamid, typing=True)`, started as its own task beside the
+reply, as the bot does. The efficiency phase compares the bot with receipts on against this.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import hashlib
 import hmac
 import json
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -25,6 +31,7 @@ from bench.standins import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, new_loop
 SESSION: web.AppKey[aiohttp.ClientSession] = web.AppKey("session", aiohttp.ClientSession)
 URL: web.AppKey[str] = web.AppKey("url", str)
 TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("tasks", set)
+READ_RECEIPT: web.AppKey[bool] = web.AppKey("read_receipt", bool)
 
 
 async def receive(request: web.Request) -> web.Response:
@@ -35,30 +42,50 @@ async def receive(request: web.Request) -> web.Response:
         return web.json_response({"error": "invalid signature"}, status=403)
     try:
         body = json.loads(raw)
-        senders = [
-            message["from"]
+        messages = [
+            (message["from"], message["id"])
             for entry in body["entry"]
             for change in entry["changes"]
             for message in change["value"].get("messages", [])
         ]
     except (ValueError, LookupError, TypeError):
         return web.json_response({"error": "malformed"}, status=400)
-    tasks = request.app[TASKS]
-    for sender in senders:
-        task = asyncio.get_running_loop().create_task(_reply(request.app, sender))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+    app = request.app
+    for sender, wamid in messages:
+        if app[READ_RECEIPT]:
+            _start(app, _post(app, read_receipt(wamid)))
+        _start(app, _post(app, reply(sender)))
     return web.json_response({"status": "ok"})
 
 
-async def _reply(app: web.Application, to: str) -> None:
-    payload = {
+def reply(to: str) -> dict[str, Any]:
+    return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": to,
         "type": "text",
         "text": {"body": "Hello from the ceiling bot"},
     }
+
+
+def read_receipt(wamid: str) -> dict[str, Any]:
+    """What the bot's `mark_read(wamid, typing=True)` sends (bot/whatsapp/render.py)."""
+    return {
+        "messaging_product": "whatsapp",
+        "status": "read",
+        "message_id": wamid,
+        "typing_indicator": {"type": "text"},
+    }
+
+
+def _start(app: web.Application, call: Coroutine[Any, Any, None]) -> None:
+    tasks = app[TASKS]
+    task = asyncio.get_running_loop().create_task(call)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def _post(app: web.Application, payload: dict[str, Any]) -> None:
     headers = {"Authorization": f"Bearer {ACCESS_TOKEN}"}
     try:
         async with app[SESSION].post(app[URL], json=payload, headers=headers) as response:
@@ -67,10 +94,11 @@ async def _reply(app: web.Application, to: str) -> None:
         pass
 
 
-def build_app(graph_base: str) -> web.Application:
+def build_app(graph_base: str, *, read_receipt: bool = False) -> web.Application:
     app = web.Application(client_max_size=3 * 1024 * 1024)
     app[URL] = f"{graph_base.rstrip('/')}/{PHONE_NUMBER_ID}/messages"
     app[TASKS] = set()
+    app[READ_RECEIPT] = read_receipt
 
     async def session(app: web.Application) -> AsyncIterator[None]:
         connector = aiohttp.TCPConnector(limit=256, limit_per_host=128)
@@ -80,11 +108,11 @@ def build_app(graph_base: str) -> web.Application:
 
     app.cleanup_ctx.append(session)
     app.router.add_post("/webhooks/whatsapp", receive)
-    app.router.add_get("/healthz", lambda _: _ok())
+    app.router.add_get("/healthz", _ok)
     return app
 
 
-async def _ok() -> web.Response:
+async def _ok(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
@@ -93,10 +121,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--graph", required=True, help="Graph base URL, version included")
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop")
+    parser.add_argument(
+        "--read-receipt",
+        action="store_true",
+        help="mark each message read with the typing indicator, as the bot does by default",
+    )
     args = parser.parse_args(argv)
     loop = new_loop() if args.uvloop else asyncio.new_event_loop()
     web.run_app(
-        build_app(args.graph),
+        build_app(args.graph, read_receipt=args.read_receipt),
         host="127.0.0.1",
         port=args.port,
         print=None,

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +94,67 @@ class Proc:
         return self.popen.poll() is None
 
 
+@dataclass(frozen=True)
+class Pinning:
+    """Where a measurement's processes run: the measured server (the bot, or the ceiling bot)
+    on `server`'s CPUs, the benchmark's own processes (stand-ins, load generators) on `rest`.
+    None: wherever the kernel puts them. The database server is never pinned."""
+
+    server: frozenset[int] | None = None
+    rest: frozenset[int] | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.server is not None
+
+    def describe(self) -> str:
+        if self.server is None or self.rest is None:
+            return "not pinned: this machine lets the benchmark use one CPU"
+        return (
+            f"the bot (or the ceiling) pinned to CPU {_cpus(self.server)}, stand-ins and load "
+            f"generator to CPU {_cpus(self.rest)}"
+        )
+
+
+UNPINNED = Pinning()
+
+
+def _cpus(cpus: Iterable[int]) -> str:
+    return ",".join(str(cpu) for cpu in sorted(cpus))
+
+
+def pinning_plan(cpus: Iterable[int]) -> Pinning:
+    """With two CPUs or more, the measured server gets the first one to itself and the rest
+    of the benchmark the others; with one, nothing is pinned."""
+    available = sorted(cpus)
+    if len(available) < 2:
+        return UNPINNED
+    return Pinning(frozenset(available[:1]), frozenset(available[1:]))
+
+
+@contextlib.contextmanager
+def pinned_here(cpus: frozenset[int] | None) -> Iterator[None]:
+    """Run this process (and so the stand-ins and load generators it starts, which inherit
+    its affinity) on `cpus`, then go back to where it was allowed before."""
+    if cpus is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def _on_cpus(cpus: frozenset[int] | None) -> Callable[[], None] | None:
+    """Set in the child before exec, so that every thread the program starts (the bot's
+    SQLite writer thread among them) inherits the affinity."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
 def _spawn(
     name: str,
     args: list[str],
@@ -101,11 +162,17 @@ def _spawn(
     port: int,
     logdir: Path,
     cwd: Path = REPO,
+    cpus: frozenset[int] | None = None,
 ) -> Proc:
     log = logdir / f"{name}.log"
     with open(log, "ab") as out:
         popen = subprocess.Popen(  # noqa: S603 - our own interpreter and modules
-            [sys.executable, *args], cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=out
+            [sys.executable, *args],
+            cwd=cwd,
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=out,
+            preexec_fn=_on_cpus(cpus),  # the benchmark starts no threads of its own meanwhile
         )
     return Proc(name, popen, port, log)
 
@@ -237,9 +304,10 @@ def start_bots(
     count: int = 1,
     *,
     env: Mapping[str, str] | None = None,
+    cpus: frozenset[int] | None = None,
 ) -> Bots:
-    """Migrate, then start `count` processes on the database at once and wait until each
-    answers its health check."""
+    """Migrate, then start `count` processes on the database at once (on `cpus`, when given)
+    and wait until each answers its health check."""
     migrate(logdir, database_url)
     ports = [free_port() for _ in range(count)]
     procs = [
@@ -250,6 +318,7 @@ def start_bots(
             port,
             logdir,
             cwd=bot_dir(),
+            cpus=cpus,
         )
         for k, port in enumerate(ports)
     ]
@@ -263,12 +332,21 @@ def start_bots(
     return bots
 
 
-def start_ceiling(logdir: Path, standins_url: str, *, uvloop: bool = False) -> Proc:
+def start_ceiling(
+    logdir: Path,
+    standins_url: str,
+    *,
+    uvloop: bool = False,
+    read_receipt: bool = False,
+    cpus: frozenset[int] | None = None,
+) -> Proc:
     port = free_port()
     args = ["-m", "bench.ceiling_bot", "--port", str(port), "--graph", f"{standins_url}/v25.0"]
     if uvloop:
         args.append("--uvloop")
-    proc = _spawn("ceiling", args, {}, port, logdir)
+    if read_receipt:
+        args.append("--read-receipt")
+    proc = _spawn("ceiling", args, {}, port, logdir, cpus=cpus)
     wait_http(f"{proc.url}/healthz", proc=proc.popen)
     return proc
 

@@ -146,6 +146,15 @@ def _run_markdown(run: Row, *, several: bool) -> list[str]:
     out: list[str] = []
     if run.get("load"):
         out += [f"{h}the bot, open-loop", "", load_table(run["load"]), ""]
+    if run.get("efficiency"):
+        out += [
+            f"{h}efficiency: CPU per answered message against the ceiling",
+            "",
+            efficiency_note(run["efficiency"]),
+            "",
+            efficiency_table(run["efficiency"], with_db=run["db"] == "postgres"),
+            "",
+        ]
     if run.get("ceiling"):
         out += [f"{h}the smallest aiohttp bot (ceiling)", "", load_table(run["ceiling"]), ""]
     if run.get("load") and run.get("ceiling"):
@@ -209,6 +218,57 @@ def _run_markdown(run: Row, *, several: bool) -> list[str]:
     if run.get("hostile_input"):
         out += [f"{h}hostile signed input", "", hostile_table(run["hostile_input"]), ""]
     return out
+
+
+def efficiency_note(result: Row) -> str:
+    knee = result["knee"]
+    rate = "none found" if knee["rate"] is None else f"{knee['rate']:g} msg/s"
+    return (
+        f"Medians of {result['repeats']} runs of {result['duration']:g} s each of the bot and "
+        f"of the ceiling bot per row, interleaved (which goes first alternates), every run on "
+        f"fresh processes and a fresh database; efficiency = ceiling µs ÷ bot µs. Pinning: "
+        f"{result['pinning']['described']}. The knee: {rate} ({knee['source']})."
+    )
+
+
+def efficiency_table(result: Row, *, with_db: bool) -> str:
+    headers = ["msg/s", "pairing", "bot µs/msg", "ceiling µs/msg", "efficiency"]
+    headers += ["DB server µs/msg"] if with_db else []
+    headers += [
+        "runs",
+        "spread µs: bot; ceiling",
+        "reply p99 ms: bot; ceiling",
+        "answered/offered: bot; ceiling",
+        "other cores (max)",
+    ]
+    rows = []
+    for r in result["rows"]:
+        bot, ceiling = r["bot_answered"], r["ceiling_answered"]
+        rows.append(
+            [
+                r["rate"],
+                r["pairing"],
+                _us(r["bot_us"]),
+                _us(r["ceiling_us"]),
+                r["efficiency"],
+                *([_us(r["db_us"])] if with_db else []),
+                r["runs"],
+                f"{_range(r['bot_us_range'])}; {_range(r['ceiling_us_range'])}",
+                f"{_f(r['bot_reply_p99_ms'])}; {_f(r['ceiling_reply_p99_ms'])}",
+                f"{bot[0]}/{bot[1]}; {ceiling[0]}/{ceiling[1]}",
+                r["other_cores_max"],
+            ]
+        )
+    return _table(headers, rows)
+
+
+def _us(value: float) -> str:
+    return "–" if math.isnan(value) else f"{value:,.0f}"
+
+
+def _range(bounds: Sequence[float]) -> str:
+    low, high = bounds
+    return "–" if math.isnan(low) else f"{low:,.0f}–{high:,.0f}"
 
 
 def hostile_table(result: Row) -> str:

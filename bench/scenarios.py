@@ -114,15 +114,17 @@ def deployed(
     *,
     faults: Mapping[str, float] | None = None,
     bot_env: Mapping[str, str] | None = None,
+    bot_cpus: frozenset[int] | None = None,
 ) -> Iterator[Deployment]:
-    """Fresh stand-ins, a fresh database migrated once, and `setup.processes` bots on it."""
+    """Fresh stand-ins, a fresh database migrated once, and `setup.processes` bots on it
+    (on `bot_cpus`, when given)."""
     logdir = workdir / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
     standins = procs.start_standins(logdir, faults=faults)
     try:
         with fresh_database(setup, workdir, name) as database:
             bots = procs.start_bots(
-                logdir, standins.url, database.url, setup.processes, env=bot_env
+                logdir, standins.url, database.url, setup.processes, env=bot_env, cpus=bot_cpus
             )
             try:
                 yield Deployment(standins, bots, database)
@@ -281,13 +283,18 @@ def load_phase(
     generators: int = 1,
     bot_env: dict[str, str] | None = None,
     profile: Path | None = None,
+    cpus: frozenset[int] | None = None,
+    read_receipt: bool = False,
     log: Log = print,
 ) -> dict[str, Any]:
     """Fresh stand-ins and fresh bot processes (or the ceiling bot) on a fresh database;
-    `rate` messages a second for `duration` seconds, each from its own customer."""
+    `rate` messages a second for `duration` seconds, each from its own customer. `cpus`: the
+    bot's (or the ceiling's) CPU affinity; `read_receipt`: the ceiling marks messages read."""
     if target != "bot":
-        return _ceiling_phase(workdir, rate, duration, target, generators, log)
-    with deployed(setup, workdir, f"load-{int(rate)}", bot_env=bot_env) as d:
+        return _ceiling_phase(
+            workdir, rate, duration, target, generators, log, cpus=cpus, read_receipt=read_receipt
+        )
+    with deployed(setup, workdir, f"load-{int(rate)}", bot_env=bot_env, bot_cpus=cpus) as d:
         n = int(rate * duration)
         tag = f"{int(rate):04d}"
         ports = d.bots.ports
@@ -333,13 +340,27 @@ def load_phase(
 
 
 def _ceiling_phase(
-    workdir: Path, rate: float, duration: float, target: str, generators: int, log: Log
+    workdir: Path,
+    rate: float,
+    duration: float,
+    target: str,
+    generators: int,
+    log: Log,
+    *,
+    cpus: frozenset[int] | None,
+    read_receipt: bool,
 ) -> dict[str, Any]:
     logdir = workdir / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
     standins = procs.start_standins(logdir)
     # On uvloop, like the bot (bot/cli.py): the same loop for both sides of the comparison.
-    server = procs.start_ceiling(logdir, standins.url, uvloop=target != "ceiling-asyncio")
+    server = procs.start_ceiling(
+        logdir,
+        standins.url,
+        uvloop=target != "ceiling-asyncio",
+        read_receipt=read_receipt,
+        cpus=cpus,
+    )
     with procs.running(standins, server):
         n = int(rate * duration)
         phones, requests = build_messages(

@@ -228,6 +228,7 @@ async def reset(request: web.Request) -> web.Response:
     state = request.app[STATE]
     state.arrivals = []
     state.graph_attempts = 0
+    state.graph_reads = 0
     state.graph_faults = {"500": 0, "429": 0}
     return web.json_response({"ok": True})
 

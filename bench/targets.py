@@ -20,6 +20,8 @@ ACK_P99_MS = 50.0
 POSTGRES_SHARE = 0.6  # of the SQLite rate, for Postgres with one process
 CONFIRM_P99_MS = 250.0
 RSS_MIB = 150
+EFFICIENCY = 0.8  # ceiling µs ÷ bot µs per answered message (issue 13)
+EFFICIENCY_RATE = 800.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ def evaluate(runs: Sequence[Run]) -> list[Check]:
     for run in runs:
         checks += _load_checks(run, runs)
         checks += _promise_checks(run)
+        checks += _efficiency_checks(run)
     return checks
 
 
@@ -216,3 +219,24 @@ def _promise_checks(run: Run) -> list[Check]:
             )
         )
     return checks
+
+
+def _efficiency_checks(run: Run) -> list[Check]:
+    """On SQLite the bot as shipped is held to the ceiling; on Postgres it is reported."""
+    rows = (run.get("efficiency") or {}).get("rows") or []
+    row = next(
+        (r for r in rows if r["rate"] == EFFICIENCY_RATE and r["pairing"] == "as shipped"), None
+    )
+    if row is None:
+        return []
+    measured = (
+        f"{row['efficiency']:g} (ceiling {row['ceiling_us']:.0f} µs ÷ bot {row['bot_us']:.0f} µs "
+        f"per message, medians of {row['runs']} runs)"
+    )
+    if run["db"] == "sqlite":
+        target = f"efficiency ≥ {EFFICIENCY:g} at {EFFICIENCY_RATE:g} msg/s (SQLite, as shipped)"
+        passed = not math.isnan(row["efficiency"]) and row["efficiency"] >= EFFICIENCY
+        return [Check(run["label"], target, measured, passed)]
+    db = f"; database server {row['db_us']:.0f} µs per message besides"
+    target = f"(information) efficiency at {EFFICIENCY_RATE:g} msg/s (Postgres, as shipped)"
+    return [Check(run["label"], target, measured + db, True, "reported, no target")]

@@ -111,14 +111,18 @@ def _reason(error: Exception) -> str:
 
 # --- events ------------------------------------------------------------------------------------
 
-_INSERT_EVENT = """
+EVENT_INSERT_INTO = """
 INSERT INTO events (source, dedupe_key, customer_key, order_id, customer, event, raw,
                     received_at, processed_at, outcome)
-VALUES (?, ?, COALESCE(?, (SELECT o.customer_key FROM orders o WHERE o.id = ?)),
+"""
+_INSERT_EVENT = (  # constant pieces; values travel as ? parameters
+    EVENT_INSERT_INTO  # noqa: S608
+    + """VALUES (?, ?, COALESCE(?, (SELECT o.customer_key FROM orders o WHERE o.id = ?)),
         ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
+)
 _EVENT_COLUMNS = "id, source, customer_key, customer, order_id, event, received_at"
 
 
@@ -146,7 +150,7 @@ def insert_event(event: NewEvent, now: int, outcome: str | None = None) -> Op[in
             event.order_id,
             event.order_id,
             event.customer.model_dump_json() if event.customer else None,
-            _EVENT.dump_json(event.event).decode() if event.event is not None else None,
+            dump_event(event.event) if event.event is not None else None,
             event.raw,
             now,
             now if outcome is not None else None,
@@ -220,10 +224,12 @@ class Step:
     paid_jobs: Sequence[str] = ()  # job kinds queued for an order the step marks paid
 
 
-_UPSERT_CUSTOMER = """
+CUSTOMER_INSERT_INTO = """
 INSERT INTO customers (key, phone, user_id, name, conversation, created_at, updated_at,
                        last_inbound_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+"""
+# Keeps known contact details an event lacks (a username-only event has no phone).
+CUSTOMER_ON_CONFLICT = """
 ON CONFLICT (key) DO UPDATE SET
     phone = COALESCE(excluded.phone, customers.phone),
     user_id = COALESCE(excluded.user_id, customers.user_id),
@@ -233,6 +239,7 @@ ON CONFLICT (key) DO UPDATE SET
     last_inbound_at = COALESCE(excluded.last_inbound_at, customers.last_inbound_at)
 RETURNING phone, user_id
 """
+_UPSERT_CUSTOMER = CUSTOMER_INSERT_INTO + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + CUSTOMER_ON_CONFLICT
 
 
 def commit_step(step: Step) -> Op[StepResult]:
@@ -290,6 +297,14 @@ def _claim_event(event_id: int, now: int) -> Op[str | None]:
     if not (yield Query("SELECT 1 FROM events WHERE id = ?", (event_id,))):
         raise UnknownEventError(f"no event with id {event_id}")
     return None
+
+
+def dump_event(event: Event) -> str:
+    return _EVENT.dump_json(event).decode()
+
+
+def dump_message(message: OutgoingMessage) -> str:
+    return _MESSAGE.dump_json(message).decode()
 
 
 def _upsert_customer(step: Step, inbound_at: int | None) -> Op[tuple[str | None, str | None]]:
@@ -477,7 +492,7 @@ def _queue_message(
             step.event_id,
             phone,
             user_id,
-            _MESSAGE.dump_json(message).decode(),
+            dump_message(message),
             step.now,
         ),
     )

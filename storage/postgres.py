@@ -16,11 +16,12 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Self, TypeVar
 
 import asyncpg
 
-from storage import ops, postgres_connection
+from storage import ops, postgres_connection, postgres_ops
 from storage.database_url import PostgresDatabase, redact_url
 from storage.errors import StorageUnavailableError, StoreClosedError
 from storage.migrate import check_postgres_schema
@@ -32,7 +33,9 @@ from storage.repository import (
     UNKNOWN_CUSTOMER_PREFIX,
     DeadLetterHook,
     Lane,
+    NewEvent,
     OutboxMessage,
+    StepResult,
     StoredEvent,
 )
 
@@ -140,6 +143,11 @@ class PostgresStore(OpStore):
         finally:
             self._prefetched.pop((lane, key), None)
             await self._locks.unlock(held)
+
+    async def _record_and_step(self, event: NewEvent, step: ops.Step) -> StepResult | None:
+        if step.effects or step.reminders:
+            return await super()._record_and_step(event, step)
+        return await self._write_statement(partial(postgres_ops.record_and_reply, event, step))
 
     async def unprocessed_events(self, customer_key: str | None = None) -> list[StoredEvent]:
         rows = self._prefetched.pop((Lane.EVENTS, customer_key), None) if customer_key else None

@@ -317,7 +317,13 @@ class ShopConfig(_Frozen):
 
         An "after" validator would only run once every field is valid, so a merchant would fix
         the prices and only then learn that two products share an id.
+
+        A shop that is already a `ShopConfig` was checked when it was built: pydantic would run
+        this validator and the "after" one again each time a model holding the shop (every
+        step's `StepContext`) is built, so it is returned as it is.
         """
+        if isinstance(data, cls):
+            return data
         across = _catalog_rule_errors(data)
         try:
             with prices_in(_currency_of(data)):

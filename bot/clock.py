@@ -31,6 +31,22 @@ class AdjustableClock:
 
 
 def new_order_id() -> str:
-    """`ORD-20261122-3F9A1C2B5D7E`: readable on a phone, unique, ≤ 40 chars for Razorpay."""
-    day = datetime.now(UTC).strftime("%Y%m%d")
-    return f"ORD-{day}-{secrets.token_hex(6).upper()}"
+    """`ORD-20261122-3F9A1C2B5D7E`: readable on a phone, unique, ≤ 40 chars for Razorpay.
+
+    The runner asks for one on every step (the machine uses it only when an order is placed),
+    so the day's text is kept until the UTC day changes rather than formatted each time."""
+    return f"ORD-{utc_day(time.time())}-{secrets.token_hex(6).upper()}"
+
+
+SECONDS_PER_DAY = 86_400
+_day_text: tuple[int, str] = (-1, "")  # the UTC day number and its YYYYMMDD
+
+
+def utc_day(now: float) -> str:
+    """`now` (Unix seconds) as its UTC day, `YYYYMMDD`."""
+    global _day_text  # a one-entry cache, swapped whole
+    day = int(now // SECONDS_PER_DAY)
+    if day != _day_text[0]:
+        text = datetime.fromtimestamp(day * SECONDS_PER_DAY, UTC).strftime("%Y%m%d")
+        _day_text = (day, text)
+    return _day_text[1]

@@ -4,11 +4,11 @@
 built in a test from a dict.
 """
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cached_property
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -46,6 +46,8 @@ BUNDLED_LANGUAGES: Mapping[str, Mapping[str, str]] = {"hi": HINDI}
 
 LanguageCode = Annotated[str, Field(pattern=LANGUAGE_CODE_PATTERN)]
 MAX_STOCK = 1_000_000_000  # units of one product; anything more is a typo
+
+T = TypeVar("T")
 
 # The shop's currency while its products are read: a price is written in major units and held
 # in minor units, so reading it needs the currency's exponent (`ShopConfig` sets this around
@@ -308,6 +310,20 @@ class ShopConfig(_Frozen):
         chosen: ShopConfig = built[language]
         return chosen
 
+    def derived(self, name: str, build: Callable[["ShopConfig"], T]) -> T:
+        """`build(self)`, built on first use and kept on this shop: for what depends on the shop
+        alone, like the welcome message, which every first "hi" sends. A translation
+        (`in_language`) is a shop of its own, so it keeps its own. The shop is frozen, so
+        what was built stays right; a `model_copy` (which copies __dict__) starts afresh."""
+        owner, built = self.__dict__.get("_derived", (None, {}))
+        if owner is not self:
+            built = {}
+            self.__dict__["_derived"] = (self, built)
+        if name not in built:
+            built[name] = build(self)
+        value: T = built[name]
+        return value
+
     @model_validator(mode="wrap")
     @classmethod
     def _every_problem_at_once(
@@ -317,7 +333,13 @@ class ShopConfig(_Frozen):
 
         An "after" validator would only run once every field is valid, so a merchant would fix
         the prices and only then learn that two products share an id.
+
+        A shop that is already a `ShopConfig` was checked when it was built: pydantic would run
+        this validator and the "after" one again each time a model holding the shop (every
+        step's `StepContext`) is built, so it is returned as it is.
         """
+        if isinstance(data, cls):
+            return data
         across = _catalog_rule_errors(data)
         try:
             with prices_in(_currency_of(data)):

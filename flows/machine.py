@@ -360,8 +360,7 @@ def _show_menu(conversation: Conversation, context: StepContext) -> Decision:
 
 
 def _help(conversation: Conversation, context: StepContext) -> Decision:
-    texts = context.config.messages
-    return _reply(conversation, views.menu_list(texts.help, texts))
+    return _reply(conversation, views.help_menu(context.config))
 
 
 def _browse(conversation: Conversation, context: StepContext, page: int) -> Decision:

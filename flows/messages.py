@@ -5,14 +5,18 @@ The recipient is not part of a message: the runner sends to the customer whose e
 `bot/whatsapp/render.py` turns these into wire JSON.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ModelWrapValidatorHandler, model_validator
 
 from flows import limits
 
 
 class _Message(BaseModel):
+    """Checks across fields are "wrap" validators that hand back a message that is already one:
+    pydantic runs a model's own validators again (an "after" one included) each time an
+    instance is put into another model, and every step's `Decision` holds its messages."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -41,13 +45,17 @@ class SendButtons(_Message):
     header: Header | None = None
     footer: Footer | None = None
 
-    @model_validator(mode="after")
-    def _unique(self) -> "SendButtons":
-        if len({b.id for b in self.buttons}) != len(self.buttons):
+    @model_validator(mode="wrap")
+    @classmethod
+    def _unique(cls, data: Any, handler: ModelWrapValidatorHandler["SendButtons"]) -> "SendButtons":
+        if isinstance(data, cls):
+            return data  # checked when it was built (see `_Message`)
+        message = handler(data)
+        if len({b.id for b in message.buttons}) != len(message.buttons):
             raise ValueError("button ids must be unique")
-        if len({b.title for b in self.buttons}) != len(self.buttons):
+        if len({b.title for b in message.buttons}) != len(message.buttons):
             raise ValueError("button titles must be unique")
-        return self
+        return message
 
 
 class Row(_Message):
@@ -71,14 +79,18 @@ class SendList(_Message):
     header: Header | None = None
     footer: Footer | None = None
 
-    @model_validator(mode="after")
-    def _rows_fit(self) -> "SendList":
-        rows = [row for section in self.sections for row in section.rows]
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rows_fit(cls, data: Any, handler: ModelWrapValidatorHandler["SendList"]) -> "SendList":
+        if isinstance(data, cls):
+            return data  # checked when it was built (see `_Message`)
+        message = handler(data)
+        rows = [row for section in message.sections for row in section.rows]
         if len(rows) > limits.LIST_ROWS_MAX:
             raise ValueError(f"a list holds at most {limits.LIST_ROWS_MAX} rows in total")
         if len({row.id for row in rows}) != len(rows):
             raise ValueError("row ids must be unique across the list")
-        return self
+        return message
 
 
 class SendCtaUrl(_Message):

@@ -83,8 +83,23 @@ def menu(text: str, texts: Texts) -> SendButtons:
 
 
 def welcome(config: ShopConfig) -> SendButtons:
+    """The greeting with the menu's buttons: the same for every customer of a shop (and of
+    each of its languages), so built once per shop and language."""
+    return config.derived("welcome", _welcome)
+
+
+def _welcome(config: ShopConfig) -> SendButtons:
     texts = config.messages
     return menu(texts.welcome.format(shop=config.shop.name), texts)
+
+
+def help_menu(config: ShopConfig) -> SendList:
+    """The help text with the menu as rows: built once per shop and language, like `welcome`."""
+    return config.derived("help", _help_menu)
+
+
+def _help_menu(config: ShopConfig) -> SendList:
+    return menu_list(config.messages.help, config.messages)
 
 
 def menu_list(text: str, texts: Texts) -> SendList:

@@ -225,6 +225,8 @@ def test_the_server_starts_answers_health_and_exits_0_on_sigterm(tmp_path: Path)
     output = process.stdout.read().decode() if process.stdout else ""
     assert '"workers stopped"' in output
     assert "never-in-logs" not in output
+    # Once started, what lives as long as the process is kept out of garbage collection.
+    assert '"start-up objects frozen out of garbage collection"' in output
 
 
 def _start_bot(env: dict[str, str]) -> "subprocess.Popen[bytes]":

@@ -4,11 +4,11 @@ Retrying belongs to the outbox worker (see bot/retry.py), which knows how long a
 wait; a retry loop hidden in here would hold a worker and hide failures from it.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import orjson
 
 from bot.whatsapp.errors import (
     UnexpectedResponse,
@@ -37,7 +37,10 @@ class WhatsAppClient:
     ) -> None:
         self._session = session
         self._url = f"{api_base.rstrip('/')}/{phone_number_id}/messages"
-        self._headers = {"Authorization": f"Bearer {access_token}"}
+        self._headers = {
+            "Authorization": f"Bearer {access_token}",
+            "Content-Type": "application/json",
+        }
         self._timeout = timeout
 
     def __repr__(self) -> str:
@@ -62,7 +65,7 @@ class WhatsAppClient:
             raise error_from_response(status, body)
 
     async def _post(self, payload: Mapping[str, Any]) -> tuple[int, bytes]:
-        kwargs: dict[str, Any] = {"json": payload, "headers": self._headers}
+        kwargs: dict[str, Any] = {"data": _json_body(payload), "headers": self._headers}
         if self._timeout is not None:
             kwargs["timeout"] = self._timeout
         try:
@@ -76,9 +79,16 @@ class WhatsAppClient:
             raise WhatsAppUnavailable(f"cannot reach the Graph API ({reason})") from None
 
 
+def _json_body(payload: Mapping[str, Any]) -> bytes:
+    """The body as compact UTF-8 JSON: orjson rather than aiohttp's `json=` (json.dumps), one
+    body per message sent, in a tenth of the time. (orjson refuses lone surrogates; pydantic
+    already refuses them in every field of an outgoing message.)"""
+    return orjson.dumps(payload if isinstance(payload, dict) else dict(payload))
+
+
 def _wamid(status: int, body: bytes) -> str:
     try:
-        wamid = json.loads(body)["messages"][0]["id"]
+        wamid = orjson.loads(body)["messages"][0]["id"]
     except (ValueError, LookupError, TypeError):
         wamid = None
     if not isinstance(wamid, str) or not wamid:

@@ -374,6 +374,30 @@ def test_unknown_fields_anywhere_are_tolerated_and_kept_in_raw() -> None:
     assert json.loads(message.raw)["text"]["new_text_field"] is True
 
 
+def test_ids_and_timestamps_sent_as_numbers_are_read_and_recorded_as_text() -> None:
+    def numeric(body: dict[str, Any]) -> None:
+        message = first_message(body)
+        message["from"] = 919812300001
+        message["timestamp"] = 1772361000
+
+    message = only_message(variant("inbound_text.json", numeric))
+
+    assert message.customer == ASHA
+    assert message.timestamp == 1772361000
+    recorded = json.loads(message.raw)
+    assert (recorded["from"], recorded["timestamp"]) == ("919812300001", "1772361000")
+
+
+def test_an_integer_too_large_for_64_bits_is_kept_in_raw_whole() -> None:
+    def huge(body: dict[str, Any]) -> None:
+        first_message(body)["new_counter"] = 2**70
+
+    message = only_message(variant("inbound_text.json", huge))
+
+    assert isinstance(message.event, TextReceived)
+    assert json.loads(message.raw)["new_counter"] == 2**70
+
+
 # --- batches -------------------------------------------------------------------------------------
 
 

@@ -198,7 +198,8 @@ class Runner(KeyedWorker[StoredEvent]):
         if not self.hold(customer.key):
             return InlineStep.NOT_TAKEN
         try:
-            async with self._store.claim(self.lane, customer.key) as claimed:
+            # The snapshot says whether anything of theirs waits: no pending read with it.
+            async with self._store.claim(self.lane, customer.key, read_pending=False) as claimed:
                 if not claimed:
                     return InlineStep.NOT_TAKEN
                 return await self._record_and_step(new, event, customer, before_hand_over)

@@ -91,7 +91,9 @@ class OpStore(ABC):
         return False
 
     @asynccontextmanager
-    async def claim(self, lane: Lane, key: str) -> AsyncIterator[bool]:
+    async def claim(
+        self, lane: Lane, key: str, *, read_pending: bool = True
+    ) -> AsyncIterator[bool]:
         """One process owns the database: the workers' own per-key order is enough."""
         yield True
 

@@ -128,10 +128,16 @@ class PostgresStore(OpStore):
         return True
 
     @asynccontextmanager
-    async def claim(self, lane: Lane, key: str) -> AsyncIterator[bool]:
+    async def claim(
+        self, lane: Lane, key: str, *, read_pending: bool = True
+    ) -> AsyncIterator[bool]:
         """Hold `key`; a customer's pending events or messages come in the same round trip
         and answer the holder's first `unprocessed_events` / `pending_outbox` for it."""
-        prefetch = lane in ops.PENDING_OF_KEYS and not key.startswith(UNKNOWN_CUSTOMER_PREFIX)
+        prefetch = (
+            read_pending
+            and lane in ops.PENDING_OF_KEYS
+            and not key.startswith(UNKNOWN_CUSTOMER_PREFIX)
+        )
         held = await self._locks.try_lock(LOCK_NAMESPACE[lane], key, lane if prefetch else None)
         if held is None:
             yield False

@@ -366,10 +366,14 @@ class Store(Protocol):
         """True when other processes may work on the same database at once (Postgres). Workers
         then `claim` a key before handling it and read its work from the store, in order."""
 
-    def claim(self, lane: Lane, key: str) -> AbstractAsyncContextManager[bool]:
+    def claim(
+        self, lane: Lane, key: str, *, read_pending: bool = True
+    ) -> AbstractAsyncContextManager[bool]:
         """Hold `key` of `lane` for this process while the context is open; yields False when
         another process holds it (the asker tries again shortly: see `bot.keyed`). A holder
-        that dies lets go at once. Always True on a store that is not `shared`."""
+        that dies lets go at once. Always True on a store that is not `shared`. A store may
+        read the key's pending work with the claim, for the holder's first look at it;
+        `read_pending=False` says the holder will not look."""
 
     async def pending_keys(self, lane: Lane, created_before: int | None = None) -> list[str]:
         """Keys with pending work in `lane` (created before the given time, if any), the key

@@ -529,10 +529,13 @@ _PENDING_EVENTS = (
     "EXISTS (SELECT 1 FROM events e WHERE e.customer_key = asked.customer_key "
     "AND e.processed_at IS NULL) AS pending_events"
 )
-_LOAD_CUSTOMER = _select(
-    f"{_CUSTOMER_COLUMNS}, {_PENDING_EVENTS}",
+_FOR_ASKED_CUSTOMER = (
     "FROM (SELECT CAST(? AS TEXT) AS customer_key) AS asked "
-    "LEFT JOIN customers ON customers.key = asked.customer_key",
+    "LEFT JOIN customers ON customers.key = asked.customer_key"
+)
+_LOAD_CUSTOMER = _select(f"{_CUSTOMER_COLUMNS}, {_PENDING_EVENTS}", _FOR_ASKED_CUSTOMER)
+_LOAD_CUSTOMER_AND_STOCK = _select(
+    f"{_CUSTOMER_COLUMNS}, {_PENDING_EVENTS}, {stock_ops.AVAILABLE_COLUMN}", _FOR_ASKED_CUSTOMER
 )
 
 
@@ -541,22 +544,25 @@ def load_snapshot(
 ) -> Op[CustomerSnapshot]:
     """The customer, their conversation and orders, and (`with_stock`) the stock counts as
     this customer sees them: their open order's holds are theirs."""
-    snapshot = yield from _load_customer(customer_key, order_id, recent_orders)
+    query = _LOAD_CUSTOMER_AND_STOCK if with_stock else _LOAD_CUSTOMER
+    row = (yield Query(query, (customer_key,)))[0]
+    snapshot = yield from _customer_snapshot(row, customer_key, order_id, recent_orders)
     if not with_stock:
         return snapshot
     open_order = snapshot.open_order
-    stock = yield from stock_ops.stock_for_customer(open_order.id if open_order else None)
+    stock = yield from stock_ops.stock_for_customer(
+        row["stock_available"], open_order.id if open_order else None
+    )
     return dataclasses.replace(snapshot, stock=stock)
 
 
-def _load_customer(
-    customer_key: str, order_id: str | None, recent_orders: int
+def _customer_snapshot(
+    row: Row, customer_key: str, order_id: str | None, recent_orders: int
 ) -> Op[CustomerSnapshot]:
     """One statement for most steps (a customer without an order in play), two otherwise:
     the customer (with their reminder facts and the id of their open order), then the orders
     the step needs. `recent_orders`: how many of the customer's newest orders to load too
     (0: none; only the `orders` list needs them)."""
-    row = (yield Query(_LOAD_CUSTOMER, (customer_key,)))[0]
     if row["key"] is None:  # a new customer: no orders either (an order's step saved them)
         return CustomerSnapshot(
             None,

@@ -54,9 +54,17 @@ def run_sqlite(make_op: OpFactory[T], conn: sqlite3.Connection) -> T:
         return done.value  # type: ignore[no-any-return]
 
 
+# Functions the two dialects spell differently; the SQL is written in SQLite's spelling.
+# json_group_object over no rows is '{}' in SQLite and NULL in Postgres: readers take both.
+_POSTGRES_SPELLING = {"json_group_object(": "json_object_agg("}
+
+
 @lru_cache(maxsize=512)
 def postgres_sql(sql: str) -> str:
-    """Number the `?` placeholders `$1, $2, …` for Postgres, leaving string literals alone."""
+    """Number the `?` placeholders `$1, $2, …` for Postgres, leaving string literals alone,
+    and respell the functions in `_POSTGRES_SPELLING`."""
+    for sqlite_name, postgres_name in _POSTGRES_SPELLING.items():
+        sql = sql.replace(sqlite_name, postgres_name)
     out: list[str] = []
     number = 0
     in_literal = False

@@ -11,6 +11,7 @@ held → released (link expired, order cancelled) or held → sold (paid); the g
 that row is what makes every settlement happen at most once.
 """
 
+import json
 from collections.abc import Mapping, Sequence
 
 from flows.orders import OrderLine, OrderStatus
@@ -52,12 +53,19 @@ def stock_levels() -> Op[list[StockLevel]]:
     return [_level(row) for row in rows]
 
 
-def stock_for_customer(open_order_id: str | None) -> Op[dict[str, int]]:
-    """Units of every counted product this customer can have: what is for sale, plus what is
-    held for their own open order (checking out again reuses or replaces that order, and so
-    its holds). What a step's context needs."""
-    rows = yield Query("SELECT product_id, on_hand - held AS available FROM stock")
-    stock = {str(row["product_id"]): max(0, int(row["available"])) for row in rows}
+# Units for sale of every counted product, as one JSON object: a column of the customer's
+# snapshot statement, so a step reads its stock in the same round trip.
+AVAILABLE_COLUMN = (
+    "(SELECT json_group_object(product_id, on_hand - held) FROM stock) AS stock_available"
+)
+
+
+def stock_for_customer(available: str | None, open_order_id: str | None) -> Op[dict[str, int]]:
+    """Units of every counted product this customer can have: what is for sale (the
+    `AVAILABLE_COLUMN` read), plus what is held for their own open order (checking out again
+    reuses or replaces that order, and so its holds). What a step's context needs."""
+    counts = json.loads(available) if available else {}
+    stock = {str(product_id): max(0, int(n)) for product_id, n in counts.items()}
     if open_order_id is not None:
         held = yield Query(
             "SELECT product_id, quantity FROM stock_holds WHERE order_id = ? AND status = 'held'",

@@ -100,3 +100,12 @@ async def test_many_steps_at_once_hold_exactly_what_is_left(shop: Shop, store: S
     assert await levels(store) == {"tea": (10, 10)}
     orders = [await store.get_order(f"ord_{n}") for n in range(12)]
     assert [order is not None for order in orders] == list(placed)
+
+
+async def test_a_shop_counting_nothing_yet_reads_no_stock(shop: Shop, store: Store) -> None:
+    c = shop.customer(1)
+    await shop.step(c)
+    assert (await store.load_snapshot(c.key, None)).stock == {}  # no rows: {} on both
+    await store.seed_stock({"tea": 3, "cups": 0}, NOW)
+    assert (await store.load_snapshot(c.key, None)).stock == {"tea": 3, "cups": 0}
+    assert (await store.load_snapshot("CC.new", None)).stock == {"tea": 3, "cups": 0}

@@ -26,6 +26,7 @@ from storage import (
     reminder_ops,
     stock_ops,
 )
+from storage.coalesce import Coalescer
 from storage.errors import ModeMismatchError, StockBelowZeroError
 from storage.query import OpFactory
 from storage.repository import (
@@ -65,6 +66,7 @@ Item = TypeVar("Item")
 class OpStore(ABC):
     def __init__(self, on_dead_letter: DeadLetterHook | None = None) -> None:
         self._on_dead_letter = on_dead_letter
+        self._sent_marks = Coalescer(self._write_sent_marks)
 
     # --- what a backend provides --------------------------------------------------------------
 
@@ -251,7 +253,15 @@ class OpStore(ABC):
         return await self._one(Lane.OUTBOX, partial(ops.get_outbox, outbox_id))
 
     async def mark_sent(self, outbox_id: int, wamid: str, now: int) -> None:
-        await self._write_statement(partial(ops.mark_sent, outbox_id, wamid, now))
+        # One per message sent: those arriving while a write of others runs share the next.
+        await self._sent_marks.add(ops.SentMark(outbox_id, wamid, now))
+
+    async def _write_sent_marks(self, marks: Sequence[ops.SentMark]) -> None:
+        if len(marks) == 1:
+            [mark] = marks
+            await self._write_statement(partial(ops.mark_sent, mark.outbox_id, mark.wamid, mark.at))
+        else:
+            await self._write(partial(ops.mark_sent_many, tuple(marks)))
 
     async def mark_failed(self, outbox_id: int, error: str, now: int) -> None:
         await self._write_statement(partial(ops.mark_failed, outbox_id, error, now))

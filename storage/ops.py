@@ -710,6 +710,18 @@ def mark_sent(outbox_id: int, wamid: str, now: int) -> Op[None]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SentMark:
+    outbox_id: int
+    wamid: str
+    at: int
+
+
+def mark_sent_many(marks: Sequence[SentMark]) -> Op[None]:
+    for mark in marks:
+        yield from mark_sent(mark.outbox_id, mark.wamid, mark.at)
+
+
 def mark_failed(outbox_id: int, error: str, now: int) -> Op[None]:
     yield Query(
         "UPDATE outbox SET status = 'failed', last_error = ?, failed_at = ?, "

@@ -155,6 +155,9 @@ class PostgresStore(OpStore):
             return await super()._record_and_step(event, step)
         return await self._write_statement(partial(postgres_ops.record_and_reply, event, step))
 
+    async def _write_sent_marks(self, marks: Sequence[ops.SentMark]) -> None:
+        await self._write_statement(partial(postgres_ops.mark_sent_many, tuple(marks)))
+
     async def unprocessed_events(self, customer_key: str | None = None) -> list[StoredEvent]:
         rows = self._prefetched.pop((Lane.EVENTS, customer_key), None) if customer_key else None
         if rows is None:

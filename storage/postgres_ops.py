@@ -6,6 +6,8 @@ and costs the bot's process about as much CPU as the database's, so the commones
 goes from three statements to one. The column lists and conflict rules are `ops`'s own.
 """
 
+from collections.abc import Sequence
+
 from storage import ops
 from storage.query import Op, Query
 from storage.repository import NewEvent, StepResult
@@ -71,3 +73,23 @@ def record_and_reply(event: NewEvent, step: ops.Step) -> Op[StepResult | None]:
     if row["event_id"] is None:
         return None  # recorded before: a redelivery
     return StepResult(outbox_ids=tuple(int(i) for i in row["outbox_ids"]), job_ids=())
+
+
+_MARK_SENT_MANY = """
+UPDATE outbox SET status = 'sent', wamid = sent.wamid, sent_at = sent.at,
+                  attempts = outbox.attempts + 1
+FROM unnest(?::bigint[], ?::text[], ?::bigint[]) AS sent (id, wamid, at)
+WHERE outbox.id = sent.id AND outbox.status = 'pending'
+"""
+
+
+def mark_sent_many(marks: Sequence[ops.SentMark]) -> Op[None]:
+    """`ops.mark_sent_many` in one statement."""
+    yield Query(
+        _MARK_SENT_MANY,
+        (
+            [mark.outbox_id for mark in marks],
+            [mark.wamid for mark in marks],
+            [mark.at for mark in marks],
+        ),
+    )

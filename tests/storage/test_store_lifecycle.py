@@ -1,5 +1,6 @@
 """What a restart must find again, and the outbox and job queues."""
 
+import asyncio
 from pathlib import Path
 
 from flows.effects import CreatePaymentLink, PlaceOrder
@@ -101,3 +102,17 @@ async def test_pending_outbox_is_oldest_first(shop: Shop, store: Store) -> None:
 
 async def test_ping(store: Store, tmp_path: Path) -> None:
     await store.ping()
+
+
+async def test_messages_marked_sent_at_once_are_each_marked(shop: Shop, store: Store) -> None:
+    ids: list[int] = []
+    for n in range(40):
+        ids.extend((await shop.step(shop.customer(n))).outbox_ids)
+    sent, unsent = ids[::2], ids[1::2]
+
+    # Forty senders finishing together: their marks share writes, each marks only its own.
+    await asyncio.gather(*(store.mark_sent(i, f"wamid.{i}", NOW) for i in sent))
+
+    assert [m.id for m in await store.pending_outbox()] == unsent
+    await asyncio.gather(*(store.mark_sent(i, "wamid.again", NOW) for i in sent + unsent))
+    assert await store.pending_outbox() == []

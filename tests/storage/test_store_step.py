@@ -13,7 +13,7 @@ from flows.orders import OrderStatus, PaymentLink
 from flows.state import AwaitingPayment, CartLine, Conversation, Customer, EnteringAddress
 from storage import UnknownEventError
 from storage.errors import ConstraintViolationError
-from storage.repository import Store
+from storage.repository import StepResult, Store
 from tests.storage.store_support import NOW, Shop
 
 LINK = PaymentLink(id="plink_1", url="https://rzp.io/i/abc", expires_at=NOW + 3600)
@@ -202,10 +202,19 @@ async def test_a_message_and_its_step_are_recorded_together(shop: Shop, store: S
 async def test_a_redelivered_message_is_not_stepped_again(shop: Shop, store: Store) -> None:
     c = shop.customer(1)
     hello = shop.text(c, "hi", wamid="wamid.HELLO")
-    step = {"customer": c, "conversation": Conversation(), "effects": [], "now": NOW}
-    await store.record_and_step(hello, messages=[SendText(body="Welcome")], **step)
 
-    again = await store.record_and_step(hello, messages=[SendText(body="Welcome again")], **step)
+    async def step(reply: str) -> StepResult | None:
+        return await store.record_and_step(
+            hello,
+            customer=c,
+            conversation=Conversation(),
+            messages=[SendText(body=reply)],
+            effects=[],
+            now=NOW,
+        )
+
+    await step("Welcome")
+    again = await step("Welcome again")
 
     assert again is None
     assert [m.message for m in await store.pending_outbox()] == [SendText(body="Welcome")]

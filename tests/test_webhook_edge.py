@@ -117,6 +117,36 @@ async def test_a_signed_whatsapp_body_with_a_non_finite_number_is_refused_and_no
     assert shop.graph.sent == []
 
 
+@pytest.mark.parametrize("where", ["the sender", "the message id", "the text", "a key"])
+async def test_a_signed_whatsapp_body_with_a_nul_character_is_refused_and_not_stored(
+    shop: Shop, where: str
+) -> None:
+    # Valid JSON, but Postgres text cannot hold a NUL: a sender of "\u0000" failed every
+    # insert, a 500 that Meta would have redelivered for days. No WhatsApp message has one.
+    body = (WHATSAPP_FIXTURES / "inbound_text.json").read_text()
+    spot = {
+        "the sender": ('"from": "', '"from": "\\u0000'),
+        "the message id": ('"id": "wamid.', '"id": "wamid.\\u0000'),
+        "the text": ('"body": "', '"body": "chai\\u0000'),
+        "a key": ('"type": "text"', '"type": "text", "x\\u0000": 1'),
+    }[where]
+    assert spot[0] in body
+    response = await shop.post_whatsapp(body.replace(spot[0], spot[1], 1).encode())
+    assert response.status == 400
+    assert "NUL" in await response.text()
+    await shop.settle()
+    assert await count_events(shop) == 0
+    assert shop.graph.sent == []
+
+
+async def test_a_backslash_and_u0000_written_out_in_a_message_is_only_text(shop: Shop) -> None:
+    body = (WHATSAPP_FIXTURES / "inbound_text.json").read_text()
+    body = body.replace('"body": "', '"body": "see \\\\u0000 ', 1)  # the six characters
+    assert (await shop.post_whatsapp(body.encode())).status == 200
+    await shop.settle()
+    assert await count_events(shop) == 1
+
+
 @pytest.mark.parametrize("number", NON_FINITE)
 async def test_a_signed_razorpay_body_with_a_non_finite_number_is_refused_and_not_stored(
     shop: Shop, number: str

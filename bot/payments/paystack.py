@@ -28,7 +28,6 @@ from urllib.parse import quote, urlencode, urlsplit
 import aiohttp
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-from bot.finite_json import check_finite_numbers
 from bot.payments.base import (
     CallbackResult,
     CreatedLink,
@@ -44,6 +43,7 @@ from bot.payments.base import (
     RefundUpdate,
     header_value,
 )
+from bot.storable_json import check_storable
 from flows.events import PaymentCaptured
 
 __all__ = [
@@ -427,7 +427,7 @@ def parse_paystack_event(raw: bytes) -> ProviderWebhook:
     ask `verify`, which the webhook route queues as a job."""
     try:
         event = _Event.model_validate_json(raw)
-        check_finite_numbers(raw)
+        check_storable(raw)
     except (ValidationError, ValueError) as exc:
         detail = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
         raise MalformedPaymentWebhook(f"Paystack webhook body is not an event: {detail}") from None

@@ -16,7 +16,6 @@ from urllib.parse import quote
 import aiohttp
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from bot.finite_json import check_finite_numbers
 from bot.payments.base import (
     CallbackResult,
     CreatedLink,
@@ -33,6 +32,7 @@ from bot.payments.base import (
     header_value,
 )
 from bot.signatures import verify_razorpay_callback, verify_razorpay_signature
+from bot.storable_json import check_storable
 from flows.events import (
     PaymentCaptured,
     PaymentEvent,
@@ -653,7 +653,7 @@ def _read_envelope(raw: bytes) -> _Envelope:
             f"Razorpay webhook body is not an event envelope: {_first_error(exc)}"
         ) from exc
     try:
-        check_finite_numbers(raw)
+        check_storable(raw)
     except ValueError as exc:
         raise MalformedPaymentWebhook(f"Razorpay webhook body: {exc}") from None
     return envelope

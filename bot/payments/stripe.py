@@ -23,7 +23,6 @@ from urllib.parse import quote, urlencode
 import aiohttp
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from bot.finite_json import check_finite_numbers
 from bot.payments.base import (
     CallbackResult,
     CreatedLink,
@@ -39,6 +38,7 @@ from bot.payments.base import (
     RefundUpdate,
     header_value,
 )
+from bot.storable_json import check_storable
 from flows.events import (
     PaymentCaptured,
     PaymentEvent,
@@ -522,7 +522,7 @@ def parse_stripe_event(raw: bytes) -> ProviderWebhook:
     is the de-duplication key: a redelivery repeats it, a forgery cannot change it."""
     try:
         event = _Event.model_validate_json(raw)
-        check_finite_numbers(raw)
+        check_storable(raw)
     except (ValidationError, ValueError) as exc:
         detail = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
         raise MalformedPaymentWebhook(f"Stripe webhook body is not an event: {detail}") from None

@@ -27,7 +27,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
-from bot.finite_json import check_finite_numbers
+from bot.storable_json import check_storable
 from flows.cart import MAX_CATALOG_ORDER_ITEMS
 
 
@@ -303,7 +303,7 @@ def parse_webhook(raw: bytes) -> WebhookPayload:
         # `from None`: pydantic's error quotes input values, which are customers' messages.
         raise MalformedWebhook(f"not a WhatsApp webhook: {_describe(error)}") from None
     try:
-        check_finite_numbers(raw)  # anywhere: extra fields are kept and stored too
+        check_storable(raw)  # anywhere: extra fields are kept and stored too
     except ValueError as error:
         raise MalformedWebhook(f"not a WhatsApp webhook: {error}") from None
     return payload

@@ -310,21 +310,15 @@ def dump_message(message: OutgoingMessage) -> str:
 def _upsert_customer(step: Step, inbound_at: int | None) -> Op[tuple[str | None, str | None]]:
     """Save the customer, keeping known contact details the new event lacks; returns the
     phone and user id to address replies to."""
-    c = step.customer
-    rows = yield Query(
-        _UPSERT_CUSTOMER,
-        (
-            c.key,
-            c.phone,
-            c.user_id,
-            c.name,
-            step.conversation.model_dump_json(),
-            step.now,
-            step.now,
-            inbound_at,
-        ),
-    )
+    rows = yield Query(_UPSERT_CUSTOMER, customer_values(step, inbound_at))
     return rows[0]["phone"], rows[0]["user_id"]
+
+
+def customer_values(step: Step, inbound_at: int | None) -> tuple[object, ...]:
+    """The values of `CUSTOMER_INSERT_INTO`'s columns for the step's customer."""
+    c = step.customer
+    conversation = step.conversation.model_dump_json()
+    return (c.key, c.phone, c.user_id, c.name, conversation, step.now, step.now, inbound_at)
 
 
 def _apply_effect(

@@ -41,7 +41,6 @@ def record_and_reply(event: NewEvent, step: ops.Step) -> Op[StepResult | None]:
     the usual answer to a customer's message), in one statement."""
     if step.effects or step.reminders or event.event is None or event.customer is None:
         raise ValueError("record_and_reply takes a customer's message and a step of messages")
-    c = step.customer
     inbound_at = step.now if event.source == "whatsapp" else None
     [row] = yield Query(
         _RECORD_AND_REPLY,
@@ -56,16 +55,9 @@ def record_and_reply(event: NewEvent, step: ops.Step) -> Op[StepResult | None]:
             step.now,
             step.now,
             # the customer and their conversation
-            c.key,
-            c.phone,
-            c.user_id,
-            c.name,
-            step.conversation.model_dump_json(),
-            step.now,
-            step.now,
-            inbound_at,
+            *ops.customer_values(step, inbound_at),
             # the replies, in order
-            c.key,
+            step.customer.key,
             step.now,
             [ops.dump_message(message) for message in step.messages],
         ),

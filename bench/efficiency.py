@@ -1,7 +1,7 @@
 """The efficiency phase (issue 13): CPU per answered message of the bot against the ceiling bot
 (bench/ceiling_bot.py), at the same fixed rates, as medians of interleaved repeated runs.
 
-Method (../shared/notes/cpu-profile.md): every run starts fresh stand-ins, a fresh bot (or
+Method (BENCHMARKS.md, "Efficiency"): every run starts fresh stand-ins, a fresh bot (or
 ceiling) and a fresh database, and sends one "hi" from each of `rate × duration` new customers,
 open loop. The server's utime + stime from /proc, from just before the first send until the last
 reply arrived, divided by the messages answered, is its µs per message (on Postgres the

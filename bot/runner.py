@@ -31,6 +31,7 @@ from flows.reminders import ReminderChange
 from flows.state import Conversation, Customer
 from storage.errors import StockShortError, StorageUnavailableError, StoreClosedError
 from storage.repository import (
+    ClaimRead,
     CustomerSnapshot,
     Job,
     Lane,
@@ -198,8 +199,9 @@ class Runner(KeyedWorker[StoredEvent]):
         if not self.hold(customer.key):
             return InlineStep.NOT_TAKEN
         try:
-            # The snapshot says whether anything of theirs waits: no pending read with it.
-            async with self._store.claim(self.lane, customer.key, read_pending=False) as claimed:
+            # The snapshot (read with the claim) says whether anything of theirs waits.
+            claim = self._store.claim(self.lane, customer.key, read=ClaimRead.SNAPSHOT)
+            async with claim as claimed:
                 if not claimed:
                     return InlineStep.NOT_TAKEN
                 return await self._record_and_step(new, event, customer, before_hand_over)

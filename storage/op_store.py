@@ -32,6 +32,7 @@ from storage.query import OpFactory
 from storage.repository import (
     ActionResult,
     AlertStatus,
+    ClaimRead,
     CustomerSnapshot,
     DeadLetter,
     DeadLetterHook,
@@ -94,7 +95,7 @@ class OpStore(ABC):
 
     @asynccontextmanager
     async def claim(
-        self, lane: Lane, key: str, *, read_pending: bool = True
+        self, lane: Lane, key: str, *, read: ClaimRead = ClaimRead.PENDING
     ) -> AsyncIterator[bool]:
         """One process owns the database: the workers' own per-key order is enough."""
         yield True

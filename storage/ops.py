@@ -527,19 +527,26 @@ _FOR_ASKED_CUSTOMER = (
     "FROM (SELECT CAST(? AS TEXT) AS customer_key) AS asked "
     "LEFT JOIN customers ON customers.key = asked.customer_key"
 )
+SNAPSHOT_COLUMNS = f"{_CUSTOMER_COLUMNS}, {_PENDING_EVENTS}, {stock_ops.AVAILABLE_COLUMN}"
+"""The columns of a customer's snapshot row, for a query whose rows name the customer asked
+about `asked.customer_key` (see `load_snapshot`)."""
 _LOAD_CUSTOMER = _select(f"{_CUSTOMER_COLUMNS}, {_PENDING_EVENTS}", _FOR_ASKED_CUSTOMER)
-_LOAD_CUSTOMER_AND_STOCK = _select(
-    f"{_CUSTOMER_COLUMNS}, {_PENDING_EVENTS}, {stock_ops.AVAILABLE_COLUMN}", _FOR_ASKED_CUSTOMER
-)
+_LOAD_CUSTOMER_AND_STOCK = _select(SNAPSHOT_COLUMNS, _FOR_ASKED_CUSTOMER)
 
 
 def load_snapshot(
-    customer_key: str, order_id: str | None, recent_orders: int = 0, with_stock: bool = True
+    customer_key: str,
+    order_id: str | None,
+    recent_orders: int = 0,
+    with_stock: bool = True,
+    row: Row | None = None,
 ) -> Op[CustomerSnapshot]:
     """The customer, their conversation and orders, and (`with_stock`) the stock counts as
-    this customer sees them: their open order's holds are theirs."""
-    query = _LOAD_CUSTOMER_AND_STOCK if with_stock else _LOAD_CUSTOMER
-    row = (yield Query(query, (customer_key,)))[0]
+    this customer sees them: their open order's holds are theirs. `row`: the customer's
+    `SNAPSHOT_COLUMNS`, if read already (with a claim), which saves the first statement."""
+    if row is None:
+        query = _LOAD_CUSTOMER_AND_STOCK if with_stock else _LOAD_CUSTOMER
+        row = (yield Query(query, (customer_key,)))[0]
     snapshot = yield from _customer_snapshot(row, customer_key, order_id, recent_orders)
     if not with_stock:
         return snapshot

@@ -28,9 +28,11 @@ from storage.migrate import check_postgres_schema
 from storage.op_store import OpStore
 from storage.postgres_connection import UNAVAILABLE_ERRORS, PostgresOptions
 from storage.postgres_writer import DEFAULT_CONCURRENCY, PostgresWriter, WriterStats
-from storage.query import OpFactory, Row, postgres_sql
+from storage.query import Op, OpFactory, Query, Row, postgres_sql
 from storage.repository import (
     UNKNOWN_CUSTOMER_PREFIX,
+    ClaimRead,
+    CustomerSnapshot,
     DeadLetterHook,
     Lane,
     NewEvent,
@@ -51,6 +53,15 @@ LOCK_NAMESPACE: Mapping[Lane, int] = {
 """First key of each lane's advisory locks (the second is `hashtext(key)`). Two keys that
 hash alike only make their owners take turns; the sweep catches anything that waited."""
 
+_READ_WITH_CLAIM: Mapping[tuple[Lane, ClaimRead], str] = {
+    (Lane.EVENTS, ClaimRead.PENDING): postgres_sql(ops.PENDING_OF_KEYS[Lane.EVENTS]),
+    (Lane.OUTBOX, ClaimRead.PENDING): postgres_sql(ops.PENDING_OF_KEYS[Lane.OUTBOX]),
+    (Lane.EVENTS, ClaimRead.SNAPSHOT): postgres_sql(postgres_ops.SNAPSHOTS_OF_KEYS),
+}
+"""What the lock connection reads right after granting claims, one statement per kind for
+every key granted at once; each query takes the keys (`text[]`) and names each row's key
+`customer_key`."""
+
 PING_TIMEOUT_SECONDS = 3.0
 RECONNECT_DELAY_SECONDS = 1.0
 
@@ -61,6 +72,14 @@ async def run_postgres(conn: Connection, make_op: OpFactory[T], *, single: bool 
     op = make_op()
     try:
         query = next(op)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    return await _run_from(conn, op, query, single)
+
+
+async def _run_from(conn: Connection, op: Op[T], query: Query, single: bool = False) -> T:
+    """Run a started operation from its first query on."""
+    try:
         while True:
             rows = await conn.fetch(postgres_sql(query.sql), *query.params)
             query = op.send(rows)
@@ -83,8 +102,8 @@ class PostgresStore(OpStore):
         # Writes take at most two of the pool's connections, leaving the rest to reads.
         writers = min(DEFAULT_CONCURRENCY, max(1, int(pool.get_max_size()) - 1))
         self._writer = PostgresWriter(pool, _run_op, concurrency=writers)
-        # Pending work read with a claim, for the claimer's first look (see `claim`).
-        self._prefetched: dict[tuple[Lane, str], Sequence[Row]] = {}
+        # Rows read with a claim, for the claimer's first look (see `claim`), by query and key.
+        self._prefetched: dict[tuple[str, str], Sequence[Row]] = {}
         self._closed = False
 
     @classmethod
@@ -129,26 +148,53 @@ class PostgresStore(OpStore):
 
     @asynccontextmanager
     async def claim(
-        self, lane: Lane, key: str, *, read_pending: bool = True
+        self, lane: Lane, key: str, *, read: ClaimRead = ClaimRead.PENDING
     ) -> AsyncIterator[bool]:
-        """Hold `key`; a customer's pending events or messages come in the same round trip
-        and answer the holder's first `unprocessed_events` / `pending_outbox` for it."""
-        prefetch = (
-            read_pending
-            and lane in ops.PENDING_OF_KEYS
-            and not key.startswith(UNKNOWN_CUSTOMER_PREFIX)
-        )
-        held = await self._locks.try_lock(LOCK_NAMESPACE[lane], key, lane if prefetch else None)
+        """Hold `key`; what `read` names (a customer's pending events or messages, or their
+        snapshot) is read on the lock connection right after the lock is granted, one
+        statement for every claim granted at once, and answers the holder's first
+        `unprocessed_events` / `pending_outbox` / `load_snapshot` for it."""
+        prefetch = _READ_WITH_CLAIM.get((lane, read))
+        if key.startswith(UNKNOWN_CUSTOMER_PREFIX):
+            prefetch = None  # not a customer: nothing of theirs to read
+        held = await self._locks.try_lock(LOCK_NAMESPACE[lane], key, prefetch)
         if held is None:
             yield False
             return
-        if held.pending is not None:
-            self._prefetched[(lane, key)] = held.pending
+        if prefetch is not None and held.pending is not None:
+            self._prefetched[(prefetch, key)] = held.pending
         try:
             yield True
         finally:
-            self._prefetched.pop((lane, key), None)
+            if prefetch is not None:
+                self._prefetched.pop((prefetch, key), None)
             await self._locks.unlock(held)
+
+    def _read_with_claim(
+        self, lane: Lane, read: ClaimRead, key: str | None
+    ) -> Sequence[Row] | None:
+        """The rows `claim` read for `key`, once; None when it read none."""
+        if key is None:
+            return None
+        return self._prefetched.pop((_READ_WITH_CLAIM[(lane, read)], key), None)
+
+    async def load_snapshot(
+        self,
+        customer_key: str,
+        order_id: str | None,
+        recent_orders: int = 0,
+        *,
+        with_stock: bool = True,
+    ) -> CustomerSnapshot:
+        rows = self._read_with_claim(Lane.EVENTS, ClaimRead.SNAPSHOT, customer_key)
+        if not rows:
+            return await super().load_snapshot(
+                customer_key, order_id, recent_orders, with_stock=with_stock
+            )
+        snapshot = partial(
+            ops.load_snapshot, customer_key, order_id, recent_orders, with_stock, rows[0]
+        )
+        return await self._lookup(snapshot)
 
     async def _record_and_step(self, event: NewEvent, step: ops.Step) -> StepResult | None:
         if step.effects or step.reminders:
@@ -159,13 +205,13 @@ class PostgresStore(OpStore):
         await self._write_statement(partial(postgres_ops.mark_sent_many, tuple(marks)))
 
     async def unprocessed_events(self, customer_key: str | None = None) -> list[StoredEvent]:
-        rows = self._prefetched.pop((Lane.EVENTS, customer_key), None) if customer_key else None
+        rows = self._read_with_claim(Lane.EVENTS, ClaimRead.PENDING, customer_key)
         if rows is None:
             return await super().unprocessed_events(customer_key)
         return await self._listed(Lane.EVENTS, ops.decode_pending(Lane.EVENTS, rows))
 
     async def pending_outbox(self, customer_key: str | None = None) -> list[OutboxMessage]:
-        rows = self._prefetched.pop((Lane.OUTBOX, customer_key), None) if customer_key else None
+        rows = self._read_with_claim(Lane.OUTBOX, ClaimRead.PENDING, customer_key)
         if rows is None:
             return await super().pending_outbox(customer_key)
         return await self._listed(Lane.OUTBOX, ops.decode_pending(Lane.OUTBOX, rows))
@@ -187,12 +233,17 @@ class PostgresStore(OpStore):
         await self._locks.close()
         await self._pool.close()
 
-    async def _read(self, op: OpFactory[T]) -> T:
+    async def _read(self, make_op: OpFactory[T]) -> T:
         if self._closed:
             raise StoreClosedError("the store is closed")
+        op = make_op()
+        try:
+            query = next(op)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]  # read with a claim already
         try:
             async with self._pool.acquire() as conn:
-                return await run_postgres(conn, op)
+                return await _run_from(conn, op, query)
         except UNAVAILABLE_ERRORS as error:
             raise StorageUnavailableError(f"database unavailable: {error}") from error
 
@@ -230,7 +281,7 @@ class _LockRequest:
     namespace: int
     key: str
     future: "asyncio.Future[tuple[bool, Sequence[Row] | None]]"
-    prefetch: Lane | None  # read this lane's pending work of the key once it is held
+    prefetch: str | None  # a `_READ_WITH_CLAIM` query to run for the key once it is held
     rows: Sequence[Row] | None = None
 
 
@@ -256,11 +307,11 @@ class AdvisoryLocks:
         self._closed = False
 
     async def try_lock(
-        self, namespace: int, key: str, prefetch: Lane | None = None
+        self, namespace: int, key: str, prefetch: str | None = None
     ) -> HeldLock | None:
-        """The lock if this process got it (with `prefetch`'s pending rows of `key`), None if
-        another process holds it. Raises `StorageUnavailableError` when the database cannot
-        be reached."""
+        """The lock if this process got it (with the rows of `key` that the `prefetch` query
+        read right after), None if another process holds it. Raises `StorageUnavailableError`
+        when the database cannot be reached."""
         future: asyncio.Future[tuple[bool, Sequence[Row] | None]] = self._submit()
         self._requests.locks.append(_LockRequest(namespace, key, future, prefetch))
         got, rows = await future
@@ -323,45 +374,43 @@ class AdvisoryLocks:
         return self._conn
 
     async def _send(self, conn: asyncpg.Connection, requests: _Requests) -> None:
-        if requests.unlocks:
-            namespaces, keys = _columns(requests.unlocks)
-            await conn.fetch(
-                "SELECT pg_advisory_unlock(ns, hashtext(k)) "
-                "FROM unnest($1::int[], $2::text[]) AS t(ns, k)",
-                namespaces,
-                keys,
-            )
-            for *_, done in requests.unlocks:
-                _resolve(done, None)
-        if requests.locks:
-            locks = requests.locks
-            rows = await conn.fetch(
-                "SELECT n, pg_try_advisory_lock(ns, hashtext(k)) AS got "
-                "FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS t(ns, k, n)",
-                [r.namespace for r in locks],
-                [r.key for r in locks],
-            )
-            got = {int(row["n"]): bool(row["got"]) for row in rows}
-            granted = [r for n, r in enumerate(locks, start=1) if got[n]]
-            await self._prefetch(conn, granted)
-            for n, request in enumerate(locks, start=1):
-                if request.future.done() and got[n]:
-                    # Its caller gave up (cancelled) while we asked: let go at once.
-                    self._requests.unlocks.append((request.namespace, request.key, _detached()))
-                    self._wake.set()
-                _resolve(request.future, (got[n], request.rows))
+        """Every unlock, then every lock, in one statement: the rows of `unnest` are taken
+        in order, so a key let go and asked for again in the same batch is free by the time
+        it is asked for."""
+        unlocks, locks = requests.unlocks, requests.locks
+        asked = [(namespace, key) for namespace, key, _ in unlocks]
+        asked += [(r.namespace, r.key) for r in locks]
+        rows = await conn.fetch(
+            "SELECT n, CASE WHEN n <= $3 THEN pg_advisory_unlock(ns, hashtext(k)) "
+            "ELSE pg_try_advisory_lock(ns, hashtext(k)) END AS got "
+            "FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS t(ns, k, n)",
+            [namespace for namespace, _ in asked],
+            [key for _, key in asked],
+            len(unlocks),
+        )
+        for *_, done in unlocks:
+            _resolve(done, None)
+        if not locks:
+            return
+        got = {int(row["n"]) - len(unlocks): bool(row["got"]) for row in rows}
+        granted = [r for n, r in enumerate(locks, start=1) if got[n]]
+        await self._prefetch(conn, granted)
+        for n, request in enumerate(locks, start=1):
+            if request.future.done() and got[n]:
+                # Its caller gave up (cancelled) while we asked: let go at once.
+                self._requests.unlocks.append((request.namespace, request.key, _detached()))
+                self._wake.set()
+            _resolve(request.future, (got[n], request.rows))
 
     async def _prefetch(self, conn: asyncpg.Connection, granted: list[_LockRequest]) -> None:
-        """Read the pending work of the keys just granted, one query per lane: after the
-        claims, so whatever was stored before them is seen."""
-        by_lane: dict[Lane, list[_LockRequest]] = {}
+        """Run the reads asked for with the keys just granted, one statement per query: after
+        the claims, so whatever was stored before them is seen."""
+        by_query: dict[str, list[_LockRequest]] = {}
         for request in granted:
             if request.prefetch is not None and not request.future.done():
-                by_lane.setdefault(request.prefetch, []).append(request)
-        for lane, requests in by_lane.items():
-            rows = await conn.fetch(
-                postgres_sql(ops.PENDING_OF_KEYS[lane]), [r.key for r in requests]
-            )
+                by_query.setdefault(request.prefetch, []).append(request)
+        for query, requests in by_query.items():
+            rows = await conn.fetch(query, [r.key for r in requests])
             by_key: dict[str, list[Row]] = {r.key: [] for r in requests}
             for row in rows:
                 by_key[row["customer_key"]].append(row)
@@ -381,10 +430,6 @@ class AdvisoryLocks:
     def _fail_all(self, error: Exception) -> None:
         requests, self._requests = self._requests, _Requests()
         _fail(requests, error)
-
-
-def _columns(requests: list[tuple[int, str, Any]]) -> tuple[list[int], list[str]]:
-    return [r[0] for r in requests], [r[1] for r in requests]
 
 
 def _fail(requests: _Requests, error: Exception) -> None:

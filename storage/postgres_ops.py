@@ -36,6 +36,15 @@ SELECT (SELECT id FROM recorded) AS event_id,
 """  # noqa: S608
 
 
+SNAPSHOTS_OF_KEYS = f"""
+SELECT asked.customer_key, {ops.SNAPSHOT_COLUMNS}
+FROM unnest(?::text[]) AS asked (customer_key)
+LEFT JOIN customers ON customers.key = asked.customer_key
+"""  # noqa: S608
+"""`ops.load_snapshot`'s first statement for many customers at once: what the lock
+connection reads right after granting a batch of inline steps' claims."""
+
+
 def record_and_reply(event: NewEvent, step: ops.Step) -> Op[StepResult | None]:
     """`ops.record_and_step` for a step with messages only (no effects, no reminder changes:
     the usual answer to a customer's message), in one statement."""

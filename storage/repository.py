@@ -90,6 +90,14 @@ class Lane(StrEnum):
     ALERTS = "alerts"  # deliveries to the merchant, keyed by channel
 
 
+class ClaimRead(StrEnum):
+    """What a store may read together with a claim, for the holder's first look."""
+
+    PENDING = "pending"  # the key's pending work (`unprocessed_events`, `pending_outbox`)
+    SNAPSHOT = "snapshot"  # the customer's snapshot (`load_snapshot`): the inline step's read
+    NOTHING = "nothing"
+
+
 UNKNOWN_CUSTOMER_PREFIX = "event:"
 """Key of a payment event whose order we do not know: it has no customer and runs alone."""
 
@@ -367,13 +375,13 @@ class Store(Protocol):
         then `claim` a key before handling it and read its work from the store, in order."""
 
     def claim(
-        self, lane: Lane, key: str, *, read_pending: bool = True
+        self, lane: Lane, key: str, *, read: ClaimRead = ClaimRead.PENDING
     ) -> AbstractAsyncContextManager[bool]:
         """Hold `key` of `lane` for this process while the context is open; yields False when
         another process holds it (the asker tries again shortly: see `bot.keyed`). A holder
         that dies lets go at once. Always True on a store that is not `shared`. A store may
-        read the key's pending work with the claim, for the holder's first look at it;
-        `read_pending=False` says the holder will not look."""
+        read with the claim what `read` says the holder will look at first (the key's
+        pending work, or the customer's snapshot), so that it costs no round trip of its own."""
 
     async def pending_keys(self, lane: Lane, created_before: int | None = None) -> list[str]:
         """Keys with pending work in `lane` (created before the given time, if any), the key

@@ -16,9 +16,9 @@ import pytest
 from bot.keyed import KeyedWorker
 from flows.catalog import ShopConfig
 from storage import PostgresOptions, migrate
-from storage.database_url import parse_database_url
+from storage.database_url import PostgresDatabase, parse_database_url
 from storage.migrate import Dialect, migrations
-from storage.postgres import PostgresStore
+from storage.postgres import LOCK_NAMESPACE, AdvisoryLocks, PostgresStore
 from storage.repository import Lane, StoredEvent
 from tests.storage.store_support import Shop
 from tests.support.databases import empty_postgres_url
@@ -82,6 +82,29 @@ async def test_many_claims_at_once_are_each_granted_to_one_process(postgres_url:
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_a_customer_let_go_and_asked_for_again_at_once_stays_held(
+    postgres_url: str,
+) -> None:
+    database = parse_database_url(postgres_url)
+    assert isinstance(database, PostgresDatabase)
+    here, other = AdvisoryLocks(database, PostgresOptions()), await open_as(postgres_url, "other")
+    namespace = LOCK_NAMESPACE[Lane.EVENTS]
+    try:
+        held = await here.try_lock(namespace, "asha")
+        assert held is not None
+        # Both go in one round trip: the unlock first, then the lock.
+        _, again = await asyncio.gather(here.unlock(held), here.try_lock(namespace, "asha"))
+        assert again is not None
+        async with other.claim(Lane.EVENTS, "asha") as other_has:
+            assert not other_has  # held once, not twice and not by nobody
+        await here.unlock(again)
+        async with other.claim(Lane.EVENTS, "asha") as other_has:
+            assert other_has
+    finally:
+        await here.close()
+        await other.close()
 
 
 async def test_a_process_that_dies_lets_go_of_its_customers_at_once(postgres_url: str) -> None:

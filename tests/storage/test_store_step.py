@@ -13,7 +13,7 @@ from flows.orders import OrderStatus, PaymentLink
 from flows.state import AwaitingPayment, CartLine, Conversation, Customer, EnteringAddress
 from storage import UnknownEventError
 from storage.errors import ConstraintViolationError
-from storage.repository import StepResult, Store
+from storage.repository import ClaimRead, Lane, StepResult, Store
 from tests.storage.store_support import NOW, Shop
 
 LINK = PaymentLink(id="plink_1", url="https://rzp.io/i/abc", expires_at=NOW + 3600)
@@ -248,3 +248,22 @@ async def test_the_snapshot_says_when_a_customers_event_waits(shop: Shop, store:
 
     assert (await store.load_snapshot(known.key, None)).pending_events
     assert (await store.load_snapshot(new.key, None)).pending_events
+
+
+async def test_a_snapshot_read_with_a_claim_answers_the_first_look_only(
+    shop: Shop, store: Store
+) -> None:
+    asha = shop.customer(1)
+    order = await shop.place_order(asha, "ord_1")
+    await shop.record(shop.text(asha, "is my order on its way?"))
+    before = await store.load_snapshot(asha.key, "ord_1")
+
+    async with store.claim(Lane.EVENTS, asha.key, read=ClaimRead.SNAPSHOT) as held:
+        assert held
+        first = await store.load_snapshot(asha.key, "ord_1")
+        await shop.step(asha, conversation=Conversation(address="12 MG Road"))
+        second = await store.load_snapshot(asha.key, "ord_1")
+
+    assert first == before
+    assert (first.open_order, first.event_order, first.pending_events) == (order, order, True)
+    assert second.conversation == Conversation(address="12 MG Road")  # read afresh

@@ -229,6 +229,16 @@ def _run(app: web.Application, settings: Settings) -> None:
     )
 
 
+GC_THRESHOLDS = (700, 10, 1000)
+"""The collector's defaults, except that a full collection waits for 1,000 collections of
+the middle generation instead of 10. Under a backlog (more messages offered than a process
+answers) the live heap is the queued work itself: full collections then walked it every few
+hundred milliseconds and found nothing (45 runs, 10.9 s of a 20 s overload, 0 objects
+freed), and one process fell from ~1,000 answers a second to ~490 on Postgres and from
+~1,250 to 580 on SQLite. At full load a full collection still runs about once a minute, for
+the rare cycle (an exception's traceback) that only it frees."""
+
+
 async def _freeze_startup_heap(app: web.Application) -> None:
     """Move everything alive once the app has started (modules, the shop and its catalog,
     pydantic's validators, aiohttp's router, the workers) into the collector's permanent
@@ -237,6 +247,7 @@ async def _freeze_startup_heap(app: web.Application) -> None:
     with a backlog they did, far more. Frozen objects are never scanned nor freed."""
     gc.collect()  # start-up's own garbage is freed first, not kept for good
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     log.info("start-up objects frozen out of garbage collection", objects=gc.get_freeze_count())
 
 

@@ -5,7 +5,10 @@ Best-effort by design. Each is one call, started as its own task when a new cust
 is recorded, so it runs beside the step that makes the reply and never in front of it; it has
 a short deadline of its own, and a failure (timeout, 4xx, 5xx) is logged at debug and
 forgotten: never retried, never queued in the outbox. A customer's reply does not depend on
-it in any way.
+it in any way. When more than `MAX_IN_FLIGHT` are under way (Meta slow, or the process behind
+a burst) new ones are not started: receipts that late tell the customer nothing, and the
+CPU they cost is the replies' (one process at 1,250 msg/s offered on Postgres spent 22% of
+its time on them, against 14% at 600 msg/s).
 """
 
 import asyncio
@@ -28,6 +31,7 @@ from flows.machine import IGNORED_MEDIA
 log = get_logger(__name__)
 
 RECEIPT_TIMEOUT_SECONDS = 3.0
+MAX_IN_FLIGHT = 64  # a few milliseconds each: a handful are under way at 1,000 msg/s
 # Messages a customer writes and we answer. A reaction is a message too, but gets no reply: a
 # typing indicator would promise one (and stay up for 25 seconds).
 ANSWERED = (
@@ -58,16 +62,22 @@ class ReadReceipts:
         *,
         enabled: bool = True,
         timeout: float = RECEIPT_TIMEOUT_SECONDS,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self._client = client
         self._enabled = enabled
         self._timeout = timeout
+        self._max_in_flight = max_in_flight
         self._tasks: set[asyncio.Task[None]] = set()
+        self.skipped = 0  # not started: too many under way
 
     def acknowledge(self, event: Event | None) -> None:
         """Mark the message read and show "typing…", in the background."""
         wamid = answered_message_id(event)
         if not self._enabled or wamid is None:
+            return
+        if len(self._tasks) >= self._max_in_flight:
+            self.skipped += 1
             return
         task = asyncio.create_task(self._send(wamid), name=f"read-receipt:{wamid}")
         self._tasks.add(task)  # held until done: a task nothing references may be collected

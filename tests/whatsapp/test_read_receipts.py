@@ -4,12 +4,17 @@ loses or repeats the reply, is never retried, and is not made for anything but a
 message we answer."""
 
 import asyncio
+from collections.abc import Callable
+
+import aiohttp
+from aiohttp.test_utils import TestServer
 
 from bot import keys
-from bot.whatsapp.receipts import answered_message_id
+from bot.whatsapp.client import WhatsAppClient
+from bot.whatsapp.receipts import ReadReceipts, answered_message_id
 from flows.catalog import ShopConfig
 from flows.events import MediaReceived, ReactionReceived, TextReceived
-from tests.support.fakes import Canned, graph_error
+from tests.support.fakes import PHONE_NUMBER_ID, Canned, FakeGraph, graph_error
 from tests.support.harness import Shop, button_ids, running_shop, text_of
 from tests.test_shop_end_to_end import ASHA, shop_until_pay_now
 
@@ -18,6 +23,14 @@ READ_AND_TYPING = {
     "status": "read",
     "typing_indicator": {"type": "text"},
 }
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the condition did not come true within 10 s")
 
 
 async def receipts_done(shop: Shop) -> None:
@@ -130,3 +143,21 @@ def test_only_messages_we_answer_are_acknowledged() -> None:
         None,
         None,
     ]
+
+
+async def test_receipts_stop_starting_while_too_many_are_under_way() -> None:
+    graph = FakeGraph(token="token")
+    graph.read_script.extend(Canned(200, {"success": True}, delay=30.0) for _ in range(3))
+    async with TestServer(graph.app()) as server, aiohttp.ClientSession() as session:
+        client = WhatsAppClient(session, str(server.make_url("/v25.0")), PHONE_NUMBER_ID, "token")
+        receipts = ReadReceipts(client, timeout=60.0, max_in_flight=3)
+
+        for n in range(5):  # Meta hangs: three calls under way, the other two not started
+            receipts.acknowledge(TextReceived(message_id=f"wamid.{n}", text="hi"))
+        await until(lambda: len(graph.reads) == 3)
+        assert (receipts.in_flight, receipts.skipped) == (3, 2)
+
+        await receipts.close()  # the hanging three given up: receipts start again
+        receipts.acknowledge(TextReceived(message_id="wamid.5", text="hi"))
+        await until(lambda: receipts.in_flight == 0)
+        assert graph.read_ids() == ["wamid.0", "wamid.1", "wamid.2", "wamid.5"]

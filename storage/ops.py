@@ -237,7 +237,7 @@ ON CONFLICT (key) DO UPDATE SET
     conversation = excluded.conversation,
     updated_at = excluded.updated_at,
     last_inbound_at = COALESCE(excluded.last_inbound_at, customers.last_inbound_at)
-RETURNING phone, user_id
+RETURNING key, phone, user_id
 """
 _UPSERT_CUSTOMER = CUSTOMER_INSERT_INTO + "VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + CUSTOMER_ON_CONFLICT
 

@@ -27,7 +27,7 @@ from storage.errors import StorageUnavailableError, StoreClosedError
 from storage.migrate import check_postgres_schema
 from storage.op_store import OpStore
 from storage.postgres_connection import UNAVAILABLE_ERRORS, PostgresOptions
-from storage.postgres_writer import DEFAULT_CONCURRENCY, PostgresWriter, WriterStats
+from storage.postgres_writer import DEFAULT_CONCURRENCY, Merge, PostgresWriter, WriterStats
 from storage.query import Op, OpFactory, Query, Row, postgres_sql
 from storage.repository import (
     UNKNOWN_CUSTOMER_PREFIX,
@@ -199,10 +199,19 @@ class PostgresStore(OpStore):
     async def _record_and_step(self, event: NewEvent, step: ops.Step) -> StepResult | None:
         if step.effects or step.reminders:
             return await super()._record_and_step(event, step)
-        return await self._write_statement(partial(postgres_ops.record_and_reply, event, step))
+        return await self._submit(
+            partial(postgres_ops.record_and_reply, event, step),
+            single=True,
+            merge=Merge(postgres_ops.record_and_reply_many, (event, step)),
+        )
 
     async def _write_sent_marks(self, marks: Sequence[ops.SentMark]) -> None:
-        await self._write_statement(partial(postgres_ops.mark_sent_many, tuple(marks)))
+        marks = tuple(marks)
+        await self._submit(
+            partial(postgres_ops.mark_sent_many, marks),
+            single=True,
+            merge=Merge(postgres_ops.mark_sent_in_one, marks),
+        )
 
     async def unprocessed_events(self, customer_key: str | None = None) -> list[StoredEvent]:
         rows = self._read_with_claim(Lane.EVENTS, ClaimRead.PENDING, customer_key)
@@ -258,10 +267,10 @@ class PostgresStore(OpStore):
     async def _write(self, op: OpFactory[T]) -> T:
         return await self._submit(op, single=False)
 
-    async def _submit(self, op: OpFactory[T], *, single: bool) -> T:
+    async def _submit(self, op: OpFactory[T], *, single: bool, merge: Merge | None = None) -> T:
         if self._closed:
             raise StoreClosedError("the store is closed")
-        return await self._writer.submit(op, single=single)
+        return await self._writer.submit(op, single=single, merge=merge)
 
 
 async def _run_op(conn: Connection, make_op: OpFactory[T], single: bool) -> T:

@@ -48,20 +48,11 @@ connection reads right after granting a batch of inline steps' claims."""
 def record_and_reply(event: NewEvent, step: ops.Step) -> Op[StepResult | None]:
     """`ops.record_and_step` for a step with messages only (no effects, no reminder changes:
     the usual answer to a customer's message), in one statement."""
-    if step.effects or step.reminders or event.event is None or event.customer is None:
-        raise ValueError("record_and_reply takes a customer's message and a step of messages")
-    inbound_at = step.now if event.source == "whatsapp" else None
+    recorded, inbound_at = _recorded(event, step)
     [row] = yield Query(
         _RECORD_AND_REPLY,
         (
-            # the event, stored already processed
-            event.source,
-            event.dedupe_key,
-            event.customer.key,
-            event.customer.model_dump_json(),
-            ops.dump_event(event.event),
-            event.raw,
-            step.now,
+            *recorded,  # the event, stored already processed
             step.now,
             # the customer and their conversation
             *ops.customer_values(step, inbound_at),
@@ -74,6 +65,102 @@ def record_and_reply(event: NewEvent, step: ops.Step) -> Op[StepResult | None]:
     if row["event_id"] is None:
         return None  # recorded before: a redelivery
     return StepResult(outbox_ids=tuple(int(i) for i in row["outbox_ids"]), job_ids=())
+
+
+def _recorded(event: NewEvent, step: ops.Step) -> tuple[tuple[object, ...], int | None]:
+    """The event's values (source, dedupe key, customer key, customer, event, raw, received
+    at), and when the customer last wrote (now, for a WhatsApp message)."""
+    if step.effects or step.reminders or event.event is None or event.customer is None:
+        raise ValueError("record_and_reply takes a customer's message and a step of messages")
+    recorded = (
+        event.source,
+        event.dedupe_key,
+        event.customer.key,
+        event.customer.model_dump_json(),
+        ops.dump_event(event.event),
+        event.raw,
+        step.now,
+    )
+    return recorded, step.now if event.source == "whatsapp" else None
+
+
+# The same change for many customers at once: one row of `asked` per customer's message, the
+# replies of all of them in one array, each naming its message by `asked.n`.
+_RECORD_AND_REPLY_MANY = f"""
+WITH asked AS (
+    SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+                         ?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],
+                         ?::bigint[])
+    WITH ORDINALITY AS a (source, dedupe_key, event_customer_key, event_customer, event, raw,
+                          at, customer_key, phone, user_id, name, conversation,
+                          inbound_at, n)
+), recorded AS (
+{ops.EVENT_INSERT_INTO}
+    SELECT source, dedupe_key, event_customer_key, NULL, event_customer, event, raw, at, at,
+           'processed'
+    FROM asked ORDER BY n
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id, dedupe_key
+), saved AS (
+{ops.CUSTOMER_INSERT_INTO}
+    SELECT asked.customer_key, asked.phone, asked.user_id, asked.name, asked.conversation,
+           asked.at, asked.at, asked.inbound_at
+    FROM asked JOIN recorded ON recorded.dedupe_key = asked.dedupe_key
+    ORDER BY asked.n
+{ops.CUSTOMER_ON_CONFLICT}
+), queued AS (
+    INSERT INTO outbox (customer_key, event_id, recipient_phone, recipient_user_id, message,
+                        created_at)
+    SELECT asked.customer_key, recorded.id, saved.phone, saved.user_id, reply.message, asked.at
+    FROM unnest(?::bigint[], ?::text[]) WITH ORDINALITY AS reply (asked_n, message, m)
+    JOIN asked ON asked.n = reply.asked_n
+    JOIN recorded ON recorded.dedupe_key = asked.dedupe_key
+    JOIN saved ON saved.key = asked.customer_key
+    ORDER BY reply.m
+    RETURNING id, event_id
+)
+SELECT recorded.id AS event_id,
+       ARRAY(SELECT id FROM queued WHERE queued.event_id = recorded.id ORDER BY id) AS outbox_ids
+FROM asked LEFT JOIN recorded ON recorded.dedupe_key = asked.dedupe_key
+ORDER BY asked.n
+"""  # noqa: S608
+
+
+def record_and_reply_many(
+    steps: Sequence[tuple[NewEvent, ops.Step]],
+) -> Op[list[StepResult | None]]:
+    """`record_and_reply` for the messages of many customers, in one statement, in order:
+    what the writer runs when several are waiting at once. Two of one customer's messages
+    cannot be in it (the customer's row would change twice): the statement fails, and the
+    writer runs each alone."""
+    columns: list[list[object]] = [[] for _ in range(13)]
+    reply_of: list[int] = []
+    replies: list[str] = []
+    for n, (event, step) in enumerate(steps, start=1):
+        recorded, inbound_at = _recorded(event, step)
+        key, phone, user_id, name, conversation, *_ = ops.customer_values(step, inbound_at)
+        for column, value in zip(
+            columns,
+            (*recorded, key, phone, user_id, name, conversation, inbound_at),
+            strict=True,
+        ):
+            column.append(value)
+        for message in step.messages:
+            reply_of.append(n)
+            replies.append(ops.dump_message(message))
+    rows = yield Query(_RECORD_AND_REPLY_MANY, (*columns, reply_of, replies))
+    return [
+        None
+        if row["event_id"] is None  # recorded before: a redelivery
+        else StepResult(outbox_ids=tuple(int(i) for i in row["outbox_ids"]), job_ids=())
+        for row in rows
+    ]
+
+
+def mark_sent_in_one(marks: Sequence[Sequence[ops.SentMark]]) -> Op[list[None]]:
+    """Several `mark_sent_many` as one statement."""
+    yield from mark_sent_many([mark for group in marks for mark in group])
+    return [None for _ in marks]
 
 
 _MARK_SENT_MANY = """

@@ -15,19 +15,27 @@ is paid only then.
 
 A single unit that is one statement runs as it is, without BEGIN and COMMIT (its own implicit
 transaction): when there is no load, a webhook's insert costs one round trip, as before.
+
+Units of one kind that say how (`Merge`) run as one statement for all of them. The units of a
+transaction otherwise run one after another, and each waits a turn of the event loop for its
+answer: under load, with hundreds of tasks ready in each turn, a batch of 64 took as many
+turns, and the writer, not the CPU, set how fast the process went (one process at 1,250 msg/s
+offered stepped every message yet sent ~30 replies a second, its "sent" marks queued behind
+the steps).
 """
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import asyncpg
 
 from storage.errors import ConstraintViolationError, StorageUnavailableError, StoreClosedError
 from storage.postgres_connection import UNAVAILABLE_ERRORS
-from storage.query import OpFactory
+from storage.query import Op, OpFactory
 
 T = TypeVar("T")
 Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
@@ -38,10 +46,20 @@ DEFAULT_CONCURRENCY = 2  # transactions at once (the pool's other connections se
 
 
 @dataclass(frozen=True, slots=True)
+class Merge:
+    """How a unit runs together with others of its kind: `together` makes one operation for
+    the `item`s of several units, with one answer per item, in order."""
+
+    together: Callable[[Sequence[Any]], Op[list[Any]]]
+    item: Any
+
+
+@dataclass(frozen=True, slots=True)
 class WriteUnit(Generic[T]):
     op: OpFactory[T]
     single: bool  # exactly one statement: may run outside a transaction when alone
     future: "asyncio.Future[T]"
+    merge: Merge | None = None
 
 
 @dataclass(slots=True)
@@ -49,6 +67,7 @@ class WriterStats:
     batches: int = 0
     units: int = 0
     reruns: int = 0  # batches rolled back and run again unit by unit
+    merged: int = 0  # units that ran as one statement with others of their kind
 
     @property
     def units_per_batch(self) -> float:
@@ -82,12 +101,13 @@ class PostgresWriter:
         self._closed = False
         self.stats = WriterStats()
 
-    async def submit(self, op: OpFactory[T], *, single: bool) -> T:
-        """Run `op` in the next transaction; returns its result once that has committed."""
+    async def submit(self, op: OpFactory[T], *, single: bool, merge: Merge | None = None) -> T:
+        """Run `op` in the next transaction (with `merge`, maybe as part of one statement for
+        several units); returns its result once that has committed."""
         if self._closed:
             raise StoreClosedError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append(WriteUnit(op, single, future))
+        self._queue.append(WriteUnit(op, single, future, merge))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._serve(), name="postgres-writer")
         self._wake.set()
@@ -158,11 +178,21 @@ class PostgresWriter:
 
     async def _together(self, conn: Connection, batch: list[WriteUnit[Any]]) -> bool:
         """The whole batch in one transaction; False (nothing saved) if a unit failed."""
-        results: list[Any] = []
+        results: list[Any] = [None] * len(batch)
         try:
             async with conn.transaction():
-                for unit in batch:
-                    results.append(await self._run_op(conn, unit.op, False))
+                for group in _groups(batch):
+                    first = batch[group[0]]
+                    if len(group) == 1 or first.merge is None:
+                        results[group[0]] = await self._run_op(conn, first.op, False)
+                        continue
+                    merges = [batch[i].merge for i in group]
+                    items = [merge.item for merge in merges if merge is not None]
+                    together = partial(first.merge.together, items)
+                    answers = await self._run_op(conn, together, False)
+                    for i, answer in zip(group, answers, strict=True):
+                        results[i] = answer
+                    self.stats.merged += len(group)
         except UNAVAILABLE_ERRORS:
             raise
         except Exception:
@@ -186,6 +216,22 @@ class PostgresWriter:
             _reject(unit.future, error)
         else:
             _resolve(unit.future, result)
+
+
+def _groups(batch: list[WriteUnit[Any]]) -> list[list[int]]:
+    """The batch's units (by position) in the order they run: units of one mergeable kind
+    together, where the first of them came; every other unit by itself."""
+    groups: list[list[int]] = []
+    by_kind: dict[Callable[..., Any], list[int]] = {}
+    for i, unit in enumerate(batch):
+        if unit.merge is None:
+            groups.append([i])
+        elif unit.merge.together in by_kind:
+            by_kind[unit.merge.together].append(i)
+        else:
+            by_kind[unit.merge.together] = [i]
+            groups.append(by_kind[unit.merge.together])
+    return groups
 
 
 def _resolve(future: "asyncio.Future[Any]", value: Any) -> None:

@@ -3,14 +3,17 @@ fails alone — the others in its transaction are saved."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from flows.effects import PlaceOrder
+from flows.messages import SendText
+from flows.state import Conversation, Customer
 from storage import UnknownEventError, open_store
 from storage.errors import ConstraintViolationError
 from storage.postgres import PostgresStore
-from tests.storage.store_support import Shop
+from tests.storage.store_support import NOW, Shop
 
 
 @pytest.fixture
@@ -72,3 +75,64 @@ async def test_writes_submitted_at_close_are_finished(pg_store: PostgresStore) -
     await asyncio.sleep(0)
     await pg_store.close()
     assert len({await write for write in writes}) == 10
+
+
+async def test_customers_messages_arriving_together_are_recorded_and_answered_in_one_statement(
+    pg_store: PostgresStore,
+) -> None:
+    shop = Shop(pg_store)
+    customers = [shop.customer(n) for n in range(30)]
+    hellos = [shop.text(c, f"hi from {n}", wamid=f"wamid.{n}") for n, c in enumerate(customers)]
+    already_here = hellos[7]  # recorded before: Meta delivering it again
+    assert await pg_store.record_and_step(already_here, **answer(customers[7], 1)) is not None
+    before = pg_store.write_stats.merged
+
+    results = await asyncio.gather(
+        *(
+            pg_store.record_and_step(hello, **answer(c, 1 + n % 3))
+            for n, (c, hello) in enumerate(zip(customers, hellos, strict=True))
+        )
+    )
+
+    assert pg_store.write_stats.merged - before > 1  # several in one statement
+    assert results[7] is None  # a redelivery changes nothing
+    for n, (customer, result) in enumerate(zip(customers, results, strict=True)):
+        queued = await pg_store.pending_outbox(customer.key)
+        if n == 7:
+            assert [m.message for m in queued] == [SendText(body="reply 1 of 1")]
+            continue
+        assert result is not None
+        replies = [SendText(body=f"reply {k} of {1 + n % 3}") for k in range(1, 2 + n % 3)]
+        assert [m.message for m in queued] == replies  # each their own, in order
+        assert [m.id for m in queued] == list(result.outbox_ids)
+        snapshot = await pg_store.load_snapshot(customer.key, None)
+        assert snapshot.conversation == Conversation(address=f"{customer.key} street")
+    assert await pg_store.unprocessed_events() == []
+
+
+async def test_the_same_customer_twice_in_one_statement_runs_each_alone(
+    pg_store: PostgresStore,
+) -> None:
+    shop = Shop(pg_store)
+    asha = shop.customer(1)
+    first, second = shop.text(asha, "hi"), shop.text(asha, "menu")
+    reruns = pg_store.write_stats.reruns
+
+    results = await asyncio.gather(
+        pg_store.record_and_step(first, **answer(asha, 1)),
+        pg_store.record_and_step(second, **answer(asha, 2)),
+    )
+
+    assert all(result is not None for result in results)
+    assert pg_store.write_stats.reruns - reruns == 1  # together they failed; alone, saved
+    assert len(await pg_store.pending_outbox(asha.key)) == 3
+
+
+def answer(customer: Customer, replies: int) -> dict[str, Any]:
+    return {
+        "customer": customer,
+        "conversation": Conversation(address=f"{customer.key} street"),
+        "messages": [SendText(body=f"reply {k} of {replies}") for k in range(1, replies + 1)],
+        "effects": [],
+        "now": NOW,
+    }

@@ -48,7 +48,8 @@ DEFAULT_CONCURRENCY = 2  # transactions at once (the pool's other connections se
 @dataclass(frozen=True, slots=True)
 class Merge:
     """How a unit runs together with others of its kind: `together` makes one operation for
-    the `item`s of several units, with one answer per item, in order."""
+    the `item`s of several units, with one answer per item, in order; it must be one
+    statement if the unit's own operation is (`single`)."""
 
     together: Callable[[Sequence[Any]], Op[list[Any]]]
     item: Any
@@ -177,22 +178,18 @@ class PostgresWriter:
         self.stats.units += len(batch)
 
     async def _together(self, conn: Connection, batch: list[WriteUnit[Any]]) -> bool:
-        """The whole batch in one transaction; False (nothing saved) if a unit failed."""
+        """The whole batch in one transaction; False (nothing saved) if a unit failed. A
+        batch that is one merged statement runs without BEGIN and COMMIT: a statement is
+        atomic by itself."""
+        groups = _groups(batch)
         results: list[Any] = [None] * len(batch)
         try:
-            async with conn.transaction():
-                for group in _groups(batch):
-                    first = batch[group[0]]
-                    if len(group) == 1 or first.merge is None:
-                        results[group[0]] = await self._run_op(conn, first.op, False)
-                        continue
-                    merges = [batch[i].merge for i in group]
-                    items = [merge.item for merge in merges if merge is not None]
-                    together = partial(first.merge.together, items)
-                    answers = await self._run_op(conn, together, False)
-                    for i, answer in zip(group, answers, strict=True):
-                        results[i] = answer
-                    self.stats.merged += len(group)
+            if len(groups) == 1 and all(unit.single for unit in batch):
+                await self._run_group(conn, batch, groups[0], results, single=True)
+            else:
+                async with conn.transaction():
+                    for group in groups:
+                        await self._run_group(conn, batch, group, results, single=False)
         except UNAVAILABLE_ERRORS:
             raise
         except Exception:
@@ -200,6 +197,27 @@ class PostgresWriter:
         for unit, result in zip(batch, results, strict=True):
             _resolve(unit.future, result)
         return True
+
+    async def _run_group(
+        self,
+        conn: Connection,
+        batch: list[WriteUnit[Any]],
+        group: list[int],
+        results: list[Any],
+        *,
+        single: bool,
+    ) -> None:
+        """Run one unit, or several of a kind as one statement; their results into place."""
+        first = batch[group[0]]
+        if len(group) == 1 or first.merge is None:
+            results[group[0]] = await self._run_op(conn, first.op, single)
+            return
+        merges = [batch[i].merge for i in group]
+        items = [merge.item for merge in merges if merge is not None]
+        answers = await self._run_op(conn, partial(first.merge.together, items), single)
+        for i, answer in zip(group, answers, strict=True):
+            results[i] = answer
+        self.stats.merged += len(group)
 
     async def _alone(self, conn: Connection, unit: WriteUnit[Any]) -> None:
         try:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from bot.clock import Clock
 from bot.logging import get_logger
+from bot.waiting import wait_for_event
 from storage.errors import StorageUnavailableError, StoreClosedError
 from storage.repository import Store, StoredEvent
 
@@ -78,8 +79,7 @@ class ReminderScheduler:
                 log.warning("reminder timer: database unavailable", error=str(error))
             except Exception:
                 log.exception("reminder timer failed; trying again later")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            await wait_for_event(self._wake, wait)
 
     async def close(self) -> None:
         if self._timer is not None:

@@ -15,6 +15,7 @@ from bot.keyed import KeyedWorker
 from bot.logging import get_logger
 from bot.merchant.channels.base import Channel, ChannelError, Delivered, Skipped
 from bot.merchant.schedule import RetrySchedule
+from bot.waiting import wait_for_event
 from storage.errors import StorageUnavailableError, StoreClosedError
 from storage.repository import AlertStatus, Lane, MerchantAlert, Store
 
@@ -151,8 +152,7 @@ class AlertWorker(KeyedWorker[MerchantAlert]):
                     wait = min(max(due - self._clock(), TIMER_MIN_SECONDS), TIMER_MAX_SECONDS)
             except (StorageUnavailableError, StoreClosedError) as error:
                 log.warning("alert timer: database unavailable", error=str(error))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+            await wait_for_event(self._wake, wait)
 
     async def close(self, grace_seconds: float) -> int:
         if self._timer is not None:

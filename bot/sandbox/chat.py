@@ -194,7 +194,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             seen = item.version
         while True:
             try:
-                live = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                async with asyncio.timeout(HEARTBEAT_SECONDS):  # not wait_for: see bot/waiting.py
+                    live = await queue.get()
             except TimeoutError:
                 await response.write(b": ping\n\n")
                 continue

@@ -17,6 +17,7 @@ from bot.sandbox.credentials import Credentials
 from bot.sandbox.faults import GraphFaults, RazorpayFaults
 from bot.sandbox.hub import ChatHub
 from bot.sandbox.links import LinkStore
+from bot.waiting import wait_for_event
 
 
 @dataclass(eq=False)
@@ -58,10 +59,7 @@ class SandboxState:
 
     async def nap(self, seconds: float) -> None:
         """Sleep, but wake at once when the app shuts down."""
-        try:
-            await asyncio.wait_for(self.closing.wait(), timeout=seconds)
-        except TimeoutError:
-            return
+        await wait_for_event(self.closing, seconds)
 
     def fresh_phone(self) -> str:
         """A customer number no page has used yet: 9198000000NN."""

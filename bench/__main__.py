@@ -242,8 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         type=Path,
-        help="py-spy the (first) bot during each load rate: DIR/bot-<rate>.svg",
+        help="py-spy the (first) bot, and the ceiling, during each load rate: "
+        "DIR/bot-<setup>-<rate>.svg (a flame graph) or, with --profile-format raw, .txt "
+        "(collapsed stacks), and then the CPU per message by layer (bench/profile_layers.py)",
     )
+    parser.add_argument("--profile-format", choices=["flamegraph", "raw"], default="flamegraph")
     args = parser.parse_args(argv)
 
     profile_name = "quick" if args.quick else "full"
@@ -311,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                         profile["duration"],
                         target="ceiling",
                         generators=args.generators,
+                        profile=_profile_path(args, f"ceiling-{rate:g}"),
                     )
                     for rate in profile["ceiling_rates"]
                 ]
@@ -367,6 +371,12 @@ def _describe(setup: Setup) -> dict[str, Any]:
     return {"db": setup.db, "processes": setup.processes, "label": setup.label}
 
 
+def _profile_path(args: argparse.Namespace, name: str) -> Path | None:
+    if args.profile is None:
+        return None
+    return args.profile / f"{name}.{'txt' if args.profile_format == 'raw' else 'svg'}"
+
+
 def _sweep(
     work: Path, setup: Setup, rates: list[float], duration: float, args: argparse.Namespace
 ) -> list[dict[str, Any]]:
@@ -382,7 +392,7 @@ def _sweep(
                 duration,
                 setup=setup,
                 generators=args.generators,
-                profile=args.profile / f"bot-{setup.key}-{rate:g}.svg" if args.profile else None,
+                profile=_profile_path(args, f"bot-{setup.key}-{rate:g}"),
             ),
         )
         rows.append(row)

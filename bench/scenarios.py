@@ -30,6 +30,7 @@ from bench.cpu import CpuMeter
 from bench.customers import ORDER_ITEMS, Shopper, body_text, is_confirmation, run_checkouts
 from bench.database import PhaseDatabase, Setup, fresh_database
 from bench.loadgen import Timings, render_request, run_open_loop, run_processes
+from bench.profile_layers import layer_shares
 
 Log = Callable[[str], None]
 SQLITE = Setup()
@@ -292,7 +293,15 @@ def load_phase(
     bot's (or the ceiling's) CPU affinity; `read_receipt`: the ceiling marks messages read."""
     if target != "bot":
         return _ceiling_phase(
-            workdir, rate, duration, target, generators, log, cpus=cpus, read_receipt=read_receipt
+            workdir,
+            rate,
+            duration,
+            target,
+            generators,
+            log,
+            cpus=cpus,
+            read_receipt=read_receipt,
+            profile=profile,
         )
     with deployed(setup, workdir, f"load-{int(rate)}", bot_env=bot_env, bot_cpus=cpus) as d:
         n = int(rate * duration)
@@ -326,6 +335,7 @@ def load_phase(
                 (counters_before, d.database.counters()),
             )
         )
+        _add_profile_layers(result, profile, log)
     result["target"] = target
     result["setup"] = setup.key
     log(
@@ -349,6 +359,7 @@ def _ceiling_phase(
     *,
     cpus: frozenset[int] | None,
     read_receipt: bool,
+    profile: Path | None,
 ) -> dict[str, Any]:
     logdir = workdir / "logs"
     logdir.mkdir(parents=True, exist_ok=True)
@@ -367,6 +378,7 @@ def _ceiling_phase(
             "127.0.0.1", server.port, f"{int(rate):04d}", n, payloads.text("hi")
         )
         log(f"  {target}: {n} messages at {rate:g}/s …")
+        spy = _py_spy(server.pid, profile, duration) if profile else None
         meter = CpuMeter(lambda: [server.pid], standins.pid, None)
         start = meter.read()
         timings = run_processes(
@@ -376,8 +388,11 @@ def _ceiling_phase(
             standins.url, set(phones), wait_seconds=10, give_up_after=30
         )
         end = meter.read()
+        if spy is not None:
+            spy.wait(timeout=60)
         result = summarize_load(rate, phones, timings, first, counts)
         result.update(cpu_summary(CpuMeter.used(start, end), result["answered"], ({}, {})))
+        _add_profile_layers(result, profile, log)
         result.update({f"bot_{k}_kib": v for k, v in procs.memory(server.pid).items()})
         result["standins"] = get_json(f"{standins.url}/bench/stats")
     result["target"] = target
@@ -387,6 +402,20 @@ def _ceiling_phase(
         f"unanswered {result['unanswered']}, cores used {result['cpu_cores']}"
     )
     return result
+
+
+def _add_profile_layers(result: dict[str, Any], profile: Path | None, log: Log) -> None:
+    """With a raw profile (`--profile-format raw`): where the server's CPU went, by layer,
+    in µs per answered message (bench/profile_layers.py)."""
+    if profile is None or profile.suffix != ".txt" or not profile.exists():
+        return
+    shares = layer_shares(profile.read_text().splitlines())
+    us = result.get("bot_cpu_us_per_message") or 0
+    result["profile_layers"] = {layer: round(share * us) for layer, share in shares.items()}
+    log(
+        "    CPU by layer, µs/message (py-spy): "
+        + ", ".join(f"{layer} {value}" for layer, value in result["profile_layers"].items())
+    )
 
 
 def _py_spy(pid: int, out: Path, duration: float) -> subprocess.Popen[bytes]:

@@ -12,6 +12,7 @@ import pytest
 from bench.__main__ import main as bench_main
 from bench.database import Setup
 from bench.loadgen import render_request, run_open_loop, spread
+from bench.profile_layers import layer_shares, table
 from bench.scenarios import answered_out_of_order
 from bench.targets import evaluate
 
@@ -178,3 +179,28 @@ def test_several_processes_need_postgres(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         bench_main(["--processes", "2", "--phases", "load"])
     assert "--db postgres" in capsys.readouterr().err
+
+
+def test_a_profile_charges_each_sample_to_the_layer_of_the_code_that_was_running() -> None:
+    stacks = [
+        "thread (1): MainThread;run_app (aiohttp/web.py:502) 20",
+        "thread (1): MainThread;run_app (aiohttp/web.py:502);"
+        "StreamWriter.write (aiohttp/http_writer.py:80) 40",
+        "thread (1): MainThread;run_app (aiohttp/web.py:502);receive (bot/routes/whatsapp.py:9);"
+        "run_sqlite (storage/query.py:40) 25",
+        "thread (1): MainThread;run_app (aiohttp/web.py:502);step (flows/machine.py:12) 10",
+        "thread (1): MainThread;parse_webhook (bot/whatsapp/payload.py:30);"
+        "TypeAdapter.validate_json (pydantic/type_adapter.py:450) 5",
+        "",  # py-spy ends with a newline; a cut-off last line has no count
+        "thread (1): MainThread;run_app (aiohttp/web.py",
+    ]
+    shares = layer_shares(stacks)
+    assert shares == {
+        "aiohttp": 0.40,
+        "storage": 0.25,
+        "event loop": 0.20,
+        "state machine (flows/)": 0.10,
+        "pydantic": 0.05,
+    }
+    assert list(shares) == sorted(shares, key=shares.__getitem__, reverse=True)
+    assert "| aiohttp | 40.0% | 400 |" in table(shares, us_per_message=1000)

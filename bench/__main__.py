@@ -424,7 +424,12 @@ def _efficiency(
     with procs.pinned_here(pinning.rest):
         knee = _knee(work, plan, profile, load, args)
         print(f"  the knee: {_f(knee['rate'])} msg/s ({knee['source']})")
-        plan = dataclasses.replace(plan, rates=efficiency.rates_with(knee["rate"]))
+        plan = dataclasses.replace(
+            plan,
+            rates=efficiency.rates_with(knee["rate"]),
+            # Only raw stacks give layers; a flame graph per run would be dozens of files.
+            profile_dir=args.profile if args.profile_format == "raw" else None,
+        )
         rows = efficiency.measure(work, plan, before_run=lambda: _quiet(args))
     return {
         "setup": setup.key,

@@ -64,6 +64,10 @@ class Plan:
     pairings: tuple[Pairing, ...]
     pinning: procs.Pinning
     generators: int = 1
+    # With a folder: every run sampled by py-spy into it (raw stacks), and each row gets the
+    # median CPU per message by layer for the bot and the ceiling (bench/profile_layers.py).
+    # Sampling costs the profiled process about 5-10% more CPU, on both sides alike.
+    profile_dir: Path | None = None
 
 
 def rates_with(knee: float | None) -> tuple[float, ...]:
@@ -108,7 +112,9 @@ def measure(
             for repeat in range(plan.repeats):
                 for target in ("bot", "ceiling") if repeat % 2 == 0 else ("ceiling", "bot"):
                     before_run()
-                    result = _run(work, plan, target, rate, plan.duration, pairing, log)
+                    result = _run(
+                        work, plan, target, rate, plan.duration, pairing, log, repeat=repeat
+                    )
                     result["repeat"] = repeat
                     runs[target].append(result)
             rows.append(summarize(rate, pairing.name, runs["bot"], runs["ceiling"]))
@@ -124,7 +130,13 @@ def _run(
     duration: float,
     pairing: Pairing,
     log: Log,
+    *,
+    repeat: int = 0,
 ) -> dict[str, Any]:
+    profile = None
+    if plan.profile_dir is not None:
+        slug = pairing.name.replace(" ", "-")
+        profile = plan.profile_dir / f"efficiency-{target}-{slug}-{rate:g}-{repeat}.txt"
     return scenarios.load_phase(
         work,
         rate,
@@ -135,6 +147,7 @@ def _run(
         bot_env=dict(pairing.bot_env),
         cpus=plan.pinning.server,
         read_receipt=pairing.ceiling_read_receipt,
+        profile=profile,
         log=log,
     )
 
@@ -184,14 +197,30 @@ def summarize(
         "other_cores_max": max(
             (r["cpu_cores"]["other"] for r in [*bot_runs, *ceiling_runs]), default=math.nan
         ),
+        "bot_layers": median_layers(bot_runs),
+        "ceiling_layers": median_layers(ceiling_runs),
         "bot_runs": list(bot_runs),
         "ceiling_runs": list(ceiling_runs),
     }
 
 
+def median_layers(runs: Sequence[Row]) -> dict[str, float]:
+    """Each layer's median µs per message over the profiled runs (a layer a run did not show
+    counts as 0 there); empty when no run was profiled."""
+    profiled = [r["profile_layers"] for r in runs if r.get("profile_layers")]
+    layers = {layer for run in profiled for layer in run}
+    medians = {layer: _median([run.get(layer, 0) for run in profiled]) for layer in layers}
+    return dict(sorted(medians.items(), key=lambda item: -item[1]))
+
+
 def _summary_line(row: Row) -> str:
     db = "" if math.isnan(row["db_us"]) else f" (+ database {row['db_us']:g} µs)"
-    return (
+    line = (
         f"    median bot {row['bot_us']:g} µs/msg{db}, ceiling {row['ceiling_us']:g} µs/msg: "
         f"efficiency {row['efficiency']:g}"
     )
+    for side in ("bot", "ceiling"):
+        if row.get(f"{side}_layers"):
+            layers = ", ".join(f"{k} {v:g}" for k, v in row[f"{side}_layers"].items())
+            line += f"\n      {side} by layer (µs/msg, py-spy): {layers}"
+    return line

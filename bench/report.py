@@ -155,6 +155,9 @@ def _run_markdown(run: Row, *, several: bool) -> list[str]:
             efficiency_table(run["efficiency"], with_db=run["db"] == "postgres"),
             "",
         ]
+        layers = efficiency_layers_table(run["efficiency"])
+        if layers:
+            out += [f"{h}where the CPU goes, by layer (profiled runs)", "", layers, ""]
     if run.get("ceiling"):
         out += [f"{h}the smallest aiohttp bot (ceiling)", "", load_table(run["ceiling"]), ""]
     if run.get("load") and run.get("ceiling"):
@@ -259,6 +262,22 @@ def efficiency_table(result: Row, *, with_db: bool) -> str:
                 r["other_cores_max"],
             ]
         )
+    return _table(headers, rows)
+
+
+def efficiency_layers_table(result: Row) -> str:
+    """Median µs per message of each layer, the bot beside the ceiling, per rate and pairing
+    (from `--profile DIR --profile-format raw`); empty when no run was profiled."""
+    rows = []
+    for r in result["rows"]:
+        bot, ceiling = r.get("bot_layers") or {}, r.get("ceiling_layers") or {}
+        for layer in dict.fromkeys([*bot, *ceiling]):
+            rows.append(
+                [r["rate"], r["pairing"], layer, _us(bot.get(layer, 0)), _us(ceiling.get(layer, 0))]
+            )
+    if not rows:
+        return ""
+    headers = ["msg/s", "pairing", "layer", "bot µs/msg", "ceiling µs/msg"]
     return _table(headers, rows)
 
 

@@ -59,6 +59,23 @@ def test_a_run_that_answered_nothing_does_not_count_towards_the_median() -> None
     assert row["efficiency"] == round(700 / 1600, 2)
 
 
+def test_profiled_runs_give_each_layers_median_for_the_bot_and_the_ceiling() -> None:
+    bots = [
+        {**run(1000), "profile_layers": {"aiohttp": 500, "storage": 200}},
+        {**run(1100), "profile_layers": {"aiohttp": 520, "storage": 240, "bot": 30}},
+        {**run(1050), "profile_layers": {"aiohttp": 480, "storage": 220}},
+    ]
+    ceilings = [{**run(500), "profile_layers": {"aiohttp": 400}}, run(520)]
+
+    row = summarize(800, "as shipped", bots, ceilings)
+
+    # A layer a run did not show counts as 0 there; a run without a profile does not count.
+    assert row["bot_layers"] == {"aiohttp": 500, "storage": 220, "bot": 0}
+    assert list(row["bot_layers"]) == ["aiohttp", "storage", "bot"]
+    assert row["ceiling_layers"] == {"aiohttp": 400}
+    assert summarize(800, "as shipped", [run(1000)], [run(500)])["bot_layers"] == {}
+
+
 def load_row(
     rate: float, *, reply_p99_ms: float = 20.0, unanswered: int = 0, achieved: float | None = None
 ) -> dict[str, Any]:
@@ -152,6 +169,20 @@ def test_the_report_shows_the_efficiency_table() -> None:
     assert "pinned to CPU 0" in text
     assert "The knee: 1250 msg/s (--knee)" in text
     assert "| 800 | as shipped | 1,000 | 500 | 0.5 | 400 | 1 | 1,000–1,000; 500–500 |" in text
+    assert "by layer" not in text  # nothing was profiled
+
+
+def test_the_report_shows_the_layers_of_profiled_runs_bot_beside_ceiling() -> None:
+    profiled = efficiency_run("sqlite", 0.5)
+    [row] = profiled["efficiency"]["rows"]
+    row["bot_layers"] = {"aiohttp": 560.0, "storage": 210.0}
+    row["ceiling_layers"] = {"aiohttp": 470.0}
+
+    text = markdown({"runs": [profiled]})
+
+    assert "where the CPU goes, by layer (profiled runs)" in text
+    assert "| 800 | as shipped | aiohttp | 560 | 470 |" in text
+    assert "| 800 | as shipped | storage | 210 | 0 |" in text
 
 
 @pytest.fixture

@@ -419,9 +419,11 @@ def _add_profile_layers(result: dict[str, Any], profile: Path | None, log: Log) 
 
 
 def _py_spy(pid: int, out: Path, duration: float) -> subprocess.Popen[bytes]:
-    """Sample the server with py-spy (the bench extra) for the length of the load. Only
-    samples holding the GIL (--gil): the bot is bound by it, so that is where time goes; the
-    SQLite threads show up too (--threads)."""
+    """Sample the server with py-spy (the bench extra) for the length of the load, every
+    thread (--threads). A flame graph shows only samples holding the GIL (--gil): the bot is
+    bound by it, so that is where its time goes. Raw stacks, which become CPU per layer, keep
+    every sample of a thread on the CPU: the sqlite3 module lets go of the GIL while SQLite
+    runs, and with --gil that CPU would be spread over the other layers."""
     fmt = {".json": "speedscope", ".txt": "raw"}.get(out.suffix, "flamegraph")
     local = Path(sys.executable).parent / "py-spy"
     args = [
@@ -436,7 +438,7 @@ def _py_spy(pid: int, out: Path, duration: float) -> subprocess.Popen[bytes]:
         "-r",
         "200",
         "--threads",
-        "--gil",
+        *(["--gil"] if fmt != "raw" else []),
         "--nonblocking",
         "-f",
         fmt,

@@ -46,9 +46,10 @@ BUSY_TIMEOUT_MS = 5000
 DEFAULT_MAX_BATCH = 256
 # While writes arrive faster than one every BUSY_GAP on average, a batch waits LINGER for
 # more to share its commit. A commit costs about as much as the units in it, so under load this
-# halves the commits per write for at most a millisecond more each; a lone write, or one
-# caller's writes one after another, never wait (the average is over the last ~20 arrivals).
-LINGER_SECONDS = 0.001
+# cuts the commits per write for at most 2 ms more each; a lone write, or one caller's writes
+# one after another, never wait (the average is over the last ~20 arrivals). 2 ms against 1:
+# 8-13% less CPU per message at 800 msg/s in three interleaved sets; 3 ms gained no more.
+LINGER_SECONDS = 0.002
 BUSY_GAP_SECONDS = 0.001
 GAP_SMOOTHING = 0.05
 DEFAULT_READERS = 4

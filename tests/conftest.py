@@ -1,11 +1,13 @@
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.shop_config import load_shop_config
 from flows.catalog import ShopConfig
+from storage import open_store
 from storage.migrate import migrate_path
+from storage.repository import Store
 from tests.support.databases import BACKENDS, drop_test_databases, fresh_postgres_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,6 +32,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield url
     else:
         yield from fresh_postgres_url()
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """An open store on each backend's fresh database (tests/admin has its own: the app's)."""
+    store = await open_store(database_url)
+    yield store
+    await store.close()
 
 
 @pytest.fixture

@@ -6,26 +6,16 @@ turn; the timer went round again and slept until the retry 270 s ahead. The limi
 only catch such a hang; they are not speed checks."""
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from typing import Any
-
-import pytest
 
 from bot.merchant.schedule import RetrySchedule
 from bot.merchant.worker import AlertWorker
 from bot.reminders import ReminderScheduler
 from bot.waiting import wait_for_event
-from storage import open_store
 from storage.repository import Store
 
 HANG_SECONDS = 10.0
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = await open_store(database_url)
-    yield store
-    await store.close()
 
 
 async def woken_and_cancelled(event: asyncio.Event, task: asyncio.Task[object]) -> None:

@@ -1,11 +1,9 @@
-"""Fixtures for storage tests: a freshly migrated store per test, on each backend."""
+"""Fixtures for storage tests (the open store itself, on each backend, is tests/conftest.py's)."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from storage import open_store
 from storage.repository import Store
 from tests.storage.store_support import Shop
 
@@ -19,13 +17,6 @@ def db_path(tmp_path: Path) -> Path:
 def db_url(db_path: Path) -> str:
     """A SQLite file not yet migrated (for tests of migrating and opening)."""
     return f"sqlite:///{db_path}"  # an absolute path gives the four-slash form
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = await open_store(database_url)
-    yield store
-    await store.close()
 
 
 @pytest.fixture

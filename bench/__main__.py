@@ -246,7 +246,14 @@ def main(argv: list[str] | None = None) -> int:
         "DIR/bot-<setup>-<rate>.svg (a flame graph) or, with --profile-format raw, .txt "
         "(collapsed stacks), and then the CPU per message by layer (bench/profile_layers.py)",
     )
-    parser.add_argument("--profile-format", choices=["flamegraph", "raw"], default="flamegraph")
+    parser.add_argument(
+        "--profile-format",
+        choices=["flamegraph", "raw"],
+        default="flamegraph",
+        help="flamegraph (default): an SVG per load rate, GIL-holding samples; raw: collapsed "
+        "stacks of every thread on the CPU, a table by layer, and the efficiency phase's runs "
+        "profiled too (each row then shows the bot's and the ceiling's layers)",
+    )
     args = parser.parse_args(argv)
 
     profile_name = "quick" if args.quick else "full"
